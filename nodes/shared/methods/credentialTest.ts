@@ -11,9 +11,6 @@ import type {
 
 import { testConnection } from '../connectionTest';
 
-/** The name nodes put in `testedBy`. */
-export const CREDENTIAL_TEST_NAME = 'agentMailInboxConnectionTest';
-
 export async function agentMailInboxConnectionTest(
 	this: ICredentialTestFunctions,
 	credential: ICredentialsDecrypted,

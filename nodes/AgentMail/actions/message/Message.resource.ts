@@ -1,0 +1,34 @@
+/** The Message resource: its operations and their parameters. Add an operation as a file here. */
+import type { INodeProperties } from 'n8n-workflow';
+
+import * as reply from './reply.operation';
+import * as send from './send.operation';
+
+export { reply, send };
+
+export const description: INodeProperties[] = [
+	{
+		displayName: 'Operation',
+		name: 'operation',
+		type: 'options',
+		noDataExpression: true,
+		displayOptions: { show: { resource: ['message'] } },
+		options: [
+			{
+				name: 'Reply',
+				value: 'reply',
+				description: 'Reply in the thread of a received message',
+				action: 'Reply to a message',
+			},
+			{
+				name: 'Send',
+				value: 'send',
+				description: 'Send a new message from the inbox',
+				action: 'Send a message',
+			},
+		],
+		default: 'send',
+	},
+	...send.description,
+	...reply.description,
+];

@@ -1,0 +1,134 @@
+/** Message → Reply: an answer in the same thread as a message the AgentMail Trigger emitted. */
+import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
+
+import { composeMessage } from '../../../shared/smtp/compose';
+import {
+	quoteHtml,
+	quoteText,
+	readOriginal,
+	replyAddressing,
+	type OriginalInput,
+} from '../../../shared/smtp/reply';
+import { deliver, type OperationContext } from '../../helpers/deliver';
+import { bodyProperties, optionsProperty, readCommon } from './common';
+
+const show = { resource: ['message'], operation: ['reply'] };
+const showFields = { ...show, source: ['fields'] };
+
+export const description: INodeProperties[] = [
+	{
+		displayName: 'Message to Reply To',
+		name: 'source',
+		type: 'options',
+		options: [
+			{
+				name: 'Input Item (From AgentMail Trigger)',
+				value: 'inputItem',
+				description: 'Reads messageId, subject, from, replyTo, to, cc and references from the item',
+			},
+			{
+				name: 'Mapped Fields',
+				value: 'fields',
+				description: 'Map the original message’s fields yourself',
+			},
+		],
+		default: 'inputItem',
+		displayOptions: { show },
+	},
+	{
+		displayName: 'Message-ID',
+		name: 'originalMessageId',
+		type: 'string',
+		required: true,
+		default: '={{ $json.messageId }}',
+		placeholder: '<abc@agentmail.to>',
+		description: 'Message-ID of the message to answer',
+		displayOptions: { show: showFields },
+	},
+	{
+		displayName: 'From',
+		name: 'originalFrom',
+		type: 'string',
+		default: '={{ $json.from?.address }}',
+		description: 'Sender of the original; the reply goes here unless Reply-To is set',
+		displayOptions: { show: showFields },
+	},
+	{
+		displayName: 'Reply-To',
+		name: 'originalReplyTo',
+		type: 'string',
+		default: '',
+		description: 'Reply-To of the original, if any',
+		displayOptions: { show: showFields },
+	},
+	{
+		displayName: 'Subject',
+		name: 'originalSubject',
+		type: 'string',
+		default: '={{ $json.subject }}',
+		description: 'Subject of the original; the reply gets "Re: " in front, once',
+		displayOptions: { show: showFields },
+	},
+	{
+		displayName: 'References',
+		name: 'originalReferences',
+		type: 'string',
+		default: '',
+		description: 'References header of the original (Message-IDs separated by spaces), if any',
+		displayOptions: { show: showFields },
+	},
+	...bodyProperties('reply'),
+	optionsProperty('reply', [
+		{
+			displayName: 'Quote Original',
+			name: 'quoteOriginal',
+			type: 'boolean',
+			default: false,
+			description: 'Whether to quote the original text below the reply',
+		},
+		{
+			displayName: 'Reply to All',
+			name: 'replyAll',
+			type: 'boolean',
+			default: false,
+			description: 'Whether to copy everyone the original went to (To and CC), except this inbox',
+		},
+	]),
+];
+
+function originalInput(ctx: IExecuteFunctions, i: number): OriginalInput {
+	if (ctx.getNodeParameter('source', i, 'inputItem') === 'inputItem') {
+		return ctx.getInputData()[i]?.json ?? {};
+	}
+	return {
+		messageId: ctx.getNodeParameter('originalMessageId', i, ''),
+		from: ctx.getNodeParameter('originalFrom', i, ''),
+		replyTo: ctx.getNodeParameter('originalReplyTo', i, ''),
+		subject: ctx.getNodeParameter('originalSubject', i, ''),
+		references: ctx.getNodeParameter('originalReferences', i, ''),
+	};
+}
+
+export async function execute(
+	this: IExecuteFunctions,
+	i: number,
+	context: OperationContext,
+): Promise<IDataObject> {
+	const inbox = context.connection.email;
+	const original = readOriginal(originalInput(this, i));
+	const { message, options } = await readCommon(this, i, inbox);
+	const addressing = replyAddressing(original, inbox, options.replyAll === true);
+	const quote = options.quoteOriginal === true;
+	const composed = await composeMessage({
+		...message,
+		to: addressing.to,
+		// The original's recipients (reply to all) first, then any CC the user added.
+		cc: [...addressing.cc, ...(message.cc ? [String(message.cc)] : [])],
+		subject: addressing.subject,
+		inReplyTo: addressing.inReplyTo,
+		references: addressing.references,
+		text: quote && message.text !== undefined ? quoteText(message.text, original) : message.text,
+		html: quote && message.html !== undefined ? quoteHtml(message.html, original) : message.html,
+	});
+	return await deliver(composed, context, options.validateOnly === true);
+}

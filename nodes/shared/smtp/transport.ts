@@ -1,0 +1,207 @@
+/**
+ * One SMTP session for all the messages of an execution: opened on the first send, reused,
+ * re-opened when the server has closed it (AgentMail ends sessions after 30 minutes), and
+ * closed at the end.
+ *
+ * A message is only ever re-sent when it provably never left: the connection failed before
+ * the server asked for the message body. Once body bytes were handed to the socket, a broken
+ * connection is reported for that message and never retried, because SMTP has no idempotency
+ * key and a blind resend can deliver twice.
+ *
+ * Plain module: no n8n imports.
+ */
+import { Readable } from 'node:stream';
+import SMTPConnection from 'nodemailer/lib/smtp-connection';
+
+import { smtpOptions, type AgentMailConnection } from '../connection';
+import type { ComposedMessage } from './compose';
+import { describeSendError } from './errors';
+
+/** What the server said about one message. */
+export interface SentInfo {
+	/** Message-ID of the sent message (the server's own, when it replaced ours). */
+	messageId: string;
+	accepted: string[];
+	rejected: string[];
+	/** Per refused recipient, the server's answer. */
+	rejectedReasons: Array<{ recipient: string; response: string }>;
+	/** The server's final reply, e.g. "250 OK: queued as ...". */
+	response: string;
+	size: number;
+}
+
+/** Minimal logger: n8n's logger fits, so does console. */
+export interface SessionLogger {
+	debug(message: string, meta?: Record<string, unknown>): void;
+	info(message: string, meta?: Record<string, unknown>): void;
+	warn(message: string, meta?: Record<string, unknown>): void;
+}
+
+export interface SmtpSessionOptions {
+	/** Swap the connection (tests); defaults to nodemailer's SMTPConnection. */
+	createConnection?: (options: SMTPConnection.Options) => SMTPConnection;
+	logger?: SessionLogger;
+}
+
+const silent: SessionLogger = { debug() {}, info() {}, warn() {} };
+
+/** Error codes that mean the connection, not the message, failed. */
+const CONNECTION_CODES = new Set(['ECONNECTION', 'ESOCKET', 'ETIMEDOUT', 'EDNS']);
+
+function isConnectionFailure(error: unknown): boolean {
+	const err = error as { code?: string; responseCode?: number };
+	// 421: the server is closing the session (e.g. its session timeout) and took nothing.
+	return CONNECTION_CODES.has(err?.code ?? '') || err?.responseCode === 421;
+}
+
+/** Wraps the message so we know whether any of it was asked for by the connection. */
+class TrackedBody extends Readable {
+	started = false;
+	constructor(private readonly data: Buffer) {
+		super();
+	}
+	_read() {
+		this.started = true;
+		this.push(this.data);
+		this.push(null);
+	}
+}
+
+export class SmtpSession {
+	private current?: SMTPConnection;
+	private alive = false;
+	private opened = 0;
+	private readonly logger: SessionLogger;
+	private readonly create: (options: SMTPConnection.Options) => SMTPConnection;
+
+	constructor(
+		private readonly connection: AgentMailConnection,
+		options: SmtpSessionOptions = {},
+	) {
+		this.logger = options.logger ?? silent;
+		this.create = options.createConnection ?? ((o) => new SMTPConnection(o));
+	}
+
+	/** How many SMTP connections this session has opened so far. */
+	get connectionsOpened(): number {
+		return this.opened;
+	}
+
+	/**
+	 * Sends one built message.
+	 *
+	 * @throws SendError with a user-facing message; `delivered` is 'unknown' only when the
+	 * connection broke after the body was handed over.
+	 */
+	async send(message: ComposedMessage): Promise<SentInfo> {
+		for (let attempt = 1; ; attempt++) {
+			const connection = await this.ensureOpen();
+			const body = new TrackedBody(message.raw);
+			try {
+				const info = await new Promise<SMTPConnection.SentMessageInfo>((resolve, reject) =>
+					connection.send(message.envelope, body, (error, result) =>
+						error ? reject(error) : resolve(result as SMTPConnection.SentMessageInfo),
+					),
+				);
+				return {
+					messageId: info.serverMessageId ?? message.messageId,
+					accepted: (info.accepted ?? []).map(String),
+					rejected: (info.rejected ?? []).map(String),
+					rejectedReasons: (info.rejectedErrors ?? []).map((e) => ({
+						recipient: String((e as { recipient?: string }).recipient ?? ''),
+						response: String(e.response ?? e.message),
+					})),
+					response: info.response,
+					size: message.size,
+				};
+			} catch (error) {
+				const connectionFailed = isConnectionFailure(error);
+				if (connectionFailed) this.drop();
+				else await this.resetAfterRefusal();
+				// Safe to retry only when the body never left and the session, not the message, failed.
+				if (connectionFailed && !body.started && attempt === 1) {
+					this.logger.info('SMTP session ended before the message was sent; reconnecting', {
+						host: this.connection.smtpHost,
+					});
+					continue;
+				}
+				throw describeSendError(error, this.connection, body.started);
+			}
+		}
+	}
+
+	/** Ends the session politely (QUIT); safe to call more than once. */
+	async close(): Promise<void> {
+		const connection = this.current;
+		this.current = undefined;
+		if (!connection) return;
+		if (this.alive) {
+			this.alive = false;
+			await new Promise<void>((resolve) => {
+				connection.once('end', () => resolve());
+				connection.quit();
+				// A server that never answers QUIT must not hold the execution.
+				setTimeout(() => {
+					connection.close();
+					resolve();
+				}, 2_000).unref();
+			});
+		} else {
+			connection.close();
+		}
+	}
+
+	private async ensureOpen(): Promise<SMTPConnection> {
+		if (this.current && this.alive) return this.current;
+		this.drop();
+		const options = smtpOptions(this.connection) as SMTPConnection.Options;
+		const connection = this.create({ ...options, logger: false });
+		this.opened++;
+		connection.on('error', (error) => {
+			this.alive = false;
+			this.logger.debug('SMTP connection error', { message: String(error?.message ?? error) });
+		});
+		// The server ended the session (idle or session timeout): open a new one next time.
+		connection.on('end', () => {
+			this.alive = false;
+		});
+		try {
+			await new Promise<void>((resolve, reject) =>
+				connection.connect((error) => (error ? reject(error) : resolve())),
+			);
+			await new Promise<void>((resolve, reject) =>
+				connection.login({ user: this.connection.email, pass: this.connection.apiKey }, (error) =>
+					error ? reject(error) : resolve(),
+				),
+			);
+		} catch (error) {
+			connection.close();
+			throw describeSendError(error, this.connection, false);
+		}
+		this.current = connection;
+		this.alive = true;
+		this.logger.debug('SMTP session opened', {
+			host: this.connection.smtpHost,
+			port: this.connection.smtpPort,
+		});
+		return connection;
+	}
+
+	/** After a refused message, RSET clears the transaction; if even that fails, start over. */
+	private async resetAfterRefusal(): Promise<void> {
+		const connection = this.current;
+		if (!connection || !this.alive) return;
+		await new Promise<void>((resolve) =>
+			connection.reset((error) => {
+				if (error) this.drop();
+				resolve();
+			}),
+		);
+	}
+
+	private drop(): void {
+		this.alive = false;
+		this.current?.close();
+		this.current = undefined;
+	}
+}
