@@ -192,6 +192,8 @@ export async function composeMessage(message: OutgoingMessage): Promise<Composed
 			contentType: attachment.contentType,
 			cid: attachment.cid,
 		})),
+		// CRLF as on the wire, so the measured size is the size SMTP transmits.
+		newline: '\r\n',
 		// Content comes from n8n only: never read the n8n host's files or fetch URLs.
 		disableFileAccess: true,
 		disableUrlAccess: true,

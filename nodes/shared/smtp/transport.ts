@@ -99,8 +99,12 @@ export class SmtpSession {
 			const body = new TrackedBody(message.raw);
 			try {
 				const info = await new Promise<SMTPConnection.SentMessageInfo>((resolve, reject) =>
-					connection.send(message.envelope, body, (error, result) =>
-						error ? reject(error) : resolve(result as SMTPConnection.SentMessageInfo),
+					// nodemailer writes its progress into the envelope object: hand it a copy.
+					connection.send(
+						{ from: message.envelope.from, to: [...message.envelope.to] },
+						body,
+						(error, result) =>
+							error ? reject(error) : resolve(result as SMTPConnection.SentMessageInfo),
 					),
 				);
 				return {

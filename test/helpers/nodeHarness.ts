@@ -1,0 +1,93 @@
+/**
+ * Runs an action node's execute() outside n8n with the parts of IExecuteFunctions it uses:
+ * parameters, credentials, input items with binary data, continueOnFail and a logger. The
+ * SMTP and IMAP servers it talks to are real (the sandbox); the end-to-end tests run the same
+ * node inside a real n8n.
+ */
+import type {
+	ICredentialDataDecryptedObject,
+	IExecuteFunctions,
+	INode,
+	INodeExecutionData,
+	INodeProperties,
+	INodeType,
+} from 'n8n-workflow';
+
+export interface HarnessRun {
+	node: INodeType;
+	credentials: ICredentialDataDecryptedObject;
+	/** Parameters per item (one object for all items, or a function of the item index). */
+	parameters: Record<string, unknown> | ((i: number) => Record<string, unknown>);
+	items: INodeExecutionData[];
+	continueOnFail?: boolean;
+}
+
+export interface HarnessLog {
+	level: string;
+	message: string;
+	meta?: unknown;
+}
+
+function defaults(properties: INodeProperties[]): Record<string, unknown> {
+	const out: Record<string, unknown> = {};
+	for (const property of properties) {
+		// Expressions in defaults (e.g. "={{ $json.messageId }}") need n8n to evaluate; tests set those explicitly.
+		if (!(property.name in out) && !String(property.default).startsWith('=')) {
+			out[property.name] = property.default;
+		}
+	}
+	return out;
+}
+
+/** Executes the node once over the items; returns its output and what it logged. */
+export async function runNode(
+	run: HarnessRun,
+): Promise<{ output: INodeExecutionData[][]; logs: HarnessLog[] }> {
+	const logs: HarnessLog[] = [];
+	const log = (level: string) => (message: string, meta?: unknown) =>
+		logs.push({ level, message, meta });
+	const node: INode = {
+		id: 'test-node',
+		name: 'AgentMail',
+		type: `n8n-nodes-agentmail-inbox.${run.node.description.name}`,
+		typeVersion: 1,
+		position: [0, 0],
+		parameters: {},
+	};
+	const base = defaults(run.node.description.properties);
+	const params = (i: number) => ({
+		...base,
+		...(typeof run.parameters === 'function' ? run.parameters(i) : run.parameters),
+	});
+	const context = {
+		getInputData: () => run.items,
+		getNode: () => node,
+		getNodeParameter: (name: string, i: number, fallback?: unknown) => {
+			const value = params(i)[name];
+			if (value === undefined) {
+				if (fallback !== undefined) return fallback;
+				throw new Error(`test harness: parameter "${name}" is not set`);
+			}
+			return value;
+		},
+		getCredentials: async () => run.credentials,
+		continueOnFail: () => run.continueOnFail === true,
+		logger: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') },
+		helpers: {
+			getBinaryDataBuffer: async (i: number, property: string) => {
+				const data = run.items[i]?.binary?.[property];
+				if (!data) throw new Error(`test harness: item ${i} has no binary ${property}`);
+				return Buffer.from(data.data, 'base64');
+			},
+		},
+	} as unknown as IExecuteFunctions;
+	const output = await (
+		run.node.execute as (this: IExecuteFunctions) => Promise<INodeExecutionData[][]>
+	).call(context);
+	return { output, logs };
+}
+
+/** An n8n binary property from bytes. */
+export function binary(fileName: string, mimeType: string, content: Buffer) {
+	return { data: content.toString('base64'), fileName, mimeType, fileSize: String(content.length) };
+}

@@ -1,0 +1,101 @@
+import { rootCertificates } from 'node:tls';
+
+import {
+	CredentialError,
+	imapOptions,
+	parseConnection,
+	smtpOptions,
+} from '../../nodes/shared/connection';
+import { describeConnectionError } from '../../nodes/shared/connectionErrors';
+
+const base = { email: 'myinbox@agentmail.to', apiKey: 'am_secret_key_123456' };
+
+describe('parseConnection', () => {
+	it("fills in AgentMail's hosts and ports", () => {
+		expect(parseConnection(base)).toMatchObject({
+			imapHost: 'imap.agentmail.to',
+			imapPort: 993,
+			smtpHost: 'smtp.agentmail.to',
+			smtpSecurity: 'ssl',
+			smtpPort: 465,
+			allowUnauthorizedCerts: false,
+		});
+		expect(parseConnection({ ...base, smtpSecurity: 'starttls' }).smtpPort).toBe(587);
+	});
+
+	it.each([
+		[{ ...base, email: '' }, /Inbox Address is empty/],
+		[{ ...base, email: 'myinbox' }, /"myinbox" is not an email address/],
+		[{ ...base, apiKey: '  ' }, /API Key is empty/],
+		[{ ...base, imapPort: 99999 }, /IMAP Port must be a whole number/],
+		[{ ...base, smtpSecurity: 'none' }, /SMTP Security "none" is not supported/],
+		[{ ...base, trustedCa: 'not a pem' }, /Custom CA Certificate is not a PEM certificate/],
+	])('explains a bad field (%#)', (data, message) => {
+		expect(() => parseConnection(data)).toThrow(CredentialError);
+		expect(() => parseConnection(data)).toThrow(message);
+	});
+});
+
+describe('connection options', () => {
+	const pem = rootCertificates[0];
+
+	it('always uses TLS: implicit on IMAP and 465, required STARTTLS on 587', () => {
+		expect(imapOptions(parseConnection(base))).toMatchObject({ secure: true, port: 993 });
+		expect(smtpOptions(parseConnection(base))).toMatchObject({ secure: true, requireTLS: false });
+		expect(smtpOptions(parseConnection({ ...base, smtpSecurity: 'starttls' }))).toMatchObject({
+			secure: false,
+			requireTLS: true,
+			port: 587,
+		});
+	});
+
+	it('verifies certificates unless told otherwise; a custom CA adds to the system roots', () => {
+		expect(imapOptions(parseConnection(base)).tls).toMatchObject({
+			rejectUnauthorized: true,
+			ca: undefined,
+		});
+		const withCa = smtpOptions(parseConnection({ ...base, trustedCa: pem.replace(/\n/g, '\\n') }));
+		expect(withCa.tls?.ca).toHaveLength(rootCertificates.length + 1);
+		expect(smtpOptions(parseConnection({ ...base, allowSelfSigned: true })).tls).toMatchObject({
+			rejectUnauthorized: false,
+		});
+	});
+
+	it('never lets nodemailer read files or URLs', () => {
+		expect(smtpOptions(parseConnection(base))).toMatchObject({
+			disableFileAccess: true,
+			disableUrlAccess: true,
+		});
+	});
+});
+
+describe('describeConnectionError', () => {
+	const connection = parseConnection(base);
+
+	it('never repeats the API key, even when the library put it in its message', () => {
+		const failure = describeConnectionError(
+			new Error(`weird failure for ${base.apiKey}`),
+			'SMTP',
+			connection,
+		);
+		expect(failure.message).not.toContain(base.apiKey);
+		expect(failure.message).toContain('***');
+	});
+
+	it('tells a login refusal apart from a network failure', () => {
+		expect(
+			describeConnectionError(
+				Object.assign(new Error('x'), { authenticationFailed: true }),
+				'IMAP',
+				connection,
+			),
+		).toMatchObject({ kind: 'auth', permanent: true });
+		expect(
+			describeConnectionError(
+				Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+				'IMAP',
+				connection,
+			),
+		).toMatchObject({ kind: 'refused', permanent: false });
+	});
+});
