@@ -1,0 +1,61 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+/** The sandbox's inboxes, in the order they appear in sandbox.json. */
+export const INBOX_ADDRESSES = [
+	'agent@agentmail.test',
+	'peer@agentmail.test',
+	'other@agentmail.test',
+] as const;
+
+/** An inbox and its API key (the IMAP/SMTP password). */
+export interface Inbox {
+	address: string;
+	apiKey: string;
+}
+
+/** AgentMail-style key: `am_` and 32 hex digits. */
+const API_KEY_PATTERN = /^am_[0-9a-f]{32}$/;
+/** Bytes of randomness in a key: 16 bytes are 32 hex digits. */
+const API_KEY_RANDOM_BYTES = 16;
+
+function newApiKey(): string {
+	return `am_${randomBytes(API_KEY_RANDOM_BYTES).toString('hex')}`;
+}
+
+/**
+ * Returns the inboxes with their API keys, made on the first start of a sandbox folder and kept
+ * in `<dir>/inboxes.json` (mode 0600) so that a credential stored somewhere keeps working.
+ */
+export async function ensureInboxes(dir: string): Promise<Inbox[]> {
+	const file = path.join(dir, 'inboxes.json');
+	let stored: Record<string, unknown> = {};
+	if (existsSync(file)) {
+		const text = await readFile(file, 'utf8');
+		let problem: string | undefined;
+		try {
+			stored = JSON.parse(text) as Record<string, unknown>;
+		} catch (error) {
+			problem = (error as Error).message;
+		}
+		if (problem)
+			throw new Error(`${file} is not valid JSON (${problem}); delete it to get new keys`);
+	}
+	let changed = false;
+	const inboxes = INBOX_ADDRESSES.map((address) => {
+		const key = stored[address];
+		if (typeof key === 'string' && API_KEY_PATTERN.test(key)) return { address, apiKey: key };
+		// First start of this folder, or a key that was removed or mangled by hand.
+		changed = true;
+		return { address, apiKey: newApiKey() };
+	});
+	if (changed) {
+		const content = Object.fromEntries(inboxes.map((inbox) => [inbox.address, inbox.apiKey]));
+		const temporary = `${file}.${process.pid}.tmp`;
+		await writeFile(temporary, JSON.stringify(content, null, '\t') + '\n', { mode: 0o600 });
+		await rename(temporary, file);
+	}
+	return inboxes;
+}

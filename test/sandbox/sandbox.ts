@@ -1,0 +1,225 @@
+/**
+ * A local AgentMail look-alike on real servers: Dovecot for IMAPS and LMTP, smtp-server for SMTP
+ * submission, with AgentMail's documented rules. See startSandbox().
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+import { lmtpSend } from './deliver';
+import { Dovecot } from './dovecot';
+import { readSmtpEvents, SmtpEventLog, type SmtpEvent } from './events';
+import { ensureInboxes } from './inboxes';
+import { SANDBOX_FILES, sandboxDir, type SandboxInfo } from './info';
+import { countEstablishedConnections, portAnswers, waitForPortClosed } from './ports';
+import { processAlive } from './processes';
+import { startSmtpServers, type AcceptedMessage } from './smtp';
+import { ensureTls } from './tls';
+
+export { deliver, type DeliverOptions } from './deliver';
+export type { SmtpEvent, SmtpEventName } from './events';
+export { readSandboxInfo, sandboxDir, SANDBOX_FILES, type SandboxInfo } from './info';
+export { freePorts } from './ports';
+export { MAX_MESSAGE_BYTES, MAX_RECIPIENTS } from './smtp';
+
+/** Everything listens on loopback only. */
+const HOST = '127.0.0.1';
+/** Closing the SMTP listeners is immediate once their clients are gone. */
+const SMTP_STOP_TIMEOUT_MS = 5_000;
+
+/** Fixed ports of the interactive sandbox (npm run sandbox). */
+export const DEFAULT_PORTS = {
+	imap: 9993,
+	smtpImplicitTls: 9465,
+	smtpStartTls: 9587,
+	lmtp: 9024,
+} as const;
+
+/** Options of {@link startSandbox}. */
+export interface StartSandboxOptions {
+	/** Sandbox folder; default $AGENTMAIL_SANDBOX_DIR, else `<project root>/.sandbox`. */
+	dir?: string;
+	/** IMAPS port (TLS on connect); default 9993. */
+	imapPort?: number;
+	/** SMTP port with implicit TLS; default 9465. */
+	smtpImplicitTlsPort?: number;
+	/** SMTP port with STARTTLS; default 9587. */
+	smtpStartTlsPort?: number;
+	/** LMTP port for delivery into the inboxes; default 9024. */
+	lmtpPort?: number;
+}
+
+/** A running sandbox. */
+export interface Sandbox {
+	/** What sandbox.json holds. */
+	readonly info: SandboxInfo;
+	/** The sandbox folder. */
+	readonly dir: string;
+	/** Absolute path of sandbox.json. */
+	readonly infoPath: string;
+	/** Stops SMTP and Dovecot and waits until every port is closed. Safe to call twice. */
+	stop(): Promise<void>;
+	/** SIGKILLs the Dovecot master and all its children (IMAP and LMTP die: a server crash). */
+	killImap(): Promise<void>;
+	/** Starts Dovecot again on the same ports and data (no-op when it runs). */
+	startImap(): Promise<void>;
+	/** Every SMTP event logged since this sandbox started. */
+	smtpEvents(): SmtpEvent[];
+	/** Established client TCP connections to the IMAP port right now. */
+	imapConnectionCount(): Promise<number>;
+}
+
+async function writeJsonAtomically(file: string, value: unknown, mode: number): Promise<void> {
+	const temporary = `${file}.${process.pid}.tmp`;
+	await writeFile(temporary, JSON.stringify(value, null, '\t') + '\n', { mode });
+	await rename(temporary, file);
+}
+
+/** Takes the folder for this process, refusing when a live sandbox already holds it. */
+async function claimFolder(dir: string, pidFile: string): Promise<void> {
+	const failure = await writeFile(pidFile, `${process.pid}\n`, { flag: 'wx' }).then(
+		() => undefined,
+		(error: NodeJS.ErrnoException) => error,
+	);
+	if (!failure) return;
+	// EEXIST: a claim is there already; anything else is a real problem with the folder.
+	if (failure.code !== 'EEXIST') throw failure;
+	const pid = Number(readFileSync(pidFile, 'utf8').trim());
+	if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) {
+		throw new Error(`a sandbox is already running in ${dir} (pid ${pid}); stop it first`);
+	}
+	// Left behind by a sandbox that died without stopping: the folder is free.
+	await writeFile(pidFile, `${process.pid}\n`);
+}
+
+async function releaseFolder(pidFile: string): Promise<void> {
+	// Only remove our own claim; another process may have taken over a folder we failed to start.
+	if (existsSync(pidFile) && (await readFile(pidFile, 'utf8')).trim() === String(process.pid)) {
+		await rm(pidFile, { force: true });
+	}
+}
+
+/**
+ * Starts a sandbox: its own CA and localhost certificate, three inboxes with API keys
+ * (agent@, peer@, other@agentmail.test), a private Dovecot (IMAPS + LMTP) and two SMTP servers,
+ * all on 127.0.0.1. Writes `<dir>/sandbox.json` last, once everything answers. Keys, TLS files
+ * and mail are kept in the folder and reused by the next start.
+ */
+export async function startSandbox(options: StartSandboxOptions = {}): Promise<Sandbox> {
+	const dir = path.resolve(options.dir ?? sandboxDir());
+	await mkdir(dir, { recursive: true });
+	const pidFile = path.join(dir, SANDBOX_FILES.pid);
+	const infoPath = path.join(dir, SANDBOX_FILES.info);
+	const eventsFile = path.join(dir, SANDBOX_FILES.smtpEvents);
+	await claimFolder(dir, pidFile);
+	const undo: Array<() => Promise<void>> = [async () => await releaseFolder(pidFile)];
+	let started = false;
+	try {
+		const outbox = path.join(dir, 'outbox');
+		await mkdir(outbox, { recursive: true });
+		const tls = await ensureTls(path.join(dir, 'tls'));
+		const inboxes = await ensureInboxes(dir);
+		const info: SandboxInfo = {
+			imap: { host: HOST, port: options.imapPort ?? DEFAULT_PORTS.imap },
+			smtp: {
+				host: HOST,
+				implicitTlsPort: options.smtpImplicitTlsPort ?? DEFAULT_PORTS.smtpImplicitTls,
+				startTlsPort: options.smtpStartTlsPort ?? DEFAULT_PORTS.smtpStartTls,
+			},
+			lmtp: { host: HOST, port: options.lmtpPort ?? DEFAULT_PORTS.lmtp },
+			ca: tls.ca,
+			inboxes,
+			outbox,
+		};
+		for (const port of [info.smtp.implicitTlsPort, info.smtp.startTlsPort]) {
+			if (await portAnswers(HOST, port)) throw new Error(`port ${HOST}:${port} is already in use`);
+		}
+
+		const dovecot = await Dovecot.prepare({
+			dir,
+			host: HOST,
+			imapPort: info.imap.port,
+			lmtpPort: info.lmtp.port,
+			tls,
+			inboxes,
+		});
+		await dovecot.start();
+		undo.unshift(async () => await dovecot.stop());
+
+		const addresses = inboxes.map((inbox) => inbox.address);
+		let outboxSequence = 0;
+		const writeOutbox = async (message: AcceptedMessage, rcptTo: string[]) => {
+			const stamp = new Date().toISOString().replace(/[-:.]/g, '');
+			const name = path.join(outbox, `${stamp}-${String(++outboxSequence).padStart(6, '0')}`);
+			await writeFile(`${name}.eml.tmp`, message.raw);
+			await rename(`${name}.eml.tmp`, `${name}.eml`);
+			// The sidecar comes last: once it exists, the .eml is complete.
+			await writeJsonAtomically(
+				`${name}.json`,
+				{
+					mailFrom: message.user,
+					rcptTo,
+					session: message.session,
+					size: message.raw.length,
+					receivedAt: new Date().toISOString(),
+				},
+				0o644,
+			);
+		};
+		const deliverAccepted = async (message: AcceptedMessage) => {
+			const unique = [...new Set(message.rcptTo)];
+			const local = unique.filter((address) => addresses.includes(address));
+			const outside = unique.filter((address) => !addresses.includes(address));
+			if (local.length > 0) await lmtpSend(info.lmtp, message.user, local, message.raw);
+			await dovecot.appendToSent(message.user, message.raw);
+			if (outside.length > 0) await writeOutbox(message, outside);
+		};
+
+		// The event log describes this run only.
+		await writeFile(eventsFile, '');
+		const smtp = await startSmtpServers({
+			host: HOST,
+			implicitTlsPort: info.smtp.implicitTlsPort,
+			startTlsPort: info.smtp.startTlsPort,
+			cert: await readFile(tls.cert),
+			key: await readFile(tls.key),
+			inboxes,
+			events: new SmtpEventLog(eventsFile),
+			deliver: deliverAccepted,
+		});
+		undo.unshift(async () => await smtp.close());
+
+		await writeJsonAtomically(infoPath, info, 0o600);
+
+		let stopping: Promise<void> | undefined;
+		started = true;
+		return {
+			info,
+			dir,
+			infoPath,
+			stop: async () => {
+				stopping ??= (async () => {
+					await smtp.close();
+					await waitForPortClosed(HOST, info.smtp.implicitTlsPort, SMTP_STOP_TIMEOUT_MS);
+					await waitForPortClosed(HOST, info.smtp.startTlsPort, SMTP_STOP_TIMEOUT_MS);
+					await dovecot.stop();
+					await releaseFolder(pidFile);
+				})();
+				await stopping;
+			},
+			killImap: async () => await dovecot.kill(),
+			startImap: async () => await dovecot.start(),
+			smtpEvents: () => readSmtpEvents(eventsFile),
+			imapConnectionCount: async () => await countEstablishedConnections(info.imap.port),
+		};
+	} finally {
+		// A failed start undoes what it did; the error goes on to the caller.
+		if (!started) {
+			for (const step of undo) {
+				await step().catch((cleanupError: Error) => {
+					process.stderr.write(`sandbox cleanup after a failed start: ${cleanupError.message}\n`);
+				});
+			}
+		}
+	}
+}
