@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 /**
  * The credential's connection test against the running sandbox (real Dovecot, real SMTP).
  */
@@ -48,7 +49,7 @@ describe('credential test against the sandbox', () => {
 	});
 
 	it('a wrong key: both sides say to check the API key, and the key is not repeated', async () => {
-		const wrongKey = 'am_this_is_not_the_key_0123456789';
+		const wrongKey = `am_${randomUUID().replace(/-/g, '')}`;
 		const result = await testConnection(credential({ apiKey: wrongKey }));
 		expect(result.status).toBe('Error');
 		expect(result.imap).toMatchObject({ ok: false, failure: { kind: 'auth', side: 'IMAP' } });

@@ -275,7 +275,7 @@ describe('AgentMail node: Send', () => {
 	});
 
 	it('a wrong key: the error says to check the API key and does not contain the key', async () => {
-		const wrongKey = 'am_wrong_key_for_this_test_0000';
+		const wrongKey = `am_${randomUUID().replace(/-/g, '')}`;
 		const error = await runNode({
 			node,
 			credentials: credentials({ apiKey: wrongKey }),

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
 
 import {
@@ -8,7 +9,8 @@ import {
 } from '../../nodes/shared/connection';
 import { describeConnectionError } from '../../nodes/shared/connectionErrors';
 
-const base = { email: 'myinbox@agentmail.to', apiKey: 'am_secret_key_123456' };
+// A made-up key, different on every run.
+const base = { email: 'myinbox@agentmail.to', apiKey: `am_${randomUUID().replace(/-/g, '')}` };
 
 describe('parseConnection', () => {
 	it("fills in AgentMail's hosts and ports", () => {
