@@ -14,6 +14,7 @@ export type Side = 'IMAP' | 'SMTP';
 export type ConnectionFailureKind =
 	| 'auth'
 	| 'starttls-required'
+	| 'starttls-unavailable'
 	| 'dns'
 	| 'refused'
 	| 'tls-mismatch'
@@ -108,6 +109,17 @@ export function describeConnectionError(
 		return fail(
 			'starttls-required',
 			`${where} requires STARTTLS before login (538). Set SMTP Security to "STARTTLS (587)" for this port, or use "SSL/TLS (465)" with port 465.`,
+			true,
+		);
+	}
+	if (
+		side === 'SMTP' &&
+		(err.code === 'ETLS' || /STARTTLS/.test(raw)) &&
+		connection.smtpSecurity === 'starttls'
+	) {
+		return fail(
+			'starttls-unavailable',
+			`${where} did not upgrade the connection with STARTTLS, so nothing was sent: this node never sends in clear. Check the SMTP Host and Port, or use "SSL/TLS (465)" with port 465.`,
 			true,
 		);
 	}

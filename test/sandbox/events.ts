@@ -11,6 +11,7 @@ export type SmtpEventName =
 	| 'rcpt-refused'
 	| 'data-accepted'
 	| 'data-refused'
+	| 'data-dropped'
 	| 'close';
 
 /**

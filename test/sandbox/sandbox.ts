@@ -13,13 +13,14 @@ import { ensureInboxes } from './inboxes';
 import { SANDBOX_FILES, sandboxDir, type SandboxInfo } from './info';
 import { countEstablishedConnections, portAnswers, waitForPortClosed } from './ports';
 import { processAlive } from './processes';
-import { startSmtpServers, type AcceptedMessage } from './smtp';
+import { startSmtpServers, type AcceptedMessage, type SmtpFaults } from './smtp';
 import { ensureTls } from './tls';
 
 export { deliver, type DeliverOptions } from './deliver';
 export type { SmtpEvent, SmtpEventName } from './events';
 export { readSandboxInfo, sandboxDir, SANDBOX_FILES, type SandboxInfo } from './info';
 export { freePorts } from './ports';
+export type { SmtpFaults } from './smtp';
 export { MAX_MESSAGE_BYTES, MAX_RECIPIENTS } from './smtp';
 
 /** Everything listens on loopback only. */
@@ -67,6 +68,8 @@ export interface Sandbox {
 	smtpEvents(): SmtpEvent[];
 	/** Established client TCP connections to the IMAP port right now. */
 	imapConnectionCount(): Promise<number>;
+	/** Faults the SMTP servers inject from now on (tests of clients); empty = none. */
+	readonly smtpFaults: SmtpFaults;
 }
 
 async function writeJsonAtomically(file: string, value: unknown, mode: number): Promise<void> {
@@ -177,6 +180,7 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<S
 
 		// The event log describes this run only.
 		await writeFile(eventsFile, '');
+		const smtpFaults: SmtpFaults = {};
 		const smtp = await startSmtpServers({
 			host: HOST,
 			implicitTlsPort: info.smtp.implicitTlsPort,
@@ -186,6 +190,7 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<S
 			inboxes,
 			events: new SmtpEventLog(eventsFile),
 			deliver: deliverAccepted,
+			faults: smtpFaults,
 		});
 		undo.unshift(async () => await smtp.close());
 
@@ -211,6 +216,7 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<S
 			startImap: async () => await dovecot.start(),
 			smtpEvents: () => readSmtpEvents(eventsFile),
 			imapConnectionCount: async () => await countEstablishedConnections(info.imap.port),
+			smtpFaults,
 		};
 	} finally {
 		// A failed start undoes what it did; the error goes on to the caller.

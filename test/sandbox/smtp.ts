@@ -29,6 +29,22 @@ export interface AcceptedMessage {
 	raw: Buffer;
 }
 
+/**
+ * Faults to inject, for tests of clients; mutable while the servers run. Off by default.
+ */
+export interface SmtpFaults {
+	/**
+	 * After every Nth accepted message of a session, answer 250 and then end the session with
+	 * 421, as AgentMail's session timeout does between two messages.
+	 */
+	endSessionAfterMessages?: number;
+	/**
+	 * Cut the connection (no answer) in the middle of the Nth message body received from now
+	 * on, counting all sessions; set it again to arm it again.
+	 */
+	dropDuringData?: number;
+}
+
 /** Options of {@link startSmtpServers}. */
 export interface SmtpServersOptions {
 	host: string;
@@ -41,12 +57,22 @@ export interface SmtpServersOptions {
 	events: SmtpEventLog;
 	/** Delivers an accepted message; a rejection makes the client get 451 instead of 250. */
 	deliver: (message: AcceptedMessage) => Promise<void>;
+	/** Faults to inject (tests); read at every message. */
+	faults?: SmtpFaults;
 }
 
 /** The two running SMTP servers. */
 export interface SmtpServers {
 	/** Stops accepting, gives clients a short grace period, then closes both servers. */
 	close(): Promise<void>;
+}
+
+/** The parts of smtp-server's per-connection object the fault injection uses. */
+interface ServerConnection {
+	id: string;
+	send(code: number, message: string): void;
+	close(): void;
+	_socket: { destroy(): void };
 }
 
 /** An Error carrying the SMTP reply code smtp-server should send. */
@@ -72,6 +98,10 @@ function sessionUser(session: SMTPServerSession): string | null {
  */
 export async function startSmtpServers(options: SmtpServersOptions): Promise<SmtpServers> {
 	const { events, inboxes } = options;
+	const faults = options.faults ?? {};
+	const acceptedPerSession = new Map<string, number>();
+	let bodiesSinceArmed = 0;
+	let armedDrop: number | undefined;
 	const log = (
 		port: number,
 		session: SMTPServerSession,
@@ -151,9 +181,22 @@ export async function startSmtpServers(options: SmtpServersOptions): Promise<Smt
 			},
 
 			onData(stream: SMTPServerDataStream, session, callback) {
+				// Re-arming (a new value) restarts the count.
+				if (faults.dropDuringData !== armedDrop) {
+					armedDrop = faults.dropDuringData;
+					bodiesSinceArmed = 0;
+				}
 				const chunks: Buffer[] = [];
 				let kept = 0;
 				let answered = false;
+				if (armedDrop !== undefined && ++bodiesSinceArmed === armedDrop) {
+					stream.once('data', () => {
+						log(port, session, 'data-dropped', { reason: 'fault: connection cut mid-message' });
+						// Cut, not refused: there will be no answer of any kind to this message.
+						answered = true;
+						connectionOf(session)?.destroySocket();
+					});
+				}
 				const answer = (error: Error | null, message?: string) => {
 					// A stream error can come after 'end' (or the other way round): answer once.
 					if (answered) return;
@@ -161,6 +204,7 @@ export async function startSmtpServers(options: SmtpServersOptions): Promise<Smt
 					callback(error, message);
 				};
 				const refuse = (code: number, message: string, reason: string) => {
+					if (answered) return;
 					log(port, session, 'data-refused', { code, size: stream.byteLength, reason });
 					answer(smtpError(code, message));
 				};
@@ -196,6 +240,13 @@ export async function startSmtpServers(options: SmtpServersOptions): Promise<Smt
 						.then(() => {
 							log(port, session, 'data-accepted', { code: 250, size: raw.length, rcptTo });
 							answer(null, `2.0.0 Ok: queued as ${session.id}`);
+							const accepted = (acceptedPerSession.get(session.id) ?? 0) + 1;
+							acceptedPerSession.set(session.id, accepted);
+							const every = faults.endSessionAfterMessages;
+							if (every && accepted % every === 0) {
+								// After the 250 went out: the client sees the session end between messages.
+								setImmediate(() => connectionOf(session)?.endSession());
+							}
 						})
 						.catch((error: Error) => {
 							refuse(451, '4.3.0 Delivery failed, try again later', error.message);
@@ -204,10 +255,23 @@ export async function startSmtpServers(options: SmtpServersOptions): Promise<Smt
 			},
 
 			onClose(session) {
+				acceptedPerSession.delete(session.id);
 				log(port, session, 'close');
 			},
 		};
 		const server = new SMTPServer(serverOptions);
+		const connectionOf = (session: SMTPServerSession) => {
+			const connections = (server as unknown as { connections: Set<ServerConnection> }).connections;
+			const connection = [...connections].find((candidate) => candidate.id === session.id);
+			if (!connection) return undefined;
+			return {
+				endSession: () => {
+					connection.send(421, '4.4.2 Session timed out, closing connection');
+					connection.close();
+				},
+				destroySocket: () => connection._socket.destroy(),
+			};
+		};
 		// Clients that leave before or during the TLS handshake end up here; without a listener
 		// the whole process would crash. Nothing to do about them.
 		server.on('error', () => undefined);

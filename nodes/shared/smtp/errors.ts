@@ -36,6 +36,13 @@ interface SmtpLibraryError {
 	command?: string;
 }
 
+/** Words a failure to open the session (connect, STARTTLS, login): nothing was sent. */
+export function describeSessionError(error: unknown, connection: AgentMailConnection): SendError {
+	const failure = describeConnectionError(error, 'SMTP', connection);
+	const code = (error as SmtpLibraryError | undefined)?.responseCode;
+	return new SendError(failure.message, code, 'no', failure.permanent);
+}
+
 /** Words an error raised while sending one message. */
 export function describeSendError(
 	error: unknown,

@@ -15,7 +15,7 @@ import SMTPConnection from 'nodemailer/lib/smtp-connection';
 
 import { smtpOptions, type AgentMailConnection } from '../connection';
 import type { ComposedMessage } from './compose';
-import { describeSendError } from './errors';
+import { describeSendError, describeSessionError } from './errors';
 
 /** What the server said about one message. */
 export interface SentInfo {
@@ -170,9 +170,16 @@ export class SmtpSession {
 			this.alive = false;
 		});
 		try {
-			await new Promise<void>((resolve, reject) =>
-				connection.connect((error) => (error ? reject(error) : resolve())),
-			);
+			await new Promise<void>((resolve, reject) => {
+				// Failures during the handshake (e.g. a refused STARTTLS) arrive as 'error' events,
+				// not through the connect callback.
+				connection.once('error', reject);
+				connection.connect((error) => {
+					connection.off('error', reject);
+					if (error) reject(error);
+					else resolve();
+				});
+			});
 			await new Promise<void>((resolve, reject) =>
 				connection.login({ user: this.connection.email, pass: this.connection.apiKey }, (error) =>
 					error ? reject(error) : resolve(),
@@ -180,7 +187,7 @@ export class SmtpSession {
 			);
 		} catch (error) {
 			connection.close();
-			throw describeSendError(error, this.connection, false);
+			throw describeSessionError(error, this.connection);
 		}
 		this.current = connection;
 		this.alive = true;

@@ -1,0 +1,180 @@
+/**
+ * The AgentMail node when the SMTP side misbehaves, against a sandbox of this file's own (its
+ * faults must not disturb other tests): sessions ended between messages, a connection cut in
+ * the middle of a message, and a "STARTTLS" port that does not offer STARTTLS.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+
+import { ImapFlow } from 'imapflow';
+import { SMTPServer } from 'smtp-server';
+
+import { AgentMail } from '../../nodes/AgentMail/AgentMail.node';
+import { runNode } from '../helpers/nodeHarness';
+import { freePorts, startSandbox, type Sandbox } from '../sandbox/sandbox';
+
+const agent = 'agent@agentmail.test';
+const peer = 'peer@agentmail.test';
+const node = new AgentMail();
+let sandbox: Sandbox;
+let dir: string;
+let ca: string;
+
+beforeAll(async () => {
+	dir = await mkdtemp(path.join(os.tmpdir(), 'agentmail-faults-'));
+	const [imapPort, smtpImplicitTlsPort, smtpStartTlsPort, lmtpPort] = await freePorts(4);
+	sandbox = await startSandbox({ dir, imapPort, smtpImplicitTlsPort, smtpStartTlsPort, lmtpPort });
+	ca = await readFile(sandbox.info.ca, 'utf8');
+});
+
+afterAll(async () => {
+	await sandbox?.stop();
+	await rm(dir, { recursive: true, force: true });
+});
+
+afterEach(() => {
+	delete sandbox.smtpFaults.endSessionAfterMessages;
+	delete sandbox.smtpFaults.dropDuringData;
+});
+
+function credentials(overrides: Record<string, unknown> = {}) {
+	const key = sandbox.info.inboxes.find((inbox) => inbox.address === agent)?.apiKey ?? '';
+	return {
+		email: agent,
+		apiKey: key,
+		imapHost: sandbox.info.imap.host,
+		imapPort: sandbox.info.imap.port,
+		smtpHost: sandbox.info.smtp.host,
+		smtpSecurity: 'ssl',
+		smtpPort: sandbox.info.smtp.implicitTlsPort,
+		smtpStartTlsPort: sandbox.info.smtp.startTlsPort,
+		trustedCa: ca,
+		...overrides,
+	};
+}
+
+async function subjectsIn(address: string, prefix: string): Promise<string[]> {
+	const key = sandbox.info.inboxes.find((inbox) => inbox.address === address)?.apiKey;
+	const client = new ImapFlow({
+		host: sandbox.info.imap.host,
+		port: sandbox.info.imap.port,
+		secure: true,
+		auth: { user: address, pass: key as string },
+		tls: { ca },
+		logger: false,
+	});
+	client.on('error', () => undefined);
+	await client.connect();
+	try {
+		const box = await client.mailboxOpen('INBOX', { readOnly: true });
+		if (box.exists === 0) return [];
+		const messages = await client.fetchAll('1:*', { envelope: true });
+		return messages.map((m) => m.envelope?.subject ?? '').filter((s) => s.startsWith(prefix));
+	} finally {
+		await client.logout();
+	}
+}
+
+function sessionsSince(since: number): number {
+	return new Set(
+		sandbox
+			.smtpEvents()
+			.slice(since)
+			.filter((e) => e.event === 'connect')
+			.map((e) => e.session),
+	).size;
+}
+
+const sendItems = (tag: string, count: number, continueOnFail = false, overrides = {}) =>
+	runNode({
+		node,
+		credentials: credentials(overrides),
+		parameters: (i) => ({
+			resource: 'message',
+			operation: 'send',
+			to: peer,
+			subject: `${tag} #${i}`,
+			text: 'x'.repeat(2000),
+		}),
+		items: Array.from({ length: count }, () => ({ json: {} })),
+		continueOnFail,
+	});
+
+it('the server ending the session between messages: every item delivered exactly once', async () => {
+	sandbox.smtpFaults.endSessionAfterMessages = 3;
+	const tag = `timeout-${randomUUID()}`;
+	const since = sandbox.smtpEvents().length;
+	const { output } = await sendItems(tag, 10);
+	expect(output[0].map((o) => o.json.sent)).toEqual(Array(10).fill(true));
+	// 3 + 3 + 3 + 1 messages: a new session after each forced end, and no more.
+	expect(sessionsSince(since)).toBe(4);
+	const received = await subjectsIn(peer, tag);
+	expect(received.sort()).toEqual(Array.from({ length: 10 }, (_, i) => `${tag} #${i}`).sort());
+});
+
+it('a connection cut mid-message: that item reports it, is not resent, the rest go out', async () => {
+	sandbox.smtpFaults.dropDuringData = 2;
+	const tag = `drop-${randomUUID()}`;
+	const since = sandbox.smtpEvents().length;
+	const { output } = await sendItems(tag, 4, true);
+	const results = output[0].map((o) => o.json);
+	expect(results.map((r) => r.sent)).toEqual([true, false, true, true]);
+	expect(results[1]).toMatchObject({ delivered: 'unknown' });
+	expect(results[1].error).toMatch(
+		/broke while the message was being sent .* so it was not sent again/,
+	);
+	const dataAttempts = sandbox
+		.smtpEvents()
+		.slice(since)
+		.filter((e) => ['data-accepted', 'data-refused', 'data-dropped'].includes(e.event));
+	// Four bodies were sent, one each: the cut one was not retried.
+	expect(dataAttempts.map((e) => e.event)).toEqual([
+		'data-accepted',
+		'data-dropped',
+		'data-accepted',
+		'data-accepted',
+	]);
+	expect((await subjectsIn(peer, tag)).sort()).toEqual([`${tag} #0`, `${tag} #2`, `${tag} #3`]);
+});
+
+it('STARTTLS chosen and the server offers none: refuses to log in or send', async () => {
+	const seen: string[] = [];
+	// A server that would accept everything in clear, if a client let it.
+	const plain = new SMTPServer({
+		disabledCommands: ['STARTTLS'],
+		allowInsecureAuth: true,
+		authOptional: true,
+		logger: false,
+		onAuth: (auth, _session, callback) => {
+			seen.push('auth');
+			callback(null, { user: auth.username });
+		},
+		onMailFrom: (_address, _session, callback) => {
+			seen.push('mail');
+			callback();
+		},
+		onData: (stream, _session, callback) => {
+			seen.push('data');
+			stream.resume();
+			stream.on('end', () => callback());
+		},
+	});
+	plain.on('error', () => undefined);
+	const [port] = await freePorts(1);
+	await new Promise<void>((resolve) => plain.listen(port, '127.0.0.1', resolve));
+	try {
+		const error = await sendItems(`plain-${randomUUID()}`, 1, false, {
+			smtpSecurity: 'starttls',
+			smtpStartTlsPort: port,
+		}).catch((e: Error) => e);
+		expect(error).toBeInstanceOf(Error);
+		expect((error as Error).message).toMatch(
+			/did not upgrade the connection with STARTTLS, so nothing was sent/,
+		);
+		expect(seen).toEqual([]);
+	} finally {
+		await new Promise<void>((resolve) => plain.close(() => resolve()));
+	}
+});
