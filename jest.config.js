@@ -1,7 +1,12 @@
 /** @type {import('jest').Config} */
 module.exports = {
 	testEnvironment: 'node',
-	transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json' }] },
+	transform: {
+		'^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json' }],
+		'/node_modules/email-reply-parser/.+\\.js$': '<rootDir>/test/setup/esmToCjs.js',
+	},
+	// Dependencies are used as shipped, except the ES-module-only ones jest cannot load itself.
+	transformIgnorePatterns: ['/node_modules/(?!email-reply-parser/)'],
 	testMatch: ['<rootDir>/test/**/*.test.ts'],
 	// One sandbox (Dovecot + SMTP) for the whole run, on free ports in a temporary folder;
 	// tests that break servers on purpose start their own.
