@@ -3,6 +3,8 @@
  * (its sandbox.json path is in AGENTMAIL_SANDBOX_JSON).
  */
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 
 import { ImapFlow } from 'imapflow';
@@ -11,6 +13,7 @@ import nodemailer from 'nodemailer';
 import { deliver as deliverOverLmtp, type DeliverOptions } from '../sandbox/deliver';
 import { readSmtpEvents, type SmtpEvent } from '../sandbox/events';
 import { readSandboxInfo, SANDBOX_FILES, type SandboxInfo } from '../sandbox/info';
+import { freePorts, startSandbox, type Sandbox } from '../sandbox/sandbox';
 
 export type { SandboxInfo, SmtpEvent };
 
@@ -132,4 +135,59 @@ export function smtpTransport(
 		auth: { user: address, pass: password },
 		tls: { ca: readFileSync(info.ca) },
 	});
+}
+
+/**
+ * Gives the calling test file a sandbox of its own (started before its tests, stopped after),
+ * for tests that count what the servers saw or break them on purpose: other files running in
+ * parallel then cannot add to the counts. The helpers above point at it while the file runs.
+ */
+export function useOwnSandbox(): () => Sandbox {
+	let sandbox: Sandbox | undefined;
+	let dir: string | undefined;
+	let previous: string | undefined;
+	beforeAll(async () => {
+		dir = await mkdtemp(path.join(os.tmpdir(), 'agentmail-own-'));
+		const [imapPort, smtpImplicitTlsPort, smtpStartTlsPort, lmtpPort] = await freePorts(4);
+		sandbox = await startSandbox({
+			dir,
+			imapPort,
+			smtpImplicitTlsPort,
+			smtpStartTlsPort,
+			lmtpPort,
+		});
+		previous = process.env.AGENTMAIL_SANDBOX_JSON;
+		process.env.AGENTMAIL_SANDBOX_JSON = sandbox.infoPath;
+	});
+	afterAll(async () => {
+		process.env.AGENTMAIL_SANDBOX_JSON = previous;
+		await sandbox?.stop();
+		if (dir) await rm(dir, { recursive: true, force: true });
+	});
+	return () => {
+		if (!sandbox)
+			throw new Error('useOwnSandbox: the sandbox is not started yet (use it inside tests)');
+		return sandbox;
+	};
+}
+
+/** The AgentMail credential's data for a sandbox inbox (as n8n hands it to the nodes). */
+export function credentialData(
+	address: string,
+	overrides: Record<string, string | number | boolean> = {},
+): Record<string, string | number | boolean> {
+	const info = sandboxInfo();
+	return {
+		email: address,
+		apiKey: apiKey(address),
+		imapHost: info.imap.host,
+		imapPort: info.imap.port,
+		smtpHost: info.smtp.host,
+		smtpSecurity: 'ssl',
+		smtpPort: info.smtp.implicitTlsPort,
+		smtpStartTlsPort: info.smtp.startTlsPort,
+		trustedCa: readFileSync(info.ca, 'utf8'),
+		allowSelfSigned: false,
+		...overrides,
+	};
 }

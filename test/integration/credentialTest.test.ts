@@ -2,32 +2,20 @@ import { randomUUID } from 'node:crypto';
 /**
  * The credential's connection test against the running sandbox (real Dovecot, real SMTP).
  */
-import { readFileSync } from 'node:fs';
 import net from 'node:net';
 
 import { testConnection } from '../../nodes/shared/connectionTest';
 import { agentMailInboxConnectionTest } from '../../nodes/shared/methods/credentialTest';
 import { freePorts } from '../sandbox/sandbox';
-import { apiKey, sandboxInfo, smtpEvents } from '../helpers/sandbox';
+import { apiKey, sandboxInfo, smtpEvents, useOwnSandbox, credentialData } from '../helpers/sandbox';
+
+// Counts what the servers saw: a sandbox of its own, undisturbed by other test files.
+useOwnSandbox();
 
 const inbox = 'agent@agentmail.test';
 
-function credential(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-	const info = sandboxInfo();
-	return {
-		email: inbox,
-		apiKey: apiKey(inbox),
-		imapHost: info.imap.host,
-		imapPort: info.imap.port,
-		smtpHost: info.smtp.host,
-		smtpSecurity: 'ssl',
-		smtpPort: info.smtp.implicitTlsPort,
-		smtpStartTlsPort: info.smtp.startTlsPort,
-		trustedCa: readFileSync(info.ca, 'utf8'),
-		allowSelfSigned: false,
-		...overrides,
-	};
-}
+const credential = (overrides: Record<string, string | number | boolean> = {}) =>
+	credentialData(inbox, overrides);
 
 describe('credential test against the sandbox', () => {
 	it('says OK with the right key, over SSL/TLS and over STARTTLS', async () => {

@@ -4,82 +4,36 @@
  * the middle of a message, and a "STARTTLS" port that does not offer STARTTLS.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 
-import { ImapFlow } from 'imapflow';
 import { SMTPServer } from 'smtp-server';
 
 import { AgentMail } from '../../nodes/AgentMail/AgentMail.node';
 import { runNode } from '../helpers/nodeHarness';
-import { freePorts, startSandbox, type Sandbox } from '../sandbox/sandbox';
+import { listMessages, useOwnSandbox, credentialData } from '../helpers/sandbox';
+import { freePorts } from '../sandbox/sandbox';
 
 const agent = 'agent@agentmail.test';
 const peer = 'peer@agentmail.test';
 const node = new AgentMail();
-let sandbox: Sandbox;
-let dir: string;
-let ca: string;
-
-beforeAll(async () => {
-	dir = await mkdtemp(path.join(os.tmpdir(), 'agentmail-faults-'));
-	const [imapPort, smtpImplicitTlsPort, smtpStartTlsPort, lmtpPort] = await freePorts(4);
-	sandbox = await startSandbox({ dir, imapPort, smtpImplicitTlsPort, smtpStartTlsPort, lmtpPort });
-	ca = await readFile(sandbox.info.ca, 'utf8');
-});
-
-afterAll(async () => {
-	await sandbox?.stop();
-	await rm(dir, { recursive: true, force: true });
-});
+const sandbox = useOwnSandbox();
 
 afterEach(() => {
-	delete sandbox.smtpFaults.endSessionAfterMessages;
-	delete sandbox.smtpFaults.dropDuringData;
+	delete sandbox().smtpFaults.endSessionAfterMessages;
+	delete sandbox().smtpFaults.dropDuringData;
 });
 
-function credentials(overrides: Record<string, unknown> = {}) {
-	const key = sandbox.info.inboxes.find((inbox) => inbox.address === agent)?.apiKey ?? '';
-	return {
-		email: agent,
-		apiKey: key,
-		imapHost: sandbox.info.imap.host,
-		imapPort: sandbox.info.imap.port,
-		smtpHost: sandbox.info.smtp.host,
-		smtpSecurity: 'ssl',
-		smtpPort: sandbox.info.smtp.implicitTlsPort,
-		smtpStartTlsPort: sandbox.info.smtp.startTlsPort,
-		trustedCa: ca,
-		...overrides,
-	};
-}
+const credentials = (overrides: Record<string, string | number | boolean> = {}) =>
+	credentialData(agent, overrides);
 
 async function subjectsIn(address: string, prefix: string): Promise<string[]> {
-	const key = sandbox.info.inboxes.find((inbox) => inbox.address === address)?.apiKey;
-	const client = new ImapFlow({
-		host: sandbox.info.imap.host,
-		port: sandbox.info.imap.port,
-		secure: true,
-		auth: { user: address, pass: key as string },
-		tls: { ca },
-		logger: false,
-	});
-	client.on('error', () => undefined);
-	await client.connect();
-	try {
-		const box = await client.mailboxOpen('INBOX', { readOnly: true });
-		if (box.exists === 0) return [];
-		const messages = await client.fetchAll('1:*', { envelope: true });
-		return messages.map((m) => m.envelope?.subject ?? '').filter((s) => s.startsWith(prefix));
-	} finally {
-		await client.logout();
-	}
+	return (await listMessages(address, 'INBOX'))
+		.map((m) => m.subject ?? '')
+		.filter((subject) => subject.startsWith(prefix));
 }
 
 function sessionsSince(since: number): number {
 	return new Set(
-		sandbox
+		sandbox()
 			.smtpEvents()
 			.slice(since)
 			.filter((e) => e.event === 'connect')
@@ -103,9 +57,9 @@ const sendItems = (tag: string, count: number, continueOnFail = false, overrides
 	});
 
 it('the server ending the session between messages: every item delivered exactly once', async () => {
-	sandbox.smtpFaults.endSessionAfterMessages = 3;
+	sandbox().smtpFaults.endSessionAfterMessages = 3;
 	const tag = `timeout-${randomUUID()}`;
-	const since = sandbox.smtpEvents().length;
+	const since = sandbox().smtpEvents().length;
 	const { output } = await sendItems(tag, 10);
 	expect(output[0].map((o) => o.json.sent)).toEqual(Array(10).fill(true));
 	// 3 + 3 + 3 + 1 messages: a new session after each forced end, and no more.
@@ -115,9 +69,9 @@ it('the server ending the session between messages: every item delivered exactly
 });
 
 it('a connection cut mid-message: that item reports it, is not resent, the rest go out', async () => {
-	sandbox.smtpFaults.dropDuringData = 2;
+	sandbox().smtpFaults.dropDuringData = 2;
 	const tag = `drop-${randomUUID()}`;
-	const since = sandbox.smtpEvents().length;
+	const since = sandbox().smtpEvents().length;
 	const { output } = await sendItems(tag, 4, true);
 	const results = output[0].map((o) => o.json);
 	expect(results.map((r) => r.sent)).toEqual([true, false, true, true]);
@@ -125,7 +79,7 @@ it('a connection cut mid-message: that item reports it, is not resent, the rest 
 	expect(results[1].error).toMatch(
 		/broke while the message was being sent .* so it was not sent again/,
 	);
-	const dataAttempts = sandbox
+	const dataAttempts = sandbox()
 		.smtpEvents()
 		.slice(since)
 		.filter((e) => ['data-accepted', 'data-refused', 'data-dropped'].includes(e.event));

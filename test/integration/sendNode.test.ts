@@ -2,7 +2,6 @@
  * The AgentMail node (Send, Reply) against the running sandbox: messages read back over IMAP,
  * refusals made before any SMTP connection, one connection per execution.
  */
-import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 
 import { simpleParser } from 'mailparser';
@@ -11,27 +10,23 @@ import type { INodeExecutionData } from 'n8n-workflow';
 import { AgentMail } from '../../nodes/AgentMail/AgentMail.node';
 import { MAX_MESSAGE_BYTES } from '../../nodes/shared/smtp/limits';
 import { binary, runNode } from '../helpers/nodeHarness';
-import { apiKey, deliver, listMessages, sandboxInfo, smtpEvents } from '../helpers/sandbox';
+import {
+	deliver,
+	listMessages,
+	smtpEvents,
+	useOwnSandbox,
+	credentialData,
+} from '../helpers/sandbox';
+
+// Counts what the servers saw: a sandbox of its own, undisturbed by other test files.
+useOwnSandbox();
 
 const agent = 'agent@agentmail.test';
 const peer = 'peer@agentmail.test';
 const node = new AgentMail();
 
-function credentials(overrides: Record<string, unknown> = {}) {
-	const info = sandboxInfo();
-	return {
-		email: agent,
-		apiKey: apiKey(agent),
-		imapHost: info.imap.host,
-		imapPort: info.imap.port,
-		smtpHost: info.smtp.host,
-		smtpSecurity: 'ssl',
-		smtpPort: info.smtp.implicitTlsPort,
-		smtpStartTlsPort: info.smtp.startTlsPort,
-		trustedCa: readFileSync(info.ca, 'utf8'),
-		...overrides,
-	};
-}
+const credentials = (overrides: Record<string, string | number | boolean> = {}) =>
+	credentialData(agent, overrides);
 
 const send = (
 	parameters: Record<string, unknown>,
