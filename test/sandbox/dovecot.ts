@@ -494,6 +494,34 @@ service anvil {${noChroot}
 	}
 
 	/**
+	 * Drops a message straight into an inbox's maildir (`new/`), as a local delivery agent does,
+	 * without any Dovecot process: mail that arrives while the IMAP server is down. Dovecot gives
+	 * it a UID when it next looks at the folder.
+	 */
+	async depositInMaildir(address: string, raw: Buffer): Promise<void> {
+		const folder = path.join(this.mailDir, address, 'Maildir');
+		const name = `${Date.now()}.${process.pid}_${Math.random().toString(36).slice(2)}.sandbox`;
+		await mkdir(path.join(folder, 'tmp'), { recursive: true });
+		await mkdir(path.join(folder, 'new'), { recursive: true });
+		// Written in tmp/ then renamed into new/: a reader never sees half a message.
+		await writeFile(path.join(folder, 'tmp', name), raw, { mode: 0o600 });
+		if (process.getuid?.() === 0) {
+			const { mailUid, mailGid } = this.accounts;
+			await chown(path.join(folder, 'tmp', name), mailUid, mailGid);
+			for (const dir of [
+				this.mailDir,
+				path.join(this.mailDir, address),
+				folder,
+				path.join(folder, 'tmp'),
+				path.join(folder, 'new'),
+			]) {
+				await chown(dir, mailUid, mailGid);
+			}
+		}
+		await rename(path.join(folder, 'tmp', name), path.join(folder, 'new', name));
+	}
+
+	/**
 	 * Stores a message in an inbox's Sent folder flagged \Seen, through a preauthenticated
 	 * Dovecot imap process (a real IMAP APPEND that opens no TCP connection, so it never shows
 	 * up in connection counts).

@@ -62,6 +62,8 @@ export interface Sandbox {
 	stop(): Promise<void>;
 	/** SIGKILLs the Dovecot master and all its children (IMAP and LMTP die: a server crash). */
 	killImap(): Promise<void>;
+	/** Puts a message into an inbox's maildir directly, e.g. while Dovecot is killed. */
+	depositInMaildir(address: string, raw: Buffer | string): Promise<void>;
 	/** Starts Dovecot again on the same ports and data (no-op when it runs). */
 	startImap(): Promise<void>;
 	/** Every SMTP event logged since this sandbox started. */
@@ -214,6 +216,8 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<S
 			},
 			killImap: async () => await dovecot.kill(),
 			startImap: async () => await dovecot.start(),
+			depositInMaildir: async (address, raw) =>
+				await dovecot.depositInMaildir(address, Buffer.isBuffer(raw) ? raw : Buffer.from(raw)),
 			smtpEvents: () => readSmtpEvents(eventsFile),
 			imapConnectionCount: async () => await countEstablishedConnections(info.imap.port),
 			smtpFaults,

@@ -1,0 +1,141 @@
+/**
+ * From fetched messages to n8n runs: parse, filter, emit one run per message (or per batch),
+ * and after a run has finished successfully mark its messages read or move them.
+ */
+import type { IDataObject, INodeExecutionData, IRun, ITriggerFunctions } from 'n8n-workflow';
+
+import {
+	headersOnlyItem,
+	parseMessage,
+	type ParsedMessage,
+	type ToItemOptions,
+} from '../../shared/mime/toItem';
+import type { FetchedMessage, MailboxSession } from '../../shared/imap/session';
+import { formatBytes } from '../../shared/smtp/limits';
+import { skipReason, type MessageFilters } from './filters';
+
+/** What happens to a message once the run it started has succeeded. */
+export type AfterRun = { kind: 'markRead' } | { kind: 'nothing' } | { kind: 'move'; to: string };
+
+export interface EmitterSettings {
+	parse: ToItemOptions;
+	filters: MessageFilters;
+	afterRun: AfterRun;
+	/** Messages per run; 1 = one run per message. */
+	batchSize: number;
+	/** Messages over this are emitted with headers only. */
+	maxMessageBytes: number;
+}
+
+type Pending = { uid: number; uidValidity: string };
+
+function runSucceeded(run: IRun | undefined): boolean {
+	if (!run) return false;
+	return (
+		!run.data?.resultData?.error && !['error', 'crashed', 'canceled'].includes(String(run.status))
+	);
+}
+
+/** Turns one fetched message into an item (never throws). */
+export async function toItem(
+	ctx: ITriggerFunctions,
+	message: FetchedMessage,
+	settings: EmitterSettings,
+): Promise<{ parsed: ParsedMessage; item: INodeExecutionData }> {
+	const meta = {
+		uid: message.uid,
+		folder: message.folder,
+		flags: message.flags,
+		size: message.size,
+	};
+	const parsed = message.source
+		? await parseMessage(message.source, meta, settings.parse)
+		: headersOnlyItem(
+				message.headers,
+				meta,
+				`the message is ${formatBytes(message.size)}, over the ${formatBytes(settings.maxMessageBytes)} limit set in the trigger: only its headers were read`,
+				settings.parse.inbox,
+			);
+	const binary: INodeExecutionData['binary'] = {};
+	for (const [property, file] of Object.entries(parsed.binaries)) {
+		binary[property] = await ctx.helpers.prepareBinaryData(
+			file.content,
+			file.fileName,
+			file.mimeType,
+		);
+	}
+	return {
+		parsed,
+		item: {
+			json: parsed.json as unknown as IDataObject,
+			...(Object.keys(binary).length ? { binary } : {}),
+		},
+	};
+}
+
+/** Collects messages into runs and applies the after-run action when a run succeeds. */
+export class RunEmitter {
+	private batch: INodeExecutionData[] = [];
+	private batchMessages: Pending[] = [];
+	session?: MailboxSession;
+
+	constructor(
+		private readonly ctx: ITriggerFunctions,
+		private readonly settings: EmitterSettings,
+	) {}
+
+	/** Handles one new message: skip it, or add it to the current run. */
+	async add(message: FetchedMessage): Promise<void> {
+		const { parsed, item } = await toItem(this.ctx, message, this.settings);
+		const reason = skipReason(parsed, this.settings.filters);
+		if (reason) {
+			this.ctx.logger.debug('AgentMail Trigger skipped a message', { uid: message.uid, reason });
+			return;
+		}
+		this.batch.push(item);
+		this.batchMessages.push({ uid: message.uid, uidValidity: message.uidValidity });
+		if (this.batch.length >= this.settings.batchSize) this.flush();
+	}
+
+	/** Emits what has been collected as one run. */
+	flush(): void {
+		if (this.batch.length === 0) return;
+		const items = this.batch;
+		const messages = this.batchMessages;
+		this.batch = [];
+		this.batchMessages = [];
+		if (this.settings.afterRun.kind === 'nothing') {
+			this.ctx.emit([items]);
+			return;
+		}
+		const done = this.ctx.helpers.createDeferredPromise<IRun>();
+		this.ctx.emit([items], undefined, done);
+		done.promise.then(
+			(run: IRun) => this.afterRun(run, messages),
+			(error: Error) =>
+				this.ctx.logger.warn(
+					'AgentMail Trigger: the run did not report back; its messages stay unread',
+					{
+						error: error?.message,
+					},
+				),
+		);
+	}
+
+	private async afterRun(run: IRun | undefined, messages: Pending[]): Promise<void> {
+		if (!runSucceeded(run)) {
+			// A failed run leaves its messages as they were (unread), so nothing is lost from view.
+			this.ctx.logger.info('AgentMail Trigger: the run failed; its messages are left unread', {
+				uids: messages.map((m) => m.uid),
+			});
+			return;
+		}
+		const session = this.session;
+		if (!session) return;
+		const action = this.settings.afterRun;
+		for (const { uid, uidValidity } of messages) {
+			if (action.kind === 'markRead') await session.markSeen(uid, uidValidity);
+			else if (action.kind === 'move') await session.move(uid, uidValidity, action.to);
+		}
+	}
+}

@@ -1,0 +1,486 @@
+/**
+ * One resilient IMAP session for the AgentMail Trigger: connect, open the folder, catch up from
+ * the cursor, then IDLE and fetch each new message as it arrives, in UID order, one at a time.
+ *
+ * Never silent: a closed, failed or stalled connection (found by a timed NOOP) is replaced by a
+ * new client after a capped, jittered backoff, followed by a catch-up, forever; each drop and
+ * each restore is logged. Only what retrying cannot fix (a refused login, a missing folder) is
+ * reported as fatal, once.
+ *
+ * Plain module: no n8n imports. The client factory is injectable so tests can swap the transport.
+ */
+import { ImapFlow, type FetchMessageObject, type ImapFlowOptions } from 'imapflow';
+
+import { imapOptions, type AgentMailConnection } from '../connection';
+import { describeConnectionError } from '../connectionErrors';
+import { Cursor, type CursorState, type StartFrom } from './cursor';
+
+/** Default window within which a silently dead connection is noticed. */
+export const DEFAULT_LIVENESS_WINDOW_MS = 60_000;
+/** First reconnect delay; grows ×2 per failed attempt. */
+export const RECONNECT_INITIAL_MS = 250;
+/** Reconnect delay cap while an outage is young, so a restarted server is caught up quickly. */
+export const RECONNECT_FAST_CAP_MS = 1_000;
+/** How long an outage counts as young. */
+export const RECONNECT_FAST_PERIOD_MS = 60_000;
+/** Reconnect delay cap for a long outage: a down server is not hammered. */
+export const RECONNECT_SLOW_CAP_MS = 30_000;
+/** ± share of each delay that is random, so many triggers do not reconnect in step. */
+export const RECONNECT_JITTER = 0.2;
+/** Messages whose metadata is fetched per round; bounds memory on a large backlog. */
+export const DEFAULT_BATCH_SIZE = 50;
+/** Time allowed for LOGOUT when stopping before the socket is just closed. */
+export const LOGOUT_TIMEOUT_MS = 3_000;
+/** Pending after-run actions kept while disconnected; older ones are dropped with a warning. */
+export const MAX_PENDING_ACTIONS = 10_000;
+
+/** A new message, as handed to the trigger. */
+export interface FetchedMessage {
+	uid: number;
+	uidValidity: string;
+	folder: string;
+	messageId: string | null;
+	flags: string[];
+	size: number;
+	internalDate: Date | null;
+	/** The whole message; absent when it is over the size cap. */
+	source?: Buffer;
+	/** The header block, always present. */
+	headers: Buffer;
+}
+
+export interface SessionLogger {
+	debug(message: string, meta?: Record<string, unknown>): void;
+	info(message: string, meta?: Record<string, unknown>): void;
+	warn(message: string, meta?: Record<string, unknown>): void;
+	error(message: string, meta?: Record<string, unknown>): void;
+}
+
+/** A failure retrying cannot fix; `message` is for the user. */
+export class FatalSessionError extends Error {
+	constructor(
+		message: string,
+		readonly reason: 'auth' | 'folder' | 'config',
+	) {
+		super(message);
+		this.name = 'FatalSessionError';
+	}
+}
+
+/** A failure worth retrying (network, server restart); `message` says what happened. */
+export class TransientSessionError extends Error {
+	constructor(message: string) {
+		super(message);
+		this.name = 'TransientSessionError';
+	}
+}
+
+export interface MailboxSessionOptions {
+	connection: AgentMailConnection;
+	folder: string;
+	/** Persisted watermark (n8n static data); mutated in place. */
+	cursorState: CursorState;
+	startFrom: StartFrom;
+	/**
+	 * Called for each new message in UID order, after the cursor has moved past it; the next
+	 * message waits for it. Must not throw for a bad message (emit it with a warning instead).
+	 */
+	onMessage: (message: FetchedMessage) => Promise<void> | void;
+	/** Called after each catch-up pass, once everything known is handed over (batch flushing). */
+	onCaughtUp?: () => Promise<void> | void;
+	/** Called once when the session gives up (refused login, missing folder). */
+	onFatal: (error: FatalSessionError) => void;
+	logger: SessionLogger;
+	/** A silent dead connection is detected within this; default 60 s. */
+	livenessWindowMs?: number;
+	/** Messages over this many bytes are handed over with headers only. */
+	maxMessageBytes?: number;
+	batchSize?: number;
+	/** Swap the IMAP client (tests). */
+	createClient?: (options: ImapFlowOptions) => ImapFlow;
+}
+
+type Action = { kind: 'seen' } | { kind: 'move'; to: string };
+
+/** A promise's outcome as a value, so failures are handled where they are expected. */
+async function settle<T>(
+	promise: Promise<T>,
+): Promise<{ ok: true; value: T; error?: undefined } | { ok: false; error: unknown }> {
+	try {
+		return { ok: true, value: await promise };
+	} catch (error) {
+		return { ok: false, error };
+	}
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+	let timer: NodeJS.Timeout | undefined;
+	return Promise.race([
+		promise,
+		new Promise<never>((_, reject) => {
+			timer = setTimeout(() => reject(new Error(`${what} got no answer within ${ms} ms`)), ms);
+		}),
+	]).finally(() => clearTimeout(timer));
+}
+
+function isMissingFolder(error: unknown): boolean {
+	const err = error as { serverResponseCode?: string; responseText?: string; message?: string };
+	return (
+		err?.serverResponseCode === 'NONEXISTENT' ||
+		/doesn't exist|does not exist|not found|unknown mailbox/i.test(
+			`${err?.responseText ?? ''} ${err?.message ?? ''}`,
+		)
+	);
+}
+
+export class MailboxSession {
+	private client?: ImapFlow;
+	private cursor: Cursor;
+	private stopped = false;
+	private started = false;
+	private syncing = false;
+	private syncAgain = false;
+	private livenessTimer?: NodeJS.Timeout;
+	private reconnectTimer?: NodeJS.Timeout;
+	private outageSince?: number;
+	private attempts = 0;
+	private uidValidity?: string;
+	private readonly pending = new Map<
+		string,
+		{ uid: number; uidValidity: string; action: Action }
+	>();
+	private readonly window: number;
+	private readonly create: (options: ImapFlowOptions) => ImapFlow;
+	private readonly where: string;
+	/** Clients opened so far (tests count reconnects with it). */
+	connectionsOpened = 0;
+
+	constructor(private readonly options: MailboxSessionOptions) {
+		this.cursor = new Cursor(options.cursorState, options.folder, options.startFrom);
+		this.window = options.livenessWindowMs ?? DEFAULT_LIVENESS_WINDOW_MS;
+		this.create = options.createClient ?? ((o) => new ImapFlow(o));
+		this.where = `${options.connection.imapHost}:${options.connection.imapPort} (${options.folder})`;
+	}
+
+	/**
+	 * Connects, opens the folder and catches up. Resolves once the session is idling, or rejects
+	 * with a FatalSessionError; a transient failure is retried in the background instead and
+	 * resolves at once (the first catch-up then happens when the server is reachable).
+	 */
+	async start(): Promise<void> {
+		if (this.started) return;
+		this.started = true;
+		const first = await settle(this.connect());
+		if (first.error instanceof FatalSessionError) {
+			this.stopped = true;
+			throw first.error;
+		}
+		// Anything else is transient: keep trying in the background.
+		if (!first.ok) this.scheduleReconnect(first.error);
+	}
+
+	/** Logs out and stops every timer; no reconnect after this. */
+	async stop(): Promise<void> {
+		this.stopped = true;
+		clearTimeout(this.reconnectTimer);
+		clearInterval(this.livenessTimer);
+		const client = this.client;
+		this.client = undefined;
+		if (!client) return;
+		try {
+			await withTimeout(client.logout(), LOGOUT_TIMEOUT_MS, 'LOGOUT');
+		} catch {
+			// The server is gone or slow: closing the socket is all that is left to do.
+		} finally {
+			client.close();
+		}
+	}
+
+	/** Marks a message \Seen (after its run succeeded). Queued while disconnected. */
+	markSeen(uid: number, uidValidity: string): Promise<void> {
+		return this.act(uid, uidValidity, { kind: 'seen' });
+	}
+
+	/** Moves a message to another folder (after its run succeeded). Queued while disconnected. */
+	move(uid: number, uidValidity: string, to: string): Promise<void> {
+		return this.act(uid, uidValidity, { kind: 'move', to });
+	}
+
+	private async act(uid: number, uidValidity: string, action: Action): Promise<void> {
+		this.pending.set(`${uidValidity}:${uid}`, { uid, uidValidity, action });
+		if (this.pending.size > MAX_PENDING_ACTIONS) {
+			const oldest = this.pending.keys().next().value as string;
+			this.pending.delete(oldest);
+			this.options.logger.warn(
+				'Too many after-run actions waiting for the IMAP connection; dropped the oldest',
+				{
+					dropped: oldest,
+				},
+			);
+		}
+		await this.flushActions();
+	}
+
+	private async flushActions(): Promise<void> {
+		const client = this.client;
+		if (!client || !client.usable || this.syncing) return;
+		for (const [key, { uid, uidValidity, action }] of [...this.pending]) {
+			// After a renumbering the UID points at another message, or at none.
+			if (uidValidity !== this.uidValidity) {
+				this.pending.delete(key);
+				continue;
+			}
+			try {
+				if (action.kind === 'seen')
+					await client.messageFlagsAdd(String(uid), ['\\Seen'], { uid: true });
+				else await client.messageMove(String(uid), action.to, { uid: true });
+				this.pending.delete(key);
+			} catch (error) {
+				if (!client.usable) return; // Connection gone: kept for after the reconnect.
+				this.pending.delete(key);
+				this.options.logger.warn('Could not apply the after-run action', {
+					uid,
+					action: action.kind,
+					error: String((error as Error)?.message ?? error),
+				});
+			}
+		}
+		this.idle(client);
+	}
+
+	private async connect(): Promise<void> {
+		const { connection, folder, logger } = this.options;
+		const client = this.create(
+			imapOptions(connection, {
+				disableAutoIdle: true,
+				// imapflow's own inactivity timer is the backstop behind the NOOP probe.
+				socketTimeout: Math.max(this.window * 2, 30_000),
+			}),
+		);
+		this.connectionsOpened++;
+		// An error without a listener would crash n8n; 'close' follows it and drives the reconnect.
+		client.on('error', (error: Error) =>
+			logger.debug('IMAP client error', { error: error.message }),
+		);
+		client.on('close', () => this.onClose(client));
+		client.on('exists', () => this.requestSync());
+		const connected = await settle(client.connect());
+		if (!connected.ok) {
+			client.close();
+			const failure = describeConnectionError(connected.error, 'IMAP', connection);
+			if (failure.kind === 'auth') throw new FatalSessionError(failure.message, 'auth');
+			throw new TransientSessionError(failure.message);
+		}
+		const opened = await settle(client.mailboxOpen(folder));
+		if (!opened.ok) {
+			client.close();
+			if (isMissingFolder(opened.error)) {
+				throw new FatalSessionError(
+					`The folder "${folder}" does not exist in ${connection.email}. AgentMail's folders are INBOX, Sent, Trash and Spam (case-sensitive): pick one from the list.`,
+					'folder',
+				);
+			}
+			throw new TransientSessionError(
+				`opening ${folder} failed: ${String((opened.error as Error)?.message ?? opened.error)}`,
+			);
+		}
+		const mailbox = opened.value;
+		if (this.stopped) {
+			client.close();
+			return;
+		}
+		this.client = client;
+		this.uidValidity = String(mailbox.uidValidity);
+		const outcome = this.cursor.open(mailbox.uidValidity, mailbox.uidNext);
+		if (outcome === 'renumbered') {
+			logger.warn(
+				'The folder was renumbered (new UIDVALIDITY): catching up by Message-ID and arrival time',
+				{
+					folder,
+					uidValidity: this.uidValidity,
+				},
+			);
+		}
+		if (this.outageSince !== undefined) {
+			logger.info(
+				`IMAP connection to ${this.where} restored after ${Date.now() - this.outageSince} ms`,
+			);
+		}
+		this.outageSince = undefined;
+		this.attempts = 0;
+		this.startLiveness(client);
+		await this.sync();
+	}
+
+	private onClose(client: ImapFlow): void {
+		if (client !== this.client) return; // An old client closing late: already replaced.
+		this.client = undefined;
+		clearInterval(this.livenessTimer);
+		if (this.stopped) return;
+		this.scheduleReconnect(new Error('the server closed the connection'));
+	}
+
+	private scheduleReconnect(cause: unknown): void {
+		if (this.stopped || this.reconnectTimer) return;
+		const now = Date.now();
+		if (this.outageSince === undefined) {
+			this.outageSince = now;
+			this.options.logger.info(
+				`IMAP connection to ${this.where} lost (${String((cause as Error)?.message ?? cause)}); reconnecting`,
+			);
+		}
+		const cap =
+			now - this.outageSince < RECONNECT_FAST_PERIOD_MS
+				? RECONNECT_FAST_CAP_MS
+				: RECONNECT_SLOW_CAP_MS;
+		const base = Math.min(cap, RECONNECT_INITIAL_MS * 2 ** this.attempts);
+		const wait = Math.round(base * (1 - RECONNECT_JITTER + Math.random() * 2 * RECONNECT_JITTER));
+		this.attempts++;
+		// Every attempt while young is quiet; then one line per slow attempt is enough.
+		if (cap === RECONNECT_SLOW_CAP_MS) {
+			this.options.logger.warn(`IMAP ${this.where} still unreachable; next attempt in ${wait} ms`, {
+				error: String((cause as Error)?.message ?? cause),
+			});
+		}
+		this.reconnectTimer = setTimeout(async () => {
+			this.reconnectTimer = undefined;
+			if (this.stopped) return;
+			const attempt = await settle(this.connect());
+			if (attempt.error instanceof FatalSessionError) {
+				this.stopped = true;
+				this.options.logger.error(attempt.error.message);
+				this.options.onFatal(attempt.error);
+			} else if (!attempt.ok) {
+				this.scheduleReconnect(attempt.error);
+			}
+		}, wait);
+	}
+
+	/** A timed NOOP every half window: a half-open connection never answers and is replaced. */
+	private startLiveness(client: ImapFlow): void {
+		clearInterval(this.livenessTimer);
+		this.livenessTimer = setInterval(
+			async () => {
+				if (client !== this.client || this.syncing) return;
+				try {
+					await withTimeout(client.noop(), Math.floor(this.window / 4), 'NOOP');
+					this.idle(client);
+				} catch (error) {
+					if (client !== this.client) return;
+					this.options.logger.info(
+						`IMAP connection to ${this.where} stalled (${(error as Error).message}); replacing it`,
+					);
+					client.close();
+				}
+			},
+			Math.floor(this.window / 2),
+		);
+	}
+
+	private idle(client: ImapFlow): void {
+		if (client !== this.client || this.stopped || this.syncing) return;
+		// Resolves when IDLE ends (a command breaks it); errors surface as 'close'.
+		client.idle().catch(() => undefined);
+	}
+
+	private requestSync(): void {
+		if (this.syncing) {
+			this.syncAgain = true;
+			return;
+		}
+		void this.sync();
+	}
+
+	/** Fetches everything past the watermark, batch by batch, then idles. */
+	private async sync(): Promise<void> {
+		const client = this.client;
+		if (!client || this.syncing) return;
+		this.syncing = true;
+		try {
+			do {
+				this.syncAgain = false;
+				while (await this.syncBatch(client)) {
+					if (client !== this.client || this.stopped) return;
+				}
+			} while (this.syncAgain && client === this.client && !this.stopped);
+			this.cursor.synced();
+			await this.options.onCaughtUp?.();
+		} catch (error) {
+			// A failed fetch means a broken connection: replace it, the cursor keeps our place.
+			this.options.logger.info(
+				`IMAP fetch from ${this.where} failed (${String((error as Error)?.message ?? error)}); reconnecting`,
+			);
+			if (client === this.client) client.close();
+			return;
+		} finally {
+			this.syncing = false;
+		}
+		await this.flushActions();
+	}
+
+	/** One batch; returns whether there may be more. */
+	private async syncBatch(client: ImapFlow): Promise<boolean> {
+		const from = this.cursor.lastUid + 1;
+		const found = await client.search({ uid: `${from}:*` }, { uid: true });
+		// "n:*" always matches the newest message, even below n: keep only what is past the mark.
+		const uids = (found || []).filter((uid) => uid >= from).sort((a, b) => a - b);
+		if (uids.length === 0) return false;
+		const batch = uids.slice(0, this.options.batchSize ?? DEFAULT_BATCH_SIZE);
+		const metas = await client.fetchAll(
+			batch.join(','),
+			{ uid: true, flags: true, size: true, internalDate: true, envelope: true, headers: true },
+			{ uid: true },
+		);
+		metas.sort((a, b) => a.uid - b.uid);
+		for (const meta of metas) {
+			if (client !== this.client || this.stopped) return false;
+			await this.handle(client, meta);
+		}
+		// A UID listed by SEARCH but gone before FETCH (expunged) is simply passed.
+		this.cursor.advance(batch[batch.length - 1]);
+		return uids.length > batch.length;
+	}
+
+	private async handle(client: ImapFlow, meta: FetchMessageObject): Promise<void> {
+		const messageId = meta.envelope?.messageId ?? null;
+		const flags = [...(meta.flags ?? [])];
+		const candidate = {
+			uid: meta.uid,
+			messageId,
+			seen: flags.includes('\\Seen'),
+			internalDate: meta.internalDate ? new Date(meta.internalDate) : null,
+		};
+		if (!this.cursor.isNew(candidate)) {
+			this.cursor.advance(meta.uid, messageId);
+			return;
+		}
+		const size = meta.size ?? 0;
+		let source: Buffer | undefined;
+		if (!this.options.maxMessageBytes || size <= this.options.maxMessageBytes) {
+			const full = await client.fetchOne(
+				String(meta.uid),
+				{ uid: true, source: true },
+				{ uid: true },
+			);
+			// Expunged between the two fetches: nothing to emit.
+			if (!full || !full.source) {
+				this.cursor.advance(meta.uid, messageId);
+				return;
+			}
+			source = full.source;
+		}
+		// The cursor moves before the hand-over, so the emit carries the new watermark with it.
+		this.cursor.advance(meta.uid, messageId);
+		await this.options.onMessage({
+			uid: meta.uid,
+			uidValidity: this.uidValidity ?? '',
+			folder: this.options.folder,
+			messageId,
+			flags,
+			size,
+			internalDate: candidate.internalDate,
+			source,
+			headers: meta.headers ?? Buffer.alloc(0),
+		});
+	}
+}

@@ -1,0 +1,161 @@
+/**
+ * Runs the AgentMail Trigger's trigger() outside n8n, with the parts of ITriggerFunctions it
+ * uses: emit (with a done promise that reports success or failure, as n8n does when the run
+ * ends), emitError, static data, parameters, credentials, binary data and a logger. The IMAP
+ * server is real; the end-to-end tests run the node inside a real n8n.
+ */
+import type {
+	IDataObject,
+	INodeExecutionData,
+	IRun,
+	ITriggerFunctions,
+	ITriggerResponse,
+} from 'n8n-workflow';
+
+import { AgentMailTrigger } from '../../nodes/AgentMailTrigger/AgentMailTrigger.node';
+import type { HarnessLog } from './nodeHarness';
+
+export interface Emitted {
+	items: INodeExecutionData[];
+	/** True when a done promise came with the emit (after-run actions wait on it). */
+	withDone: boolean;
+}
+
+export interface ActiveTrigger {
+	emitted: Emitted[];
+	errors: Error[];
+	logs: HarnessLog[];
+	staticData: IDataObject;
+	response: ITriggerResponse;
+	/** Every emitted item, flattened. */
+	items(): INodeExecutionData[];
+	close(): Promise<void>;
+}
+
+export interface ActivateOptions {
+	credentials: Record<string, unknown>;
+	parameters?: Record<string, unknown>;
+	/** Kept between activations, as n8n keeps the node's static data. */
+	staticData?: IDataObject;
+	mode?: 'trigger' | 'manual';
+	/** Whether the run an emit started succeeds; default always. */
+	runSucceeds?: (items: INodeExecutionData[]) => boolean;
+}
+
+function deferred<T>() {
+	let resolve!: (value: T) => void;
+	let reject!: (error: Error) => void;
+	const promise = new Promise<T>((res, rej) => {
+		resolve = res;
+		reject = rej;
+	});
+	return { promise, resolve, reject };
+}
+
+/** Activates the trigger (or prepares a manual run); rejects as n8n's activation would. */
+export async function activateTrigger(options: ActivateOptions): Promise<ActiveTrigger> {
+	const emitted: Emitted[] = [];
+	const errors: Error[] = [];
+	const logs: HarnessLog[] = [];
+	const staticData = options.staticData ?? {};
+	const log = (level: string) => (message: string, meta?: unknown) =>
+		logs.push({ level, message, meta });
+	const params = {
+		folder: 'INBOX',
+		startFrom: 'new',
+		afterRun: 'markRead',
+		runMode: 'perMessage',
+		...options.parameters,
+	};
+	const context = {
+		getNode: () => ({
+			id: 't',
+			name: 'AgentMail Trigger',
+			type: 'agentMailTrigger',
+			typeVersion: 1,
+			position: [0, 0],
+			parameters: {},
+		}),
+		getMode: () => options.mode ?? 'trigger',
+		getActivationMode: () => 'activate',
+		getCredentials: async () => options.credentials,
+		getNodeParameter: (name: string, fallback?: unknown) =>
+			name in params ? params[name as keyof typeof params] : fallback,
+		getWorkflowStaticData: () => staticData,
+		logger: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') },
+		emit: (
+			data: INodeExecutionData[][],
+			_response?: unknown,
+			done?: ReturnType<typeof deferred<IRun>>,
+		) => {
+			const items = data[0];
+			emitted.push({ items, withDone: !!done });
+			if (done) {
+				const ok = options.runSucceeds ? options.runSucceeds(items) : true;
+				// As in n8n: the done promise resolves once the run has finished, a moment later.
+				setTimeout(() => {
+					done.resolve({
+						status: ok ? 'success' : 'error',
+						data: {
+							resultData: { runData: {}, ...(ok ? {} : { error: { message: 'run failed' } }) },
+						},
+					} as unknown as IRun);
+				}, 5);
+			}
+		},
+		emitError: (error: Error) => errors.push(error),
+		helpers: {
+			createDeferredPromise: deferred,
+			prepareBinaryData: async (content: Buffer, fileName?: string, mimeType?: string) => ({
+				data: content.toString('base64'),
+				fileName,
+				mimeType: mimeType ?? 'application/octet-stream',
+				fileSize: String(content.length),
+			}),
+		},
+	} as unknown as ITriggerFunctions;
+	const response = await new AgentMailTrigger().trigger.call(context);
+	return {
+		emitted,
+		errors,
+		logs,
+		staticData,
+		response,
+		items: () => emitted.flatMap((e) => e.items),
+		close: async () => await response.closeFunction?.(),
+	};
+}
+
+/** Polls until `condition` holds; fails with `what` after `timeoutMs`. */
+export async function waitFor(
+	condition: () => boolean | Promise<boolean>,
+	what: string,
+	timeoutMs = 20_000,
+): Promise<void> {
+	const deadline = Date.now() + timeoutMs;
+	while (!(await condition())) {
+		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+		await new Promise((resolve) => setTimeout(resolve, 25));
+	}
+}
+
+/** A plain message with a unique Message-ID. */
+export function message(
+	subject: string,
+	extraHeaders: string[] = [],
+	body = 'Hello there.',
+): { raw: string; messageId: string } {
+	const messageId = `<${subject.replace(/[^a-zA-Z0-9]/g, '')}.${Math.random().toString(36).slice(2)}@outside.example>`;
+	const raw = [
+		'From: Jane Doe <jane@outside.example>',
+		'To: agent@agentmail.test',
+		`Subject: ${subject}`,
+		`Message-ID: ${messageId}`,
+		'Date: Tue, 24 Nov 2026 10:00:00 +0000',
+		...extraHeaders,
+		'',
+		body,
+		'',
+	].join('\r\n');
+	return { raw, messageId };
+}

@@ -1,0 +1,327 @@
+/**
+ * The AgentMail Trigger against a sandbox of its own (real Dovecot): exactly once across
+ * bursts, restarts, server crashes, half-open connections and renumbered folders; after-run
+ * actions only after a successful run; automatic mail skipped; test mode read-only.
+ */
+import { readFileSync } from 'node:fs';
+
+import type { IDataObject } from 'n8n-workflow';
+
+import { startProxy } from '../helpers/proxy';
+import {
+	credentialData,
+	deliver,
+	imapClient,
+	listMessages,
+	useOwnSandbox,
+} from '../helpers/sandbox';
+import { activateTrigger, message, waitFor, type ActiveTrigger } from '../helpers/triggerHarness';
+import { CORPUS_DIR, corpusFiles } from '../unit/mime/helpers';
+
+const agent = 'agent@agentmail.test';
+const sandbox = useOwnSandbox();
+const open: ActiveTrigger[] = [];
+
+async function activate(options: Partial<Parameters<typeof activateTrigger>[0]> = {}) {
+	const trigger = await activateTrigger({ credentials: credentialData(agent), ...options });
+	open.push(trigger);
+	return trigger;
+}
+
+afterEach(async () => {
+	for (const trigger of open.splice(0)) await trigger.close();
+});
+
+const subjects = (trigger: ActiveTrigger) =>
+	trigger.items().map((item) => item.json.subject as string);
+const duplicates = (values: string[]) => values.filter((v, i) => values.indexOf(v) !== i);
+
+async function flagsOf(subject: string): Promise<string[] | undefined> {
+	return (await listMessages(agent, 'INBOX')).find((m) => m.subject === subject)?.flags;
+}
+
+it('emits a delivered message once, with its fields and attachment, and marks it read after the run', async () => {
+	const trigger = await activate();
+	const boundary = 'b1';
+	const { raw, messageId } = message(
+		'Invoice 42',
+		[
+			'Cc: Boss <boss@outside.example>',
+			'MIME-Version: 1.0',
+			`Content-Type: multipart/mixed; boundary="${boundary}"`,
+		],
+		[
+			`--${boundary}`,
+			'Content-Type: text/plain; charset=utf-8',
+			'',
+			'Please pay.',
+			'',
+			'On Mon, Nov 23, 2026 at 9:00 AM Agent <agent@agentmail.test> wrote:',
+			'> Where is the invoice?',
+			`--${boundary}`,
+			'Content-Type: application/pdf; name="invoice.pdf"',
+			'Content-Disposition: attachment; filename="invoice.pdf"',
+			'Content-Transfer-Encoding: base64',
+			'',
+			Buffer.from('%PDF-1.4 fake').toString('base64'),
+			`--${boundary}--`,
+		].join('\r\n'),
+	);
+	await deliver(agent, raw);
+	await waitFor(() => trigger.items().length === 1, 'the message to be emitted');
+	const [item] = trigger.items();
+	expect(item.json).toMatchObject({
+		folder: 'INBOX',
+		messageId,
+		subject: 'Invoice 42',
+		from: { address: 'jane@outside.example', name: 'Jane Doe' },
+		to: [{ address: agent, name: '' }],
+		cc: [{ address: 'boss@outside.example', name: 'Boss' }],
+		replyText: 'Please pay.',
+		attachments: [
+			expect.objectContaining({
+				filename: 'invoice.pdf',
+				mimeType: 'application/pdf',
+				binaryProperty: 'attachment_0',
+			}),
+		],
+	});
+	expect(item.json.text).toContain('> Where is the invoice?');
+	expect(Buffer.from(item.binary?.attachment_0.data ?? '', 'base64').toString()).toBe(
+		'%PDF-1.4 fake',
+	);
+	await waitFor(
+		async () => (await flagsOf('Invoice 42'))?.includes('\\Seen') === true,
+		'the message to be marked read',
+	);
+	// Nothing more arrives for it, and the watermark moved with the emit.
+	await new Promise((resolve) => setTimeout(resolve, 300));
+	expect(trigger.items()).toHaveLength(1);
+	expect(Number(trigger.staticData.lastUid)).toBe(item.json.uid);
+});
+
+it('a failed run leaves its message unread; a successful one marks it read', async () => {
+	await activate({ runSucceeds: (items) => items[0].json.subject !== 'will fail' });
+	await deliver(agent, message('will fail').raw);
+	await deliver(agent, message('will succeed').raw);
+	await waitFor(
+		async () => (await flagsOf('will succeed'))?.includes('\\Seen') === true,
+		'the success to be marked read',
+	);
+	await new Promise((resolve) => setTimeout(resolve, 300));
+	expect(await flagsOf('will fail')).not.toContain('\\Seen');
+});
+
+it('does not emit its own mail or automatic replies by default', async () => {
+	const trigger = await activate();
+	await deliver(
+		agent,
+		message('own copy').raw.replace('From: Jane Doe <jane@outside.example>', `From: ${agent}`),
+	);
+	await deliver(agent, message('out of office', ['Auto-Submitted: auto-replied']).raw);
+	await deliver(agent, message('newsletter', ['Precedence: bulk']).raw);
+	await deliver(agent, message('a person').raw);
+	await waitFor(() => trigger.items().length >= 1, 'the ordinary message');
+	await new Promise((resolve) => setTimeout(resolve, 300));
+	expect(subjects(trigger)).toEqual(['a person']);
+});
+
+it('catches up exactly once after being deactivated', async () => {
+	const first = await activate();
+	await deliver(agent, message('before').raw);
+	await waitFor(() => first.items().length === 1, 'the first message');
+	await first.close();
+	for (const subject of ['while off 1', 'while off 2', 'while off 3'])
+		await deliver(agent, message(subject).raw);
+	const second = await activate({ staticData: first.staticData });
+	await waitFor(() => second.items().length === 3, 'the three missed messages');
+	await new Promise((resolve) => setTimeout(resolve, 300));
+	expect(subjects(second)).toEqual(['while off 1', 'while off 2', 'while off 3']);
+});
+
+it('500 messages delivered at once emit 500 times, none twice', async () => {
+	const trigger = await activate({ parameters: { afterRun: 'nothing' } });
+	const sent = Array.from({ length: 500 }, (_, i) => `burst ${i}`);
+	await Promise.all(
+		[0, 1, 2, 3].map(async (lane) => {
+			for (let i = lane; i < sent.length; i += 4) await deliver(agent, message(sent[i]).raw);
+		}),
+	);
+	await waitFor(() => trigger.items().length >= 500, '500 emits', 60_000);
+	await new Promise((resolve) => setTimeout(resolve, 500));
+	const got = subjects(trigger);
+	expect(got).toHaveLength(500);
+	expect(duplicates(got)).toEqual([]);
+	expect(new Set(got)).toEqual(new Set(sent));
+}, 90_000);
+
+it('Dovecot killed while idling and again mid-burst, mail arriving while it is down: each emitted once', async () => {
+	const trigger = await activate({ parameters: { afterRun: 'nothing' } });
+	await deliver(agent, message('crash warm-up').raw);
+	await waitFor(() => trigger.items().length === 1, 'the warm-up message');
+
+	await sandbox().killImap();
+	for (let i = 0; i < 5; i++) await sandbox().depositInMaildir(agent, message(`down ${i}`).raw);
+	await sandbox().startImap();
+	await waitFor(() => trigger.items().length === 6, 'the five messages from the outage', 30_000);
+
+	const burst = Array.from({ length: 60 }, (_, i) => `mid-burst ${i}`);
+	const delivering = (async () => {
+		for (const subject of burst)
+			await deliver(agent, message(subject).raw).catch(() =>
+				sandbox().depositInMaildir(agent, message(subject).raw),
+			);
+	})();
+	await waitFor(() => trigger.items().length >= 20, 'the burst to be under way', 30_000);
+	await sandbox().killImap();
+	await delivering;
+	for (let i = 0; i < 5; i++)
+		await sandbox().depositInMaildir(agent, message(`down again ${i}`).raw);
+	await sandbox().startImap();
+	await waitFor(
+		() => trigger.items().length >= 6 + 60 + 5,
+		'every message after the second crash',
+		60_000,
+	);
+	await new Promise((resolve) => setTimeout(resolve, 500));
+	const got = subjects(trigger);
+	expect(duplicates(got)).toEqual([]);
+	expect(got).toHaveLength(71);
+	expect(trigger.errors).toEqual([]);
+	expect(trigger.logs.some((l) => l.level === 'info' && /lost/.test(l.message))).toBe(true);
+	expect(trigger.logs.some((l) => l.level === 'info' && /restored/.test(l.message))).toBe(true);
+}, 120_000);
+
+it('a connection that goes silent (half-open) is replaced within the window, nothing lost', async () => {
+	const info = sandbox().info;
+	const proxy = await startProxy(info.imap.host, info.imap.port);
+	try {
+		const windowSeconds = 10;
+		const trigger = await activate({
+			credentials: credentialData(agent, { imapPort: proxy.port }),
+			parameters: { afterRun: 'nothing', options: { livenessSeconds: windowSeconds } },
+		});
+		await deliver(agent, message('before silence').raw);
+		await waitFor(() => trigger.items().length === 1, 'the first message');
+		proxy.freezeExisting();
+		const frozenAt = Date.now();
+		await deliver(agent, message('during silence').raw);
+		await waitFor(
+			() => trigger.items().length === 2,
+			'the message sent during the silence',
+			windowSeconds * 1000 + 10_000,
+		);
+		expect(Date.now() - frozenAt).toBeLessThan(windowSeconds * 1000 + 3_000);
+		expect(proxy.accepted).toBe(2);
+		expect(subjects(trigger)).toEqual(['before silence', 'during silence']);
+		expect(trigger.logs.some((l) => /stalled/.test(l.message))).toBe(true);
+	} finally {
+		await proxy.close();
+	}
+}, 60_000);
+
+it('a folder deleted and recreated (new UIDVALIDITY): no replay, new mail emitted', async () => {
+	const admin = await imapClient(agent);
+	try {
+		await admin.mailboxCreate('Projects');
+		const old1 = message('project old 1');
+		const old2 = message('project old 2');
+		const first = await activate({ parameters: { folder: 'Projects', afterRun: 'nothing' } });
+		await admin.append('Projects', old1.raw);
+		await admin.append('Projects', old2.raw);
+		await waitFor(() => first.items().length === 2, 'the two project messages');
+		await first.close();
+		const before = first.staticData.uidValidity;
+
+		await admin.mailboxDelete('Projects');
+		await admin.mailboxCreate('Projects');
+		// The same two messages restored, an old one never seen, and one really new.
+		await admin.append('Projects', old1.raw);
+		await admin.append('Projects', old2.raw);
+		await admin.append(
+			'Projects',
+			message('project archived').raw,
+			[],
+			new Date('2020-01-01T00:00:00Z'),
+		);
+		await admin.append('Projects', message('project new').raw);
+
+		const second = await activate({
+			parameters: { folder: 'Projects', afterRun: 'nothing' },
+			staticData: first.staticData,
+		});
+		await waitFor(() => second.items().length >= 1, 'the new project message');
+		await new Promise((resolve) => setTimeout(resolve, 300));
+		expect(second.staticData.uidValidity).not.toBe(before);
+		expect(subjects(second)).toEqual(['project new']);
+		expect(second.errors).toEqual([]);
+	} finally {
+		await admin.logout();
+	}
+});
+
+it('every corpus message emits exactly one item, and nothing crashes', async () => {
+	const trigger = await activate({
+		parameters: { afterRun: 'nothing', filters: { ignoreAutomatic: false } },
+	});
+	const files = corpusFiles();
+	for (const file of files) await deliver(agent, readFileSync(`${CORPUS_DIR}/${file}`));
+	await waitFor(
+		() => trigger.items().length >= files.length,
+		'one item per corpus message',
+		60_000,
+	);
+	await new Promise((resolve) => setTimeout(resolve, 500));
+	expect(trigger.items()).toHaveLength(files.length);
+	const uids = trigger.items().map((item) => item.json.uid as number);
+	expect(new Set(uids).size).toBe(files.length);
+	expect(trigger.errors).toEqual([]);
+}, 90_000);
+
+it('a wrong key fails the activation with a clear message and leaves no connection', async () => {
+	const error = await activateTrigger({
+		credentials: credentialData(agent, { apiKey: 'am_wrong' + 'x'.repeat(24) }),
+	}).catch((e: Error) => e);
+	expect(error).toBeInstanceOf(Error);
+	expect((error as Error).message).toMatch(
+		/refused the login for agent@agentmail\.test: check the API key/,
+	);
+	expect(await sandbox().imapConnectionCount()).toBe(0);
+});
+
+it('a missing folder fails the activation naming the folder', async () => {
+	const error = await activateTrigger({
+		credentials: credentialData(agent),
+		parameters: { folder: 'Nope' },
+	}).catch((e: Error) => e);
+	expect((error as Error).message).toMatch(/The folder "Nope" does not exist/);
+});
+
+it('100 activate/deactivate cycles leave no connection behind', async () => {
+	for (let i = 0; i < 100; i++) {
+		const trigger = await activateTrigger({
+			credentials: credentialData(agent),
+			parameters: { afterRun: 'nothing' },
+		});
+		await trigger.close();
+	}
+	await waitFor(
+		async () => (await sandbox().imapConnectionCount()) === 0,
+		'all connections to close',
+		10_000,
+	);
+}, 120_000);
+
+it('test mode returns the newest message at once, without marking it or moving the watermark', async () => {
+	await deliver(agent, message('newest for test').raw);
+	const staticData: IDataObject = {};
+	const manual = await activateTrigger({
+		credentials: credentialData(agent),
+		mode: 'manual',
+		staticData,
+	});
+	await manual.response.manualTriggerFunction?.();
+	expect(subjects(manual)).toEqual(['newest for test']);
+	expect(await flagsOf('newest for test')).not.toContain('\\Seen');
+	expect(staticData).toEqual({});
+});
