@@ -237,14 +237,14 @@ export class AgentMailTrigger implements INodeType {
 				: afterRunKind === 'nothing'
 					? { kind: 'nothing' }
 					: { kind: 'markRead' };
-		const maxMessageBytes = Number(options.maxMessageMb ?? 40) * MB;
+		const maxMessageBytes = Math.floor(Number(options.maxMessageMb ?? 40) * MB);
 		const settings: EmitterSettings = {
 			parse: {
 				attachments: options.attachments !== false,
 				includeInline: options.includeInline === true,
 				includeRaw: options.includeRaw === true,
 				binaryPrefix: String(options.binaryPrefix ?? 'attachment_'),
-				maxAttachmentBytes: Number(options.maxAttachmentMb ?? 25) * MB,
+				maxAttachmentBytes: Math.floor(Number(options.maxAttachmentMb ?? 25) * MB),
 				inbox: connection.email,
 			},
 			filters: this.getNodeParameter('filters', {}) as IDataObject,

@@ -325,3 +325,75 @@ it('test mode returns the newest message at once, without marking it or moving t
 	expect(await flagsOf('newest for test')).not.toContain('\\Seen');
 	expect(staticData).toEqual({});
 });
+
+it('the key revoked while active: one clear emitError, no retry storm, the key never logged', async () => {
+	const oldKey = credentialData(agent).apiKey as string;
+	const trigger = await activate({ parameters: { afterRun: 'nothing' } });
+	await deliver(agent, message('before revocation').raw);
+	await waitFor(() => trigger.items().length === 1, 'the first message');
+	const newKey = `am_${'r'.repeat(32)}`;
+	await sandbox().replaceKey(agent, newKey);
+	try {
+		// A server restart drops the session; the reconnect meets the revoked key.
+		await sandbox().killImap();
+		await sandbox().startImap();
+		await waitFor(
+			() => trigger.errors.length > 0,
+			'the trigger to report the refused login',
+			30_000,
+		);
+		const reconnects = trigger.logs.length;
+		await new Promise((resolve) => setTimeout(resolve, 3_000));
+		expect(trigger.errors).toHaveLength(1);
+		expect(trigger.errors[0].message).toMatch(
+			/refused the login for agent@agentmail\.test: check the API key/,
+		);
+		// Gave up: nothing more is attempted or logged after the fatal error.
+		expect(trigger.logs.length).toBe(reconnects);
+		expect(await sandbox().imapConnectionCount()).toBe(0);
+		expect(JSON.stringify(trigger.logs)).not.toContain(oldKey);
+		expect(JSON.stringify(trigger.errors.map((e) => e.message))).not.toContain(oldKey);
+	} finally {
+		await sandbox().replaceKey(agent, oldKey);
+	}
+}, 60_000);
+
+it('a message over the size cap starts a run with its headers and a warning', async () => {
+	const trigger = await activate({
+		parameters: { afterRun: 'nothing', options: { maxMessageMb: 0.01 } },
+	});
+	await deliver(agent, message('big one', [], 'x'.repeat(20_000)).raw);
+	await waitFor(() => trigger.items().length === 1, 'the big message');
+	const [item] = trigger.items();
+	expect(item.json).toMatchObject({
+		subject: 'big one',
+		text: '',
+		from: { address: 'jane@outside.example' },
+	});
+	expect((item.json.warnings as string[])[0]).toMatch(
+		/over the 0\.0 MB \(10,485 bytes\) limit set in the trigger: only its headers were read/,
+	);
+});
+
+it('up to N messages per run, and handled messages moved to another folder after it', async () => {
+	const trigger = await activate({
+		parameters: { runMode: 'batch', batchSize: 3, afterRun: 'move', moveTo: 'Trash' },
+	});
+	const batchSubjects = ['batch a', 'batch b', 'batch c', 'batch d', 'batch e'];
+	// Delivered while the trigger is busy elsewhere would also batch; here they come as one burst.
+	await Promise.all(
+		batchSubjects.map(async (subject) => await deliver(agent, message(subject).raw)),
+	);
+	await waitFor(() => trigger.items().length === 5, 'all five messages', 20_000);
+	expect(trigger.emitted.every((run) => run.items.length <= 3)).toBe(true);
+	expect(subjects(trigger).sort()).toEqual(batchSubjects);
+	await waitFor(
+		async () =>
+			(await listMessages(agent, 'Trash')).filter((m) => m.subject?.startsWith('batch ')).length ===
+			5,
+		'the five messages to be moved to Trash',
+	);
+	expect(
+		(await listMessages(agent, 'INBOX')).filter((m) => m.subject?.startsWith('batch ')),
+	).toEqual([]);
+});

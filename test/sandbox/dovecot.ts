@@ -279,7 +279,7 @@ export class Dovecot {
 	}
 
 	private async writeFiles(): Promise<void> {
-		const { mailUid, mailGid, authGid } = this.accounts;
+		const { mailUid, mailGid } = this.accounts;
 		const asRoot = process.getuid?.() === 0;
 		await mkdir(this.confDir, { recursive: true });
 		await mkdir(path.join(this.confDir, 'state'), { recursive: true });
@@ -300,6 +300,26 @@ export class Dovecot {
 				if (dir === path.dirname(dir)) break;
 			}
 		}
+		await this.writeUsers();
+		// Drafts: lookup and read only, so nothing can be stored, copied, moved or flagged there,
+		// nor can it be renamed or deleted. Every other folder keeps the owner's full rights.
+		await this.writeAtomically(this.aclFile, 'Drafts owner lr\n', 0o644);
+		await this.writeAtomically(this.conf, this.config(), 0o644);
+	}
+
+	/**
+	 * Gives an inbox a new API key, as revoking its key in the AgentMail console does: Dovecot
+	 * re-reads the passwd file at the next login; open sessions stay logged in.
+	 */
+	async replaceKey(address: string, apiKey: string): Promise<void> {
+		const inbox = this.setup.inboxes.find((candidate) => candidate.address === address);
+		if (!inbox) throw new Error(`${address} is not a sandbox inbox`);
+		inbox.apiKey = apiKey;
+		await this.writeUsers();
+	}
+
+	private async writeUsers(): Promise<void> {
+		const { authGid } = this.accounts;
 		const users = this.setup.inboxes
 			.map(({ address, apiKey }) =>
 				// passwd-file: user:password:uid:gid:gecos:home:shell:extra (uid/gid from mail_uid/gid)
@@ -309,11 +329,7 @@ export class Dovecot {
 			)
 			.join('\n');
 		await this.writeAtomically(this.usersFile, users + '\n', 0o640);
-		if (asRoot) await chown(this.usersFile, 0, authGid);
-		// Drafts: lookup and read only, so nothing can be stored, copied, moved or flagged there,
-		// nor can it be renamed or deleted. Every other folder keeps the owner's full rights.
-		await this.writeAtomically(this.aclFile, 'Drafts owner lr\n', 0o644);
-		await this.writeAtomically(this.conf, this.config(), 0o644);
+		if (process.getuid?.() === 0) await chown(this.usersFile, 0, authGid);
 	}
 
 	private async writeAtomically(file: string, content: string, mode: number): Promise<void> {

@@ -62,6 +62,11 @@ export interface Sandbox {
 	stop(): Promise<void>;
 	/** SIGKILLs the Dovecot master and all its children (IMAP and LMTP die: a server crash). */
 	killImap(): Promise<void>;
+	/**
+	 * Replaces an inbox's API key (its old key is refused from the next login on, over IMAP and
+	 * SMTP); sandbox.json keeps the old one.
+	 */
+	replaceKey(address: string, apiKey: string): Promise<void>;
 	/** Puts a message into an inbox's maildir directly, e.g. while Dovecot is killed. */
 	depositInMaildir(address: string, raw: Buffer | string): Promise<void>;
 	/** Starts Dovecot again on the same ports and data (no-op when it runs). */
@@ -216,6 +221,7 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<S
 			},
 			killImap: async () => await dovecot.kill(),
 			startImap: async () => await dovecot.start(),
+			replaceKey: async (address, apiKey) => await dovecot.replaceKey(address, apiKey),
 			depositInMaildir: async (address, raw) =>
 				await dovecot.depositInMaildir(address, Buffer.isBuffer(raw) ? raw : Buffer.from(raw)),
 			smtpEvents: () => readSmtpEvents(eventsFile),

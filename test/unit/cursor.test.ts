@@ -1,0 +1,86 @@
+import {
+	Cursor,
+	RECENT_IDS_KEPT,
+	RESET_GRACE_MS,
+	type CursorState,
+} from '../../nodes/shared/imap/cursor';
+
+const now = new Date('2026-11-24T10:00:00Z');
+const candidate = (
+	uid: number,
+	extra: Partial<{ messageId: string; seen: boolean; internalDate: Date }> = {},
+) => ({
+	uid,
+	seen: false,
+	...extra,
+});
+
+describe('Cursor', () => {
+	it('first activation, new mail only: everything already there is old', () => {
+		const state: CursorState = {};
+		const cursor = new Cursor(state, 'INBOX', 'new');
+		expect(cursor.open(7n, 11, now)).toBe('first');
+		expect(state).toMatchObject({ folder: 'INBOX', uidValidity: '7', lastUid: '10' });
+		expect(cursor.isNew(candidate(10))).toBe(false);
+		expect(cursor.isNew(candidate(11))).toBe(true);
+	});
+
+	it('first activation with unread: older messages count only while unread', () => {
+		const cursor = new Cursor({}, 'INBOX', 'unread');
+		cursor.open(7n, 11, now);
+		expect(cursor.isNew(candidate(3, { seen: true }))).toBe(false);
+		expect(cursor.isNew(candidate(4))).toBe(true);
+		expect(cursor.isNew(candidate(12, { seen: true }))).toBe(true);
+	});
+
+	it('first activation with everything: all of it', () => {
+		const cursor = new Cursor({}, 'INBOX', 'all');
+		cursor.open(7n, 11, now);
+		expect(cursor.isNew(candidate(1, { seen: true }))).toBe(true);
+	});
+
+	it('the same UIDVALIDITY keeps the watermark; advancing never goes back', () => {
+		const state: CursorState = {};
+		new Cursor(state, 'INBOX', 'new').open(7n, 11, now);
+		const cursor = new Cursor(state, 'INBOX', 'new');
+		expect(cursor.open(7n, 20, now)).toBe('same');
+		cursor.advance(15, '<a@x>');
+		cursor.advance(12, '<b@x>');
+		expect(state.lastUid).toBe('15');
+		expect(cursor.isNew(candidate(14))).toBe(false);
+	});
+
+	it('another folder than before starts afresh', () => {
+		const state: CursorState = {};
+		new Cursor(state, 'INBOX', 'new').open(7n, 11, now);
+		expect(new Cursor(state, 'Spam', 'new').open(3n, 5, now)).toBe('first');
+		expect(state).toMatchObject({ folder: 'Spam', lastUid: '4' });
+	});
+
+	it('renumbered: recent Message-IDs and mail older than the last sync are not replayed', () => {
+		const state: CursorState = {};
+		const first = new Cursor(state, 'INBOX', 'new');
+		first.open(7n, 1, now);
+		first.advance(1, '<seen@x>');
+		first.synced(now);
+		const cursor = new Cursor(state, 'INBOX', 'new');
+		expect(cursor.open(8n, 4, new Date(now.getTime() + 60_000))).toBe('renumbered');
+		expect(cursor.isNew(candidate(1, { messageId: '<seen@x>', internalDate: now }))).toBe(false);
+		const old = new Date(now.getTime() - RESET_GRACE_MS - 1);
+		expect(cursor.isNew(candidate(2, { messageId: '<old@x>', internalDate: old }))).toBe(false);
+		expect(cursor.isNew(candidate(3, { messageId: '<new@x>', internalDate: now }))).toBe(true);
+		cursor.advance(3, '<new@x>');
+		cursor.synced();
+		expect(state.resetSince).toBeUndefined();
+		expect(state.uidValidity).toBe('8');
+	});
+
+	it('keeps a bounded list of recent Message-IDs', () => {
+		const state: CursorState = {};
+		const cursor = new Cursor(state, 'INBOX', 'new');
+		cursor.open(1n, 1, now);
+		for (let uid = 1; uid <= RECENT_IDS_KEPT + 50; uid++) cursor.advance(uid, `<m${uid}@x>`);
+		expect(state.recentIds).toHaveLength(RECENT_IDS_KEPT);
+		expect(state.recentIds?.at(-1)).toBe(`<m${RECENT_IDS_KEPT + 50}@x>`);
+	});
+});
