@@ -397,3 +397,45 @@ it('up to N messages per run, and handled messages moved to another folder after
 		(await listMessages(agent, 'INBOX')).filter((m) => m.subject?.startsWith('batch ')),
 	).toEqual([]);
 });
+
+it('activated while the server is down: no error, it connects and emits once the server is back', async () => {
+	const staticData: IDataObject = {};
+	// First activation while up, so the watermark exists; then the server goes away.
+	const first = await activate({ staticData, parameters: { afterRun: 'nothing' } });
+	await first.close();
+	await sandbox().killImap();
+	try {
+		const trigger = await activate({ staticData, parameters: { afterRun: 'nothing' } });
+		expect(trigger.errors).toEqual([]);
+		await sandbox().depositInMaildir(agent, message('while the server was down').raw);
+		await sandbox().startImap();
+		await waitFor(
+			() => trigger.items().length === 1,
+			'the message once the server is back',
+			30_000,
+		);
+		expect(subjects(trigger)).toEqual(['while the server was down']);
+	} finally {
+		await sandbox().startImap();
+	}
+}, 60_000);
+
+it('test mode on an empty folder waits for the next message', async () => {
+	const admin = await imapClient(agent);
+	try {
+		await admin.mailboxCreate('Empty');
+		const manual = await activateTrigger({
+			credentials: credentialData(agent),
+			mode: 'manual',
+			parameters: { folder: 'Empty' },
+		});
+		const waiting = manual.response.manualTriggerFunction?.();
+		await new Promise((resolve) => setTimeout(resolve, 500));
+		expect(manual.items()).toEqual([]);
+		await admin.append('Empty', message('first in empty').raw);
+		await waiting;
+		expect(subjects(manual)).toEqual(['first in empty']);
+	} finally {
+		await admin.logout();
+	}
+});
