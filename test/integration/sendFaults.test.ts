@@ -4,6 +4,8 @@
  * the middle of a message, and a "STARTTLS" port that does not offer STARTTLS.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 
 import { SMTPServer } from 'smtp-server';
 
@@ -131,4 +133,88 @@ it('STARTTLS chosen and the server offers none: refuses to log in or send', asyn
 	} finally {
 		await new Promise<void>((resolve) => plain.close(() => resolve()));
 	}
+});
+
+describe('server answers to a message', () => {
+	/**
+	 * A TLS SMTP server (with the sandbox's certificate) that answers as scripted: refuses one
+	 * recipient, the sender, or the message size, the way AgentMail's server can.
+	 */
+	async function scriptedServer(script: {
+		refuseRecipient?: string;
+		refuseSender?: boolean;
+		tooLarge?: boolean;
+	}) {
+		const tlsDir = path.join(sandbox().dir, 'tls');
+		const server = new SMTPServer({
+			secure: true,
+			key: readFileSync(path.join(tlsDir, 'server.key')),
+			cert: readFileSync(path.join(tlsDir, 'server.crt')),
+			logger: false,
+			onAuth: (auth, _session, callback) => callback(null, { user: auth.username }),
+			onMailFrom: (_address, _session, callback) =>
+				script.refuseSender
+					? callback(Object.assign(new Error('5.7.1 Sender not authorized'), { responseCode: 550 }))
+					: callback(),
+			onRcptTo: (address, _session, callback) =>
+				address.address === script.refuseRecipient
+					? callback(Object.assign(new Error('5.1.1 No such user'), { responseCode: 550 }))
+					: callback(),
+			onData: (stream, _session, callback) => {
+				stream.resume();
+				stream.on('end', () =>
+					script.tooLarge
+						? callback(Object.assign(new Error('5.3.4 Message too big'), { responseCode: 552 }))
+						: callback(null, '2.0.0 queued'),
+				);
+			},
+		});
+		server.on('error', () => undefined);
+		const [port] = await freePorts(1);
+		await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+		return { port, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+	}
+
+	const sendTo = (port: number, to: string) =>
+		runNode({
+			node,
+			credentials: credentials({ smtpPort: port }),
+			parameters: { resource: 'message', operation: 'send', to, subject: 'scripted', text: 'x' },
+			items: [{ json: {} }],
+			continueOnFail: true,
+		});
+
+	it('a partly refused message is sent, with the refused recipient and why in the item', async () => {
+		const server = await scriptedServer({ refuseRecipient: 'nobody@example.com' });
+		try {
+			const { output } = await sendTo(server.port, `${peer}, nobody@example.com`);
+			expect(output[0][0].json).toMatchObject({
+				sent: true,
+				accepted: [peer],
+				rejected: ['nobody@example.com'],
+				rejectedReasons: [
+					{ recipient: 'nobody@example.com', response: expect.stringContaining('550') },
+				],
+			});
+		} finally {
+			await server.close();
+		}
+	});
+
+	it.each([
+		[
+			{ refuseSender: true },
+			/did not accept agent@agentmail\.test as the sender .*from the inbox itself/,
+		],
+		[{ tooLarge: true }, /refused the message as too large .*at most 10\.0 MB/],
+	])('%j becomes a clear error', async (script, message) => {
+		const server = await scriptedServer(script);
+		try {
+			const { output } = await sendTo(server.port, peer);
+			expect(output[0][0].json).toMatchObject({ sent: false, delivered: 'no' });
+			expect(output[0][0].json.error).toMatch(message);
+		} finally {
+			await server.close();
+		}
+	});
 });
