@@ -38,6 +38,10 @@ export interface ActivateOptions {
 	/** Kept between activations, as n8n keeps the node's static data. */
 	staticData?: IDataObject;
 	mode?: 'trigger' | 'manual';
+	/** Called after every emit, also while the activation is still catching up. */
+	onEmit?: (emittedSoFar: number) => void;
+	/** How many times storing binary data fails first (as with a full disk); default 0. */
+	binaryFailures?: number;
 	/** Whether the run an emit started succeeds; default always. */
 	runSucceeds?: (items: INodeExecutionData[]) => boolean;
 }
@@ -58,6 +62,7 @@ export async function activateTrigger(options: ActivateOptions): Promise<ActiveT
 	const errors: Error[] = [];
 	const logs: HarnessLog[] = [];
 	const staticData = options.staticData ?? {};
+	let binaryFailuresLeft = options.binaryFailures ?? 0;
 	const log = (level: string) => (message: string, meta?: unknown) =>
 		logs.push({ level, message, meta });
 	const params = {
@@ -90,6 +95,7 @@ export async function activateTrigger(options: ActivateOptions): Promise<ActiveT
 		) => {
 			const items = data[0];
 			emitted.push({ items, withDone: !!done });
+			options.onEmit?.(emitted.reduce((n, e) => n + e.items.length, 0));
 			if (done) {
 				const ok = options.runSucceeds ? options.runSucceeds(items) : true;
 				// As in n8n: the done promise resolves once the run has finished, a moment later.
@@ -106,12 +112,18 @@ export async function activateTrigger(options: ActivateOptions): Promise<ActiveT
 		emitError: (error: Error) => errors.push(error),
 		helpers: {
 			createDeferredPromise: deferred,
-			prepareBinaryData: async (content: Buffer, fileName?: string, mimeType?: string) => ({
-				data: content.toString('base64'),
-				fileName,
-				mimeType: mimeType ?? 'application/octet-stream',
-				fileSize: String(content.length),
-			}),
+			prepareBinaryData: async (content: Buffer, fileName?: string, mimeType?: string) => {
+				if (binaryFailuresLeft > 0) {
+					binaryFailuresLeft--;
+					throw new Error('ENOSPC: no space left on device');
+				}
+				return {
+					data: content.toString('base64'),
+					fileName,
+					mimeType: mimeType ?? 'application/octet-stream',
+					fileSize: String(content.length),
+				};
+			},
 		},
 	} as unknown as ITriggerFunctions;
 	const response = await new AgentMailTrigger().trigger.call(context);

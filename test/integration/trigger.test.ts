@@ -439,3 +439,80 @@ it('test mode on an empty folder waits for the next message', async () => {
 		await admin.logout();
 	}
 });
+
+it('a message whose hand-over fails (binary data not stored) is fetched again, and emitted once', async () => {
+	const trigger = await activate({ binaryFailures: 2, parameters: { afterRun: 'nothing' } });
+	const boundary = 'b2';
+	await deliver(
+		agent,
+		message(
+			'with attachment, disk full',
+			['MIME-Version: 1.0', `Content-Type: multipart/mixed; boundary="${boundary}"`],
+			[
+				`--${boundary}`,
+				'Content-Type: text/plain',
+				'',
+				'See attached.',
+				`--${boundary}`,
+				'Content-Type: text/plain; name="a.txt"',
+				'Content-Disposition: attachment; filename="a.txt"',
+				'',
+				'attached text',
+				`--${boundary}--`,
+			].join('\r\n'),
+		).raw,
+	);
+	await waitFor(
+		() => trigger.items().length === 1,
+		'the message after the failed hand-overs',
+		30_000,
+	);
+	await new Promise((resolve) => setTimeout(resolve, 500));
+	expect(subjects(trigger)).toEqual(['with attachment, disk full']);
+	expect(trigger.logs.some((l) => /handing over message \d+ failed: ENOSPC/.test(l.message))).toBe(
+		true,
+	);
+});
+
+it('a connection that goes silent in the middle of a catch-up is replaced too, nothing lost or doubled', async () => {
+	const info = sandbox().info;
+	const proxy = await startProxy(info.imap.host, info.imap.port);
+	try {
+		const windowSeconds = 10;
+		const credentials = credentialData(agent, { imapPort: proxy.port });
+		const parameters = { afterRun: 'nothing', options: { livenessSeconds: windowSeconds } };
+		const first = await activate({ credentials, parameters });
+		await first.close();
+		// 150 messages wait while the trigger is off; the next activation catches up on them and
+		// the connection goes silent after the 20th.
+		const backlog = Array.from({ length: 150 }, (_, i) => `backlog ${i}`);
+		for (const subject of backlog)
+			await deliver(agent, message(subject, [], 'y'.repeat(20_000)).raw);
+		let frozenAt = 0;
+		const trigger = await activate({
+			credentials,
+			parameters,
+			staticData: first.staticData,
+			onEmit: (count) => {
+				if (count === 20) {
+					proxy.freezeExisting();
+					frozenAt = Date.now();
+				}
+			},
+		});
+		await waitFor(
+			() => trigger.items().length >= 150,
+			'the whole backlog',
+			windowSeconds * 1000 + 20_000,
+		);
+		await new Promise((resolve) => setTimeout(resolve, 500));
+		expect(frozenAt).toBeGreaterThan(0);
+		const got = subjects(trigger);
+		expect(duplicates(got)).toEqual([]);
+		expect(new Set(got)).toEqual(new Set(backlog));
+		expect(proxy.accepted).toBe(3);
+		expect(trigger.logs.some((l) => /catch-up .* stalled/.test(l.message))).toBe(true);
+	} finally {
+		await proxy.close();
+	}
+}, 90_000);

@@ -13,11 +13,11 @@ import type { FetchedMessage } from './session';
 /** How long a test fetch waits for mail to arrive in an empty folder. */
 export const TEST_WAIT_MS = 120_000;
 
-/** Something that prevents the test fetch; `message` is for the user. */
-export class TestFetchError extends Error {
+/** Something that prevents a one-off read; `message` is for the user. */
+export class BrowseError extends Error {
 	constructor(message: string) {
 		super(message);
-		this.name = 'TestFetchError';
+		this.name = 'BrowseError';
 	}
 }
 
@@ -27,28 +27,36 @@ export interface NewestOptions {
 	createClient?: (options: ImapFlowOptions) => ImapFlow;
 }
 
+/** A logged-in client for one short look; a failure is worded for the user. */
+async function openClient(
+	connection: AgentMailConnection,
+	createClient: (options: ImapFlowOptions) => ImapFlow = (o) => new ImapFlow(o),
+): Promise<ImapFlow> {
+	const client = createClient(imapOptions(connection, { disableAutoIdle: true }));
+	client.on('error', () => undefined);
+	const failure = await client.connect().then(
+		() => undefined,
+		(error: unknown) => error ?? new Error('the connection failed'),
+	);
+	if (failure !== undefined) {
+		client.close();
+		throw new BrowseError(describeConnectionError(failure, 'IMAP', connection).message);
+	}
+	return client;
+}
+
 /** Returns the newest message of `folder`, or null if none arrived within the wait. */
 export async function fetchNewest(
 	connection: AgentMailConnection,
 	folder: string,
 	options: NewestOptions = {},
 ): Promise<FetchedMessage | null> {
-	const create = options.createClient ?? ((o: ImapFlowOptions) => new ImapFlow(o));
-	const client = create(imapOptions(connection, { disableAutoIdle: true }));
-	client.on('error', () => undefined);
-	const connected = await client.connect().then(
-		() => undefined,
-		(error: unknown) => error,
-	);
-	if (connected !== undefined) {
-		client.close();
-		throw new TestFetchError(describeConnectionError(connected, 'IMAP', connection).message);
-	}
+	const client = await openClient(connection, options.createClient);
 	try {
 		// Read-only (EXAMINE): nothing this does can change a flag.
 		const mailbox = await client.mailboxOpen(folder, { readOnly: true }).catch(() => null);
 		if (!mailbox) {
-			throw new TestFetchError(`The folder "${folder}" does not exist in ${connection.email}.`);
+			throw new BrowseError(`The folder "${folder}" does not exist in ${connection.email}.`);
 		}
 		if (mailbox.exists === 0) {
 			const arrived = new Promise<boolean>((resolve) => {
@@ -95,18 +103,9 @@ export async function fetchNewest(
 /** Folder names of the inbox, for the node's folder list (\Noselect ones left out). */
 export async function listFolders(
 	connection: AgentMailConnection,
-	createClient: (options: ImapFlowOptions) => ImapFlow = (o) => new ImapFlow(o),
+	createClient?: (options: ImapFlowOptions) => ImapFlow,
 ): Promise<string[]> {
-	const client = createClient(imapOptions(connection, { disableAutoIdle: true }));
-	client.on('error', () => undefined);
-	const connected = await client.connect().then(
-		() => undefined,
-		(error: unknown) => error,
-	);
-	if (connected !== undefined) {
-		client.close();
-		throw new TestFetchError(describeConnectionError(connected, 'IMAP', connection).message);
-	}
+	const client = await openClient(connection, createClient);
 	try {
 		const folders = await client.list();
 		return folders.filter((f) => !f.flags?.has('\\Noselect')).map((f) => f.path);

@@ -127,6 +127,14 @@ export class Cursor {
 		}
 	}
 
+	/**
+	 * Puts the watermark back to where it was before a message whose hand-over failed, so the
+	 * message is fetched again instead of lost.
+	 */
+	rewind(lastUid: number): void {
+		this.state.lastUid = String(lastUid);
+	}
+
 	/** Records that everything up to the watermark is handled; ends a renumbering catch-up. */
 	synced(now = new Date()): void {
 		this.state.syncedAt = now.toISOString();

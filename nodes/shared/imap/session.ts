@@ -152,6 +152,8 @@ export class MailboxSession {
 	private readonly window: number;
 	private readonly create: (options: ImapFlowOptions) => ImapFlow;
 	private readonly where: string;
+	/** Work done by the current catch-up; a catch-up that stops progressing is a stall. */
+	private progress = 0;
 	/** Clients opened so far (tests count reconnects with it). */
 	connectionsOpened = 0;
 
@@ -359,9 +361,22 @@ export class MailboxSession {
 	/** A timed NOOP every half window: a half-open connection never answers and is replaced. */
 	private startLiveness(client: ImapFlow): void {
 		clearInterval(this.livenessTimer);
+		let progressAtLastTick = -1;
 		this.livenessTimer = setInterval(
 			async () => {
-				if (client !== this.client || this.syncing) return;
+				if (client !== this.client) return;
+				if (this.syncing) {
+					// A NOOP would queue behind the catch-up: judge it by whether it moves instead.
+					if (this.progress === progressAtLastTick) {
+						this.options.logger.info(
+							`IMAP catch-up from ${this.where} stalled; replacing the connection`,
+						);
+						client.close();
+					}
+					progressAtLastTick = this.progress;
+					return;
+				}
+				progressAtLastTick = -1;
 				try {
 					await withTimeout(client.noop(), Math.floor(this.window / 4), 'NOOP');
 					this.idle(client);
@@ -422,6 +437,7 @@ export class MailboxSession {
 	private async syncBatch(client: ImapFlow): Promise<boolean> {
 		const from = this.cursor.lastUid + 1;
 		const found = await client.search({ uid: `${from}:*` }, { uid: true });
+		this.progress++;
 		// "n:*" always matches the newest message, even below n: keep only what is past the mark.
 		const uids = (found || []).filter((uid) => uid >= from).sort((a, b) => a - b);
 		if (uids.length === 0) return false;
@@ -431,6 +447,7 @@ export class MailboxSession {
 			{ uid: true, flags: true, size: true, internalDate: true, envelope: true, headers: true },
 			{ uid: true },
 		);
+		this.progress++;
 		metas.sort((a, b) => a.uid - b.uid);
 		for (const meta of metas) {
 			if (client !== this.client || this.stopped) return false;
@@ -470,17 +487,29 @@ export class MailboxSession {
 			source = full.source;
 		}
 		// The cursor moves before the hand-over, so the emit carries the new watermark with it.
+		const before = this.cursor.lastUid;
 		this.cursor.advance(meta.uid, messageId);
-		await this.options.onMessage({
-			uid: meta.uid,
-			uidValidity: this.uidValidity ?? '',
-			folder: this.options.folder,
-			messageId,
-			flags,
-			size,
-			internalDate: candidate.internalDate,
-			source,
-			headers: meta.headers ?? Buffer.alloc(0),
-		});
+		this.progress++;
+		const handed = await settle(
+			(async () =>
+				await this.options.onMessage({
+					uid: meta.uid,
+					uidValidity: this.uidValidity ?? '',
+					folder: this.options.folder,
+					messageId,
+					flags,
+					size,
+					internalDate: candidate.internalDate,
+					source,
+					headers: meta.headers ?? Buffer.alloc(0),
+				}))(),
+		);
+		if (!handed.ok) {
+			// Not handed over (e.g. n8n could not store its binary data): fetch it again later.
+			this.cursor.rewind(before);
+			throw new TransientSessionError(
+				`handing over message ${meta.uid} failed: ${String((handed.error as Error)?.message ?? handed.error)}`,
+			);
+		}
 	}
 }
