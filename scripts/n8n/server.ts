@@ -1,0 +1,467 @@
+/**
+ * Starts and stops a real n8n (installed by ./install.ts) with this package loaded the way users
+ * get it, and drives it over HTTP: see startN8n() and N8nClient.
+ *
+ * The package is symlinked into
+ * `$N8N_USER_FOLDER/.n8n/nodes/node_modules/n8n-nodes-agentmail-inbox`, where n8n's
+ * community-packages module scans for `n8n-nodes-*` folders at start (symlinks are followed; no
+ * package.json in `.n8n/nodes` is needed), so its node types are
+ * `n8n-nodes-agentmail-inbox.<node name>`. Its requires resolve from the project's own
+ * node_modules (Node follows the link to the real path).
+ */
+import type { ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { lstat, mkdir, readlink, rm, symlink } from 'node:fs/promises';
+import path from 'node:path';
+
+import { signalProcess, startProcess } from '../../test/sandbox/processes';
+import { findInstallation, N8N_VERSION, type N8nInstallation } from './install';
+
+/** First start of a fresh user folder runs all database migrations: measured 4-11 s. */
+const READY_TIMEOUT_MS = 120_000;
+/** Pause between two readiness probes. */
+const READY_POLL_INTERVAL_MS = 250;
+/** One readiness probe. */
+const PROBE_TIMEOUT_MS = 2_000;
+/** n8n's own graceful shutdown waits up to 30 s for running executions. */
+const STOP_TIMEOUT_MS = 45_000;
+/** After SIGKILL the process is gone at once. */
+const KILL_TIMEOUT_MS = 5_000;
+/** One REST call; a credential test may log in to IMAP and SMTP. */
+const REQUEST_TIMEOUT_MS = 60_000;
+/** Lines of n8n's log shown when it fails to start. */
+const LOG_TAIL_LINES = 40;
+
+const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+
+/** The package's name, as n8n prefixes its node types. */
+export const PACKAGE_NAME = 'n8n-nodes-agentmail-inbox';
+
+/** Options of {@link startN8n}. */
+export interface StartN8nOptions {
+	/** N8N_USER_FOLDER: n8n keeps `.n8n/` (SQLite database, settings, community nodes) in it. */
+	userFolder: string;
+	/** HTTP port of the editor, REST and public API. */
+	port: number;
+	/** Port of the task runners' broker; must differ from every other n8n's (default 5679). */
+	brokerPort: number;
+	/** Listen address; default 127.0.0.1. */
+	listenAddress?: string;
+	/** Folder with package.json and dist/ to load; default the project root. */
+	packageRoot?: string;
+	/** Default: the one in the cache folder (see install.ts); it must be installed. */
+	installation?: N8nInstallation;
+	/** n8n's output goes here; default `<userFolder>/n8n.log`. */
+	logFile?: string;
+	/** N8N_LOG_LEVEL; default 'info'. */
+	logLevel?: 'error' | 'warn' | 'info' | 'debug';
+	/** More environment for n8n (wins over the defaults). */
+	env?: Record<string, string>;
+}
+
+/** A running n8n. */
+export interface N8nServer {
+	/** `http://127.0.0.1:<port>` (or the listen address given). */
+	readonly url: string;
+	readonly port: number;
+	readonly userFolder: string;
+	readonly logFile: string;
+	readonly pid: number;
+	/** SIGTERM, then waits for the exit (SIGKILL after a timeout). Safe to call twice. */
+	stop(): Promise<void>;
+	/** The end of n8n's log, for error messages. */
+	logTail(lines?: number): string;
+}
+
+function sleep(ms: number): Promise<void> {
+	return new Promise<void>((resolve) => setTimeout(resolve, ms));
+}
+
+/** Whether `promise` settles within `ms` (its timer does not outlive the answer). */
+async function settlesWithin(promise: Promise<void>, ms: number): Promise<boolean> {
+	let timer: NodeJS.Timeout | undefined;
+	const timeout = new Promise<boolean>((resolve) => {
+		timer = setTimeout(() => resolve(false), ms);
+	});
+	const settled = await Promise.race([promise.then(() => true), timeout]);
+	clearTimeout(timer);
+	return settled;
+}
+
+function tailOf(file: string, lines: number): string {
+	if (!existsSync(file)) return '';
+	return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+/**
+ * Puts a symlink to `packageRoot` into the user folder's community-nodes folder (replacing a
+ * stale link). Returns the link's path.
+ */
+export async function linkPackage(userFolder: string, packageRoot = PROJECT_ROOT): Promise<string> {
+	if (!existsSync(path.join(packageRoot, 'dist'))) {
+		throw new Error(`${packageRoot}/dist does not exist: run npm run build first`);
+	}
+	const modules = path.join(userFolder, '.n8n', 'nodes', 'node_modules');
+	await mkdir(modules, { recursive: true });
+	const link = path.join(modules, PACKAGE_NAME);
+	const target = path.resolve(packageRoot);
+	const existing = await lstat(link).then(
+		(stats) => stats,
+		() => undefined,
+	);
+	if (existing?.isSymbolicLink() && (await readlink(link)) === target) return link;
+	if (existing) await rm(link, { recursive: true, force: true });
+	await symlink(target, link, 'dir');
+	return link;
+}
+
+/** The environment n8n runs with. */
+function n8nEnv(options: StartN8nOptions, installation: N8nInstallation): NodeJS.ProcessEnv {
+	const env: NodeJS.ProcessEnv = {};
+	for (const [key, value] of Object.entries(process.env)) {
+		// Nothing of npm's or jest's run (NODE_ENV=test makes n8n refuse to load nodes).
+		if (/^npm_/i.test(key) || key === 'NODE_ENV' || key === 'NODE_OPTIONS') continue;
+		if (key.startsWith('JEST_') || key === 'INIT_CWD') continue;
+		env[key] = value;
+	}
+	return {
+		...env,
+		PATH: `${path.join(installation.nodeDir, 'bin')}${path.delimiter}${env.PATH ?? ''}`,
+		NODE_ENV: 'production',
+		N8N_USER_FOLDER: options.userFolder,
+		N8N_PORT: String(options.port),
+		N8N_LISTEN_ADDRESS: options.listenAddress ?? '127.0.0.1',
+		N8N_RUNNERS_BROKER_PORT: String(options.brokerPort),
+		N8N_RUNNERS_BROKER_LISTEN_ADDRESS: '127.0.0.1',
+		DB_TYPE: 'sqlite',
+		N8N_DIAGNOSTICS_ENABLED: 'false',
+		N8N_VERSION_NOTIFICATIONS_ENABLED: 'false',
+		N8N_TEMPLATES_ENABLED: 'false',
+		N8N_PERSONALIZATION_ENABLED: 'false',
+		N8N_ENFORCE_SETTINGS_FILE_PERMISSIONS: 'true',
+		N8N_LOG_LEVEL: options.logLevel ?? 'info',
+		N8N_LOG_OUTPUT: 'console',
+		...options.env,
+	};
+}
+
+async function probeReadiness(url: string): Promise<boolean> {
+	return await fetch(`${url}/healthz/readiness`, {
+		signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
+	}).then(
+		(response) => response.ok,
+		() => false,
+	);
+}
+
+/**
+ * Starts n8n on the installed Node with this package linked into the user folder, and waits
+ * until `/healthz/readiness` answers (migrations done, nodes loaded).
+ */
+export async function startN8n(options: StartN8nOptions): Promise<N8nServer> {
+	const installation = options.installation ?? findInstallation();
+	if (!installation) {
+		throw new Error(
+			`n8n ${N8N_VERSION} is not installed: run npx tsx scripts/n8n/install.ts (or installN8n())`,
+		);
+	}
+	const userFolder = path.resolve(options.userFolder);
+	await mkdir(userFolder, { recursive: true });
+	await linkPackage(userFolder, options.packageRoot);
+	const logFile = options.logFile ?? path.join(userFolder, 'n8n.log');
+	const listenAddress = options.listenAddress ?? '127.0.0.1';
+	const url = `http://${listenAddress}:${options.port}`;
+	if (await probeReadiness(url)) {
+		throw new Error(`something already answers on ${url}`);
+	}
+
+	const logFd = openSync(logFile, 'a');
+	let child: ChildProcess;
+	try {
+		child = startProcess(installation.nodeBinary, [installation.n8nBin, 'start'], {
+			cwd: userFolder,
+			env: n8nEnv({ ...options, userFolder }, installation),
+			stdio: ['ignore', logFd, logFd],
+			// Its own process group: a Ctrl-C in the terminal reaches the supervisor, which then
+			// stops n8n in order; a stuck n8n and its task runner can be killed together.
+			detached: true,
+		});
+	} finally {
+		closeSync(logFd);
+	}
+	const pid = child.pid;
+	if (pid === undefined) throw new Error(`could not start ${installation.n8nBin}`);
+
+	let exitStatus: string | undefined;
+	const exited = new Promise<void>((resolve) => {
+		child.once('exit', (code, signal) => {
+			exitStatus = signal ? `signal ${signal}` : `exit code ${code}`;
+			resolve();
+		});
+	});
+	const logTail = (lines = LOG_TAIL_LINES) => tailOf(logFile, lines);
+
+	let stopping: Promise<void> | undefined;
+	const stop = async (): Promise<void> => {
+		stopping ??= (async () => {
+			if (exitStatus !== undefined) return;
+			signalProcess(pid, 'SIGTERM');
+			if (await settlesWithin(exited, STOP_TIMEOUT_MS)) return;
+			// The whole process group: n8n and its task runner.
+			signalProcess(-pid, 'SIGKILL');
+			await settlesWithin(exited, KILL_TIMEOUT_MS);
+		})();
+		await stopping;
+	};
+
+	const deadline = Date.now() + READY_TIMEOUT_MS;
+	for (;;) {
+		if (await probeReadiness(url)) break;
+		if (exitStatus !== undefined) {
+			throw new Error(`n8n ended (${exitStatus}) before it was ready; ${logFile}:\n${logTail()}`);
+		}
+		if (Date.now() > deadline) {
+			await stop();
+			throw new Error(`n8n was not ready within ${READY_TIMEOUT_MS} ms; ${logFile}:\n${logTail()}`);
+		}
+		await sleep(READY_POLL_INTERVAL_MS);
+	}
+	return { url, port: options.port, userFolder, logFile, pid, stop, logTail };
+}
+
+/** An n8n REST or public API call that did not answer 2xx. */
+export class N8nHttpError extends Error {
+	constructor(
+		readonly method: string,
+		readonly urlPath: string,
+		readonly status: number,
+		readonly body: string,
+	) {
+		super(`${method} ${urlPath}: HTTP ${status} ${body.slice(0, 500)}`);
+		this.name = 'N8nHttpError';
+	}
+}
+
+/** The owner account {@link N8nClient.setupOwner} creates. */
+export interface OwnerAccount {
+	email: string;
+	password: string;
+	firstName: string;
+	lastName: string;
+}
+
+/** What `POST /rest/credentials/test` answers. */
+export interface CredentialTestResult {
+	status: 'OK' | 'Error';
+	message: string;
+}
+
+/** A workflow as the public API takes it. */
+export interface WorkflowInput {
+	name: string;
+	nodes: unknown[];
+	connections: Record<string, unknown>;
+	settings?: Record<string, unknown>;
+}
+
+/** An execution as the public API lists it (data only with includeData). */
+export interface Execution {
+	id: number | string;
+	workflowId: string;
+	mode: string;
+	status: string;
+	finished: boolean;
+	startedAt: string;
+	stoppedAt: string | null;
+	data?: {
+		resultData: {
+			runData: Record<string, Array<{ data?: { main: Array<Array<{ json: unknown }>> } }>>;
+			error?: { message: string };
+		};
+	};
+}
+
+type Json = Record<string, unknown>;
+
+/**
+ * A small client for n8n's internal REST API (`/rest/...`, cookie session) and its public API
+ * (`/api/v1/...`, X-N8N-API-KEY).
+ */
+export class N8nClient {
+	private cookie: string | undefined;
+	private apiKeyValue: string | undefined;
+
+	constructor(readonly baseUrl: string) {}
+
+	private async request(
+		method: string,
+		urlPath: string,
+		body: unknown,
+		auth: 'cookie' | 'apiKey' | 'none',
+	): Promise<unknown> {
+		const headers: Record<string, string> = { accept: 'application/json' };
+		if (body !== undefined) headers['content-type'] = 'application/json';
+		if (auth === 'cookie') {
+			if (!this.cookie) throw new Error(`${method} ${urlPath}: log in first`);
+			headers.cookie = this.cookie;
+		}
+		if (auth === 'apiKey') {
+			if (!this.apiKeyValue) throw new Error(`${method} ${urlPath}: create an API key first`);
+			headers['x-n8n-api-key'] = this.apiKeyValue;
+		}
+		const response = await fetch(`${this.baseUrl}${urlPath}`, {
+			method,
+			headers,
+			body: body === undefined ? undefined : JSON.stringify(body),
+			signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+		});
+		// n8n renews the session cookie on some answers.
+		for (const setCookie of response.headers.getSetCookie()) {
+			const [pair] = setCookie.split(';');
+			if (pair.startsWith('n8n-auth=') && pair !== 'n8n-auth=') this.cookie = pair;
+		}
+		const text = await response.text();
+		if (!response.ok) throw new N8nHttpError(method, urlPath, response.status, text);
+		if (text === '') return undefined;
+		const parsed: unknown = JSON.parse(text);
+		// The internal REST API wraps answers in {data}; the public API does not.
+		if (urlPath.startsWith('/rest/') && parsed && typeof parsed === 'object' && 'data' in parsed) {
+			return (parsed as { data: unknown }).data;
+		}
+		return parsed;
+	}
+
+	/** Creates the instance owner (only once per user folder) and keeps the session. */
+	async setupOwner(owner: OwnerAccount): Promise<void> {
+		await this.request('POST', '/rest/owner/setup', owner, 'none');
+	}
+
+	/** Logs in (email and password) and keeps the `n8n-auth` cookie. */
+	async login(email: string, password: string): Promise<void> {
+		await this.request('POST', '/rest/login', { emailOrLdapLoginId: email, password }, 'none');
+		if (!this.cookie) throw new Error('POST /rest/login set no n8n-auth cookie');
+	}
+
+	/**
+	 * Creates a public-API key with every scope the logged-in user's role may grant, remembers
+	 * it for the public-API calls, and returns it.
+	 */
+	async createApiKey(label: string): Promise<string> {
+		const scopes = (await this.request('GET', '/rest/api-keys/scopes', undefined, 'cookie')) as
+			string[] | undefined;
+		if (!Array.isArray(scopes) || scopes.length === 0) {
+			throw new Error('GET /rest/api-keys/scopes gave no scopes');
+		}
+		const created = (await this.request(
+			'POST',
+			'/rest/api-keys',
+			{ label, scopes, expiresAt: null },
+			'cookie',
+		)) as { rawApiKey?: string };
+		if (!created.rawApiKey) throw new Error('POST /rest/api-keys gave no rawApiKey');
+		this.apiKeyValue = created.rawApiKey;
+		return created.rawApiKey;
+	}
+
+	/** Uses an API key created earlier (e.g. by another client of the same instance). */
+	useApiKey(apiKey: string): void {
+		this.apiKeyValue = apiKey;
+	}
+
+	/** Creates a credential in the owner's personal project; returns its id. */
+	async createCredential(name: string, type: string, data: Json): Promise<string> {
+		const created = (await this.request(
+			'POST',
+			'/rest/credentials',
+			{ name, type, data },
+			'cookie',
+		)) as { id?: string };
+		if (!created.id) throw new Error('POST /rest/credentials gave no id');
+		return created.id;
+	}
+
+	/** A stored credential as the editor gets it: secrets come back redacted. */
+	async getCredential(id: string): Promise<{ id: string; name: string; type: string; data: Json }> {
+		return (await this.request(
+			'GET',
+			`/rest/credentials/${id}?includeData=true`,
+			undefined,
+			'cookie',
+		)) as { id: string; name: string; type: string; data: Json };
+	}
+
+	/**
+	 * Runs the credential type's test through n8n, as the editor's credential dialog does: it
+	 * sends the form's data, where secrets left unchanged are still redacted (n8n puts the stored
+	 * values back). Without `data`, the stored credential is tested. `data` is tested in place of
+	 * the stored data, which stays as it is.
+	 */
+	async testCredential(id: string, data?: Json): Promise<CredentialTestResult> {
+		const stored = await this.getCredential(id);
+		return (await this.request(
+			'POST',
+			'/rest/credentials/test',
+			{ credentials: { id, name: stored.name, type: stored.type, data: data ?? stored.data } },
+			'cookie',
+		)) as CredentialTestResult;
+	}
+
+	/** Every node type n8n has loaded (`/types/nodes.json`, served to the editor). */
+	async nodeTypes(): Promise<Array<{ name: string; version: number | number[] }>> {
+		return (await this.request('GET', '/types/nodes.json', undefined, 'cookie')) as Array<{
+			name: string;
+			version: number | number[];
+		}>;
+	}
+
+	/** Creates a workflow through the public API; returns its id. */
+	async createWorkflow(workflow: WorkflowInput): Promise<string> {
+		const created = (await this.request(
+			'POST',
+			'/api/v1/workflows',
+			{ ...workflow, settings: workflow.settings ?? { executionOrder: 'v1' } },
+			'apiKey',
+		)) as { id?: string };
+		if (!created.id) throw new Error('POST /api/v1/workflows gave no id');
+		return created.id;
+	}
+
+	/** Activates ("publishes" in n8n 2) a workflow: its triggers start listening. */
+	async activateWorkflow(id: string): Promise<void> {
+		await this.request('POST', `/api/v1/workflows/${id}/activate`, {}, 'apiKey');
+	}
+
+	/** Deactivates a workflow. */
+	async deactivateWorkflow(id: string): Promise<void> {
+		await this.request('POST', `/api/v1/workflows/${id}/deactivate`, {}, 'apiKey');
+	}
+
+	/**
+	 * A workflow as the public API returns it (with `active` and `staticData`). n8n 2.40 applies
+	 * an activation in the background (its publication outbox), after the activate call answered:
+	 * a trigger that keeps static data shows it here once it has started.
+	 */
+	async getWorkflow(id: string): Promise<Json> {
+		return (await this.request('GET', `/api/v1/workflows/${id}`, undefined, 'apiKey')) as Json;
+	}
+
+	/** Executions of a workflow (newest first, with their data), all pages. */
+	async executions(workflowId?: string): Promise<Execution[]> {
+		const all: Execution[] = [];
+		let cursor: string | undefined;
+		do {
+			const query = new URLSearchParams({ includeData: 'true', limit: '100' });
+			if (workflowId) query.set('workflowId', workflowId);
+			if (cursor) query.set('cursor', cursor);
+			const page = (await this.request(
+				'GET',
+				`/api/v1/executions?${query.toString()}`,
+				undefined,
+				'apiKey',
+			)) as { data: Execution[]; nextCursor?: string | null };
+			all.push(...page.data);
+			cursor = page.nextCursor ?? undefined;
+		} while (cursor);
+		return all;
+	}
+}

@@ -1,0 +1,342 @@
+/**
+ * End to end: the built package inside a real n8n (the pinned version, installed into the
+ * project's cache folder on first use), against a sandbox of its own. n8n loads the package
+ * from its community-nodes folder as users get it; everything is driven over n8n's REST and
+ * public APIs.
+ *
+ * The package must be built: when dist/ is missing or older than the sources, `npm run build`
+ * runs first. When n8n is not installed yet, it is installed (several minutes, then cached).
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+
+import { simpleParser } from 'mailparser';
+
+import { installN8n } from '../../scripts/n8n/install';
+import {
+	N8nClient,
+	startN8n,
+	type Execution,
+	type N8nServer,
+	type WorkflowInput,
+} from '../../scripts/n8n/server';
+import { credentialData, deliver, listMessages, useOwnSandbox } from '../helpers/sandbox';
+import { runCommand } from '../sandbox/processes';
+import { freePorts } from '../sandbox/sandbox';
+
+/** A first install of n8n takes about 4 minutes here; CI allows 90 for everything. */
+const SETUP_TIMEOUT_MS = 45 * 60_000;
+/** `npm run build` of the package. */
+const BUILD_TIMEOUT_MS = 5 * 60_000;
+/** One test: n8n restarts in 5-15 s, a run takes well under a second. */
+const TEST_TIMEOUT_MS = 3 * 60_000;
+/** Waiting for runs and replies to appear. */
+const OUTCOME_TIMEOUT_MS = 60_000;
+/** Pause between two looks at executions or mailboxes. */
+const POLL_INTERVAL_MS = 500;
+/** After the expected runs, how long nothing more may happen. */
+const QUIET_PERIOD_MS = 5_000;
+/** Stopping n8n and the sandbox at the end. */
+const TEARDOWN_TIMEOUT_MS = 2 * 60_000;
+
+const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+const PACKAGE = 'n8n-nodes-agentmail-inbox';
+const CREDENTIAL_TYPE = 'agentMailInboxApi';
+const AGENT = 'agent@agentmail.test';
+const PEER = 'peer@agentmail.test';
+const TRIGGER_NODE = 'AgentMail Trigger';
+const REPLY_TEXT = 'Thanks for your mail: the agent has it.';
+
+useOwnSandbox();
+
+function say(line: string): void {
+	process.stdout.write(`[e2e] ${line}\n`);
+}
+
+function sleep(ms: number): Promise<void> {
+	return new Promise<void>((resolve) => setTimeout(resolve, ms));
+}
+
+/** Newest modification time of the files under `target` (a file or a folder). */
+function newestMtime(target: string): number {
+	if (!existsSync(target)) return 0;
+	const stats = statSync(target);
+	if (!stats.isDirectory()) return stats.mtimeMs;
+	return readdirSync(target)
+		.map((entry) => newestMtime(path.join(target, entry)))
+		.reduce((a, b) => Math.max(a, b), 0);
+}
+
+/** Builds the package when dist/ is missing or older than the sources. */
+async function ensureBuilt(): Promise<void> {
+	const sources = ['nodes', 'credentials', 'icons', 'package.json'].map((entry) =>
+		newestMtime(path.join(PROJECT_ROOT, entry)),
+	);
+	const built = [
+		'dist/nodes/AgentMail/AgentMail.node.js',
+		'dist/nodes/AgentMailTrigger/AgentMailTrigger.node.js',
+		'dist/credentials/AgentMailInboxApi.credentials.js',
+	].map((file) => newestMtime(path.join(PROJECT_ROOT, file)));
+	if (Math.min(...built) >= Math.max(...sources)) return;
+	say('dist/ is missing or older than the sources: npm run build');
+	const result = await runCommand('npm', ['--prefix', PROJECT_ROOT, 'run', 'build'], {
+		timeoutMs: BUILD_TIMEOUT_MS,
+	});
+	if (result.code !== 0) {
+		throw new Error(
+			`npm run build failed (exit ${result.code}):\n${result.stdout.toString()}\n${result.stderr.toString()}`,
+		);
+	}
+}
+
+/** Polls `check` until it returns a value other than undefined. */
+async function waitFor<T>(
+	what: string,
+	check: () => Promise<T | undefined>,
+	timeoutMs = OUTCOME_TIMEOUT_MS,
+): Promise<T> {
+	const deadline = Date.now() + timeoutMs;
+	for (;;) {
+		const value = await check();
+		if (value !== undefined) return value;
+		if (Date.now() > deadline)
+			throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+		await sleep(POLL_INTERVAL_MS);
+	}
+}
+
+/** A plain mail from peer to the agent with a Message-ID of its own. */
+function mailFromPeer(subject: string): { raw: string; messageId: string } {
+	const messageId = `<e2e.${randomBytes(8).toString('hex')}@agentmail.test>`;
+	const raw = [
+		`From: Peer <${PEER}>`,
+		`To: Agent <${AGENT}>`,
+		`Subject: ${subject}`,
+		`Message-ID: ${messageId}`,
+		`Date: ${new Date().toUTCString()}`,
+		'MIME-Version: 1.0',
+		'Content-Type: text/plain; charset=utf-8',
+		'',
+		`Hello agent, this is "${subject}".`,
+		'',
+	].join('\r\n');
+	return { raw, messageId };
+}
+
+interface Reply {
+	inReplyTo?: string;
+	subject?: string;
+	text?: string;
+}
+
+/** The replies in peer's INBOX (everything there comes from the agent). */
+async function repliesToPeer(): Promise<Reply[]> {
+	const messages = await listMessages(PEER, 'INBOX');
+	return await Promise.all(
+		messages.map(async (message) => {
+			const parsed = await simpleParser(message.source);
+			return { inReplyTo: parsed.inReplyTo, subject: parsed.subject, text: parsed.text };
+		}),
+	);
+}
+
+/** The workflow the README calls the auto-reply agent. */
+function autoReplyWorkflow(credential: { id: string; name: string }): WorkflowInput {
+	const credentials = { [CREDENTIAL_TYPE]: credential };
+	return {
+		name: 'Auto-reply agent (e2e)',
+		nodes: [
+			{
+				id: 'a1b2c3d4-0000-4000-8000-000000000001',
+				name: TRIGGER_NODE,
+				type: `${PACKAGE}.agentMailTrigger`,
+				typeVersion: 1,
+				position: [0, 0],
+				parameters: { folder: 'INBOX', afterRun: 'markRead' },
+				credentials,
+			},
+			{
+				id: 'a1b2c3d4-0000-4000-8000-000000000002',
+				name: 'Reply',
+				type: `${PACKAGE}.agentMail`,
+				typeVersion: 1,
+				position: [300, 0],
+				parameters: {
+					resource: 'message',
+					operation: 'reply',
+					source: 'inputItem',
+					emailFormat: 'text',
+					text: REPLY_TEXT,
+				},
+				credentials,
+			},
+		],
+		connections: {
+			[TRIGGER_NODE]: { main: [[{ node: 'Reply', type: 'main', index: 0 }]] },
+		},
+	};
+}
+
+describe(`${PACKAGE} inside n8n`, () => {
+	const owner = {
+		email: 'owner@example.com',
+		// Made up at run time; lives only in this run's temporary user folder.
+		password: `E2e-${randomBytes(12).toString('hex')}`,
+		firstName: 'E2E',
+		lastName: 'Owner',
+	};
+	let userFolder: string;
+	let ports: { http: number; broker: number };
+	let server: N8nServer | undefined;
+	let client: N8nClient;
+	let credential: { id: string; name: string };
+	let workflowId: string | undefined;
+
+	async function start(): Promise<void> {
+		const started = Date.now();
+		server = await startN8n({ userFolder, port: ports.http, brokerPort: ports.broker });
+		say(`n8n ready on ${server.url} in ${Date.now() - started} ms (log: ${server.logFile})`);
+	}
+
+	async function executions(): Promise<Execution[]> {
+		if (!workflowId) throw new Error('no workflow yet');
+		return await client.executions(workflowId);
+	}
+
+	beforeAll(async () => {
+		await ensureBuilt();
+		await installN8n({ log: say });
+		userFolder = await mkdtemp(path.join(os.tmpdir(), 'agentmail-n8n-e2e-'));
+		const [http, broker] = await freePorts(2);
+		ports = { http, broker };
+		await start();
+		client = new N8nClient(server!.url);
+		await client.setupOwner(owner);
+		await client.login(owner.email, owner.password);
+		await client.createApiKey('e2e');
+		const name = 'AgentMail agent (sandbox)';
+		credential = {
+			id: await client.createCredential(name, CREDENTIAL_TYPE, credentialData(AGENT)),
+			name,
+		};
+	}, SETUP_TIMEOUT_MS);
+
+	afterAll(async () => {
+		await server?.stop();
+		// AGENTMAIL_E2E_KEEP=1 keeps n8n's folder (database, n8n.log) for a look afterwards.
+		if (userFolder && !process.env.AGENTMAIL_E2E_KEEP) {
+			await rm(userFolder, { recursive: true, force: true });
+		}
+	}, TEARDOWN_TIMEOUT_MS);
+
+	it(
+		'lists the package’s node types under its package name',
+		async () => {
+			const names = (await client.nodeTypes()).map((type) => type.name);
+			expect(names).toEqual(
+				expect.arrayContaining([`${PACKAGE}.agentMailTrigger`, `${PACKAGE}.agentMail`]),
+			);
+		},
+		TEST_TIMEOUT_MS,
+	);
+
+	it(
+		'tests the credential through n8n: OK for the sandbox key, the clear error for a wrong one',
+		async () => {
+			const good = await client.testCredential(credential.id);
+			expect(good).toEqual(expect.objectContaining({ status: 'OK' }));
+
+			const wrongKey = `am_${randomBytes(24).toString('hex')}`;
+			const bad = await client.testCredential(
+				credential.id,
+				credentialData(AGENT, { apiKey: wrongKey }),
+			);
+			expect(bad.status).toBe('Error');
+			expect(bad.message).toContain('check the API key');
+			expect(bad.message).not.toContain(wrongKey);
+		},
+		TEST_TIMEOUT_MS,
+	);
+
+	it(
+		'answers a delivered mail once, in its thread, with the auto-reply workflow active',
+		async () => {
+			workflowId = await client.createWorkflow(autoReplyWorkflow(credential));
+			await client.activateWorkflow(workflowId);
+			// n8n 2.40 starts the trigger after the activate call answered; "new mail only" takes
+			// mail from the moment the trigger first opened the folder, which it records in the
+			// workflow's static data (n8n saves it right after starting the triggers).
+			await waitFor('the trigger to start', async () => {
+				const workflow = await client.getWorkflow(workflowId!);
+				const staticData = workflow.staticData as Record<string, { uidValidity?: string }> | null;
+				return staticData?.[`node:${TRIGGER_NODE}`]?.uidValidity ? true : undefined;
+			});
+
+			const { raw, messageId } = mailFromPeer('Question one');
+			await deliver(AGENT, raw);
+
+			const [execution] = await waitFor('one execution', async () => {
+				const runs = await executions();
+				return runs.length >= 1 && runs.every((run) => run.finished) ? runs : undefined;
+			});
+			expect(execution.status).toBe('success');
+			const replies = await waitFor('the reply in peer’s INBOX', async () => {
+				const found = await repliesToPeer();
+				return found.length >= 1 ? found : undefined;
+			});
+			expect(replies).toEqual([
+				expect.objectContaining({ inReplyTo: messageId, subject: 'Re: Question one' }),
+			]);
+			expect(replies[0].text).toContain(REPLY_TEXT);
+			await waitFor('the original to be marked read', async () => {
+				const inbox = await listMessages(AGENT, 'INBOX');
+				const original = inbox.find((message) => message.messageId === messageId);
+				return original?.flags.includes('\\Seen') ? true : undefined;
+			});
+
+			await sleep(QUIET_PERIOD_MS);
+			expect(await executions()).toHaveLength(1);
+			expect(await repliesToPeer()).toHaveLength(1);
+		},
+		TEST_TIMEOUT_MS,
+	);
+
+	it(
+		'answers the mail that arrived while n8n was stopped, once each, after the restart',
+		async () => {
+			expect(workflowId).toBeDefined();
+			const before = (await executions()).length;
+			const repliesBefore = (await repliesToPeer()).length;
+
+			await server!.stop();
+			server = undefined;
+			const sent = [];
+			for (const subject of ['While down 1', 'While down 2', 'While down 3']) {
+				const mail = mailFromPeer(subject);
+				await deliver(AGENT, mail.raw);
+				sent.push(mail.messageId);
+			}
+			await start();
+
+			const runs = await waitFor('three more executions', async () => {
+				const found = await executions();
+				return found.length >= before + 3 && found.every((run) => run.finished) ? found : undefined;
+			});
+			expect(runs.map((run) => run.status)).toEqual(Array(before + 3).fill('success'));
+			const replies = await waitFor('three more replies', async () => {
+				const found = await repliesToPeer();
+				return found.length >= repliesBefore + 3 ? found : undefined;
+			});
+			const answered = replies.slice(repliesBefore).map((reply) => reply.inReplyTo);
+			expect([...answered].sort()).toEqual([...sent].sort());
+
+			await sleep(QUIET_PERIOD_MS);
+			expect(await executions()).toHaveLength(before + 3);
+			expect(await repliesToPeer()).toHaveLength(repliesBefore + 3);
+		},
+		TEST_TIMEOUT_MS,
+	);
+});
