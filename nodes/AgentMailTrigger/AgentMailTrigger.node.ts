@@ -277,7 +277,7 @@ export class AgentMailTrigger implements INodeType {
 			return { manualTriggerFunction };
 		}
 
-		const emitter = new RunEmitter(this, settings);
+		const emitter = new RunEmitter(this, settings, folder);
 		const session = new MailboxSession({
 			connection,
 			folder,

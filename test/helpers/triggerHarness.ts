@@ -17,6 +17,8 @@ import type { HarnessLog } from './nodeHarness';
 
 export interface Emitted {
 	items: INodeExecutionData[];
+	/** The deduplication key n8n would store with the run. */
+	key?: string;
 	/** True when a done promise came with the emit (after-run actions wait on it). */
 	withDone: boolean;
 }
@@ -74,7 +76,7 @@ export async function activateTrigger(options: ActivateOptions): Promise<ActiveT
 	};
 	const context = {
 		getNode: () => ({
-			id: 't',
+			id: 'node-1',
 			name: 'AgentMail Trigger',
 			type: 'agentMailTrigger',
 			typeVersion: 1,
@@ -87,14 +89,16 @@ export async function activateTrigger(options: ActivateOptions): Promise<ActiveT
 		getNodeParameter: (name: string, fallback?: unknown) =>
 			name in params ? params[name as keyof typeof params] : fallback,
 		getWorkflowStaticData: () => staticData,
+		getWorkflow: () => ({ id: 'wf-test', name: 'test', active: true }),
 		logger: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') },
 		emit: (
 			data: INodeExecutionData[][],
 			_response?: unknown,
 			done?: ReturnType<typeof deferred<IRun>>,
+			key?: string,
 		) => {
 			const items = data[0];
-			emitted.push({ items, withDone: !!done });
+			emitted.push({ items, withDone: !!done, key });
 			options.onEmit?.(emitted.reduce((n, e) => n + e.items.length, 0));
 			if (done) {
 				const ok = options.runSucceeds ? options.runSucceeds(items) : true;

@@ -98,6 +98,10 @@ it('emits a delivered message once, with its fields and attachment, and marks it
 	await new Promise((resolve) => setTimeout(resolve, 300));
 	expect(trigger.items()).toHaveLength(1);
 	expect(Number(trigger.staticData.lastUid)).toBe(item.json.uid);
+	// The key n8n refuses a second run with, should the message ever be handed over twice.
+	expect(trigger.emitted[0].key).toBe(
+		`agentmail:wf-test:node-1:INBOX:${String(trigger.staticData.uidValidity)}:${String(item.json.uid)}`,
+	);
 });
 
 it('a failed run leaves its message unread; a successful one marks it read', async () => {
@@ -153,6 +157,8 @@ it('500 messages delivered at once emit 500 times, none twice', async () => {
 	expect(got).toHaveLength(500);
 	expect(duplicates(got)).toEqual([]);
 	expect(new Set(got)).toEqual(new Set(sent));
+	const keys = trigger.emitted.map((e) => e.key);
+	expect(new Set(keys).size).toBe(500);
 }, 90_000);
 
 it('Dovecot killed while idling and again mid-burst, mail arriving while it is down: each emitted once', async () => {

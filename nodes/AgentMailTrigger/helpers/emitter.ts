@@ -82,6 +82,7 @@ export class RunEmitter {
 	constructor(
 		private readonly ctx: ITriggerFunctions,
 		private readonly settings: EmitterSettings,
+		private readonly folder: string,
 	) {}
 
 	/** Handles one new message: skip it, or add it to the current run. */
@@ -104,22 +105,34 @@ export class RunEmitter {
 		const messages = this.batchMessages;
 		this.batch = [];
 		this.batchMessages = [];
+		const key = this.deduplicationKey(messages);
 		if (this.settings.afterRun.kind === 'nothing') {
-			this.ctx.emit([items]);
+			this.ctx.emit([items], undefined, undefined, key);
 			return;
 		}
 		const done = this.ctx.helpers.createDeferredPromise<IRun>();
-		this.ctx.emit([items], undefined, done);
+		this.ctx.emit([items], undefined, done, key);
 		done.promise.then(
 			(run: IRun) => this.afterRun(run, messages),
 			(error: Error) =>
 				this.ctx.logger.warn(
 					'AgentMail Trigger: the run did not report back; its messages stay unread',
-					{
-						error: error?.message,
-					},
+					{ error: error?.message },
 				),
 		);
+	}
+
+	/**
+	 * n8n (2.40+) refuses a second run with the same key: a safety net behind the cursor, should
+	 * a message ever be handed over twice (e.g. static data lost in a crash). One message, one
+	 * key: workflow, trigger node, folder, UIDVALIDITY and UID(s).
+	 */
+	private deduplicationKey(messages: Pending[]): string {
+		const workflow = this.ctx.getWorkflow().id ?? 'unsaved';
+		const node = this.ctx.getNode().id;
+		const first = messages[0];
+		const uids = messages.map((m) => m.uid).join(',');
+		return `agentmail:${workflow}:${node}:${this.folder}:${first.uidValidity}:${uids}`;
 	}
 
 	private async afterRun(run: IRun | undefined, messages: Pending[]): Promise<void> {
