@@ -7,6 +7,7 @@
 import type {
 	IDataObject,
 	INodeExecutionData,
+	INodeType,
 	IRun,
 	ITriggerFunctions,
 	ITriggerResponse,
@@ -40,6 +41,8 @@ export interface ActivateOptions {
 	/** Kept between activations, as n8n keeps the node's static data. */
 	staticData?: IDataObject;
 	mode?: 'trigger' | 'manual';
+	/** The node to run; default the sources' AgentMailTrigger (benchmarks pass the built one). */
+	node?: INodeType;
 	/** Called after every emit, also while the activation is still catching up. */
 	onEmit?: (emittedSoFar: number) => void;
 	/** How many times storing binary data fails first (as with a full disk); default 0. */
@@ -130,7 +133,10 @@ export async function activateTrigger(options: ActivateOptions): Promise<ActiveT
 			},
 		},
 	} as unknown as ITriggerFunctions;
-	const response = await new AgentMailTrigger().trigger.call(context);
+	const node = options.node ?? new AgentMailTrigger();
+	const response = await (
+		node.trigger as (this: ITriggerFunctions) => Promise<ITriggerResponse>
+	).call(context);
 	return {
 		emitted,
 		errors,

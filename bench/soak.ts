@@ -1,0 +1,127 @@
+/**
+ * Memory soak of the AgentMail Trigger: a steady stream of mail (some with attachments) into a
+ * sandbox inbox for a while, one run per message, every message marked read after its run, and
+ * the trigger's process memory sampled after a forced GC. Prints one line per sample and a
+ * summary; `--minutes N` (default 10), `--rate M` messages per second (default 20).
+ *
+ * Run: node --expose-gc --import tsx bench/soak.ts --minutes 10
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+
+import type { INodeType } from 'n8n-workflow';
+
+import { activateTrigger, message } from '../test/helpers/triggerHarness';
+import { deliver } from '../test/sandbox/deliver';
+import { freePorts, startSandbox } from '../test/sandbox/sandbox';
+
+const SAMPLE_EVERY_MS = 30_000;
+
+function argument(name: string, fallback: number): number {
+	const index = process.argv.indexOf(`--${name}`);
+	return index > 0 ? Number(process.argv[index + 1]) : fallback;
+}
+
+function mb(bytes: number): string {
+	return (bytes / 1024 / 1024).toFixed(1);
+}
+
+async function main(): Promise<void> {
+	const minutes = argument('minutes', 10);
+	const rate = argument('rate', 20);
+	const gc = (globalThis as { gc?: () => void }).gc;
+	if (!gc) throw new Error('run with node --expose-gc');
+	const dir = await mkdtemp(path.join(os.tmpdir(), 'agentmail-soak-'));
+	const [imapPort, smtpImplicitTlsPort, smtpStartTlsPort, lmtpPort] = await freePorts(4);
+	const sandbox = await startSandbox({
+		dir,
+		imapPort,
+		smtpImplicitTlsPort,
+		smtpStartTlsPort,
+		lmtpPort,
+	});
+	process.env.AGENTMAIL_SANDBOX_JSON = sandbox.infoPath;
+	const { credentialData } = await import('../test/helpers/sandbox');
+	// The built package, as n8n loads it (npm run build first).
+	const { AgentMailTrigger } = (await import(
+		path.join(__dirname, '../dist/nodes/AgentMailTrigger/AgentMailTrigger.node.js')
+	)) as {
+		AgentMailTrigger: new () => INodeType;
+	};
+	const trigger = await activateTrigger({
+		node: new AgentMailTrigger(),
+		credentials: credentialData('agent@agentmail.test'),
+	});
+	const attachment = Buffer.alloc(200_000, 7).toString('base64').replace(/.{76}/g, '$&\r\n');
+	let sent = 0;
+	const started = Date.now();
+	const end = started + minutes * 60_000;
+	const samples: Array<{ t: number; rss: number; heap: number; emitted: number }> = [];
+	// The harness keeps what was emitted; keep only the subjects, so memory is the trigger's.
+	const subjects: string[] = [];
+	const drain = () => {
+		for (const run of trigger.emitted.splice(0)) {
+			for (const item of run.items) subjects.push(String(item.json.subject));
+		}
+	};
+	const sample = () => {
+		drain();
+		gc();
+		const { rss, heapUsed } = process.memoryUsage();
+		const emitted = subjects.length;
+		samples.push({ t: Date.now() - started, rss, heap: heapUsed, emitted });
+		process.stdout.write(
+			`t=${Math.round((Date.now() - started) / 1000)}s sent=${sent} emitted=${emitted} rss=${mb(rss)}MB heap=${mb(heapUsed)}MB\n`,
+		);
+	};
+	const timer = setInterval(sample, SAMPLE_EVERY_MS);
+	sample();
+	while (Date.now() < end) {
+		const tick = Date.now();
+		for (let i = 0; i < rate; i++) {
+			const withFile = sent % 10 === 0;
+			const boundary = `soak${sent}`;
+			const body = withFile
+				? [
+						`--${boundary}`,
+						'Content-Type: text/plain',
+						'',
+						`message ${sent}`,
+						`--${boundary}`,
+						'Content-Type: application/octet-stream; name="blob.bin"',
+						'Content-Transfer-Encoding: base64',
+						'',
+						attachment,
+						`--${boundary}--`,
+					].join('\r\n')
+				: `message ${sent}`;
+			const headers = withFile
+				? ['MIME-Version: 1.0', `Content-Type: multipart/mixed; boundary="${boundary}"`]
+				: [];
+			await deliver(
+				sandbox.info,
+				'agent@agentmail.test',
+				message(`soak ${sent}`, headers, body).raw,
+			);
+			sent++;
+		}
+		await new Promise((resolve) => setTimeout(resolve, Math.max(0, 1000 - (Date.now() - tick))));
+	}
+	await new Promise((resolve) => setTimeout(resolve, 5_000));
+	clearInterval(timer);
+	sample();
+	const unique = new Set(subjects).size;
+	await trigger.close();
+	await sandbox.stop();
+	await rm(dir, { recursive: true, force: true });
+	const first = samples.find((s) => s.t >= 60_000) ?? samples[0];
+	const last = samples[samples.length - 1];
+	process.stdout.write(
+		`\nsoak: ${minutes} min, ${sent} messages sent, ${subjects.length} emitted (${unique} unique); ` +
+			`RSS after GC ${mb(first.rss)} MB at ${Math.round(first.t / 1000)} s -> ${mb(last.rss)} MB at the end; ` +
+			`heap ${mb(first.heap)} -> ${mb(last.heap)} MB\n`,
+	);
+}
+
+void main();
