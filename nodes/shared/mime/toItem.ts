@@ -565,14 +565,27 @@ async function htmlToText(html: string, deadline: number, warnings: Warnings): P
 }
 
 /** The attachment's file name, made safe, or `attachment-N.<ext>` when it has none. */
+/** Replaces each run of control characters (C0 and DEL) with one space. */
+function withoutControlCharacters(text: string): string {
+	let out = '';
+	let inRun = false;
+	for (const char of text) {
+		const code = char.charCodeAt(0);
+		const control = code < 0x20 || code === 0x7f;
+		if (control && !inRun) out += ' ';
+		else if (!control) out += char;
+		inRun = control;
+	}
+	return out;
+}
+
 function attachmentFileName(
 	attachment: CollectedAttachment,
 	position: number,
 	warnings: Warnings,
 ): string {
 	const given = attachment.filename ?? '';
-	// eslint-disable-next-line no-control-regex
-	let name = given.replace(/[\u0000-\u001f\u007f]+/g, ' ');
+	let name = withoutControlCharacters(given);
 	// Keep only the last path segment: "../../x.txt" must not escape a download folder.
 	name = name.slice(Math.max(name.lastIndexOf('/'), name.lastIndexOf('\\')) + 1).trim();
 	if (/^\.+$/.test(name)) name = '';
