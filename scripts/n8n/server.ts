@@ -2,12 +2,12 @@
  * Starts and stops a real n8n (installed by ./install.ts) with this package loaded the way users
  * get it, and drives it over HTTP: see startN8n() and N8nClient.
  *
- * The package is symlinked into
- * `$N8N_USER_FOLDER/.n8n/nodes/node_modules/n8n-nodes-agentmail-inbox`, where n8n's
- * community-packages module scans for `n8n-nodes-*` folders at start (symlinks are followed; no
- * package.json in `.n8n/nodes` is needed), so its node types are
+ * The package is linked into
+ * `$N8N_USER_FOLDER/.n8n/nodes/node_modules/n8n-nodes-agentmail-inbox` (its package.json and
+ * dist/, see linkPackage), where n8n's community-packages module scans for `n8n-nodes-*` folders
+ * at start (no package.json in `.n8n/nodes` is needed), so its node types are
  * `n8n-nodes-agentmail-inbox.<node name>`. Its requires resolve from the project's own
- * node_modules (Node follows the link to the real path).
+ * node_modules (Node follows the links to the real paths).
  */
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
@@ -71,6 +71,8 @@ export interface N8nServer {
 	stop(): Promise<void>;
 	/** The end of n8n's log, for error messages. */
 	logTail(lines?: number): string;
+	/** Settles when the n8n process has ended, with how it ended (e.g. `exit code 1`). */
+	readonly exited: Promise<string>;
 }
 
 function sleep(ms: number): Promise<void> {
@@ -94,25 +96,39 @@ function tailOf(file: string, lines: number): string {
 }
 
 /**
- * Puts a symlink to `packageRoot` into the user folder's community-nodes folder (replacing a
- * stale link). Returns the link's path.
+ * Puts the package into the user folder's community-nodes folder: a real folder
+ * `<userFolder>/.n8n/nodes/node_modules/<package name>` holding symlinks to the project's
+ * package.json and dist/ (a stale link or folder from an earlier layout is replaced). Returns
+ * the folder's path.
+ *
+ * Not one symlink to the whole project: when the user folder lies inside the project (npm run
+ * dev keeps it in .n8n-dev/), that link would make a cycle, and `n8n-node build`, which globs
+ * the project for static files following symlinks, would never finish.
  */
 export async function linkPackage(userFolder: string, packageRoot = PROJECT_ROOT): Promise<string> {
-	if (!existsSync(path.join(packageRoot, 'dist'))) {
-		throw new Error(`${packageRoot}/dist does not exist: run npm run build first`);
+	const root = path.resolve(packageRoot);
+	if (!existsSync(path.join(root, 'dist'))) {
+		throw new Error(`${root}/dist does not exist: run npm run build first`);
 	}
-	const modules = path.join(userFolder, '.n8n', 'nodes', 'node_modules');
-	await mkdir(modules, { recursive: true });
-	const link = path.join(modules, PACKAGE_NAME);
-	const target = path.resolve(packageRoot);
-	const existing = await lstat(link).then(
+	const folder = path.join(userFolder, '.n8n', 'nodes', 'node_modules', PACKAGE_NAME);
+	const existing = await lstat(folder).then(
 		(stats) => stats,
 		() => undefined,
 	);
-	if (existing?.isSymbolicLink() && (await readlink(link)) === target) return link;
-	if (existing) await rm(link, { recursive: true, force: true });
-	await symlink(target, link, 'dir');
-	return link;
+	if (existing && !existing.isDirectory()) await rm(folder, { force: true });
+	await mkdir(folder, { recursive: true });
+	for (const entry of ['package.json', 'dist']) {
+		const link = path.join(folder, entry);
+		const target = path.join(root, entry);
+		const current = await readlink(link).then(
+			(value) => value,
+			() => undefined,
+		);
+		if (current === target) continue;
+		await rm(link, { recursive: true, force: true });
+		await symlink(target, link, entry === 'dist' ? 'dir' : 'file');
+	}
+	return folder;
 }
 
 /** The environment n8n runs with. */
@@ -193,12 +209,13 @@ export async function startN8n(options: StartN8nOptions): Promise<N8nServer> {
 	if (pid === undefined) throw new Error(`could not start ${installation.n8nBin}`);
 
 	let exitStatus: string | undefined;
-	const exited = new Promise<void>((resolve) => {
+	const ended = new Promise<string>((resolve) => {
 		child.once('exit', (code, signal) => {
 			exitStatus = signal ? `signal ${signal}` : `exit code ${code}`;
-			resolve();
+			resolve(exitStatus);
 		});
 	});
+	const exited = ended.then(() => undefined);
 	const logTail = (lines = LOG_TAIL_LINES) => tailOf(logFile, lines);
 
 	let stopping: Promise<void> | undefined;
@@ -226,7 +243,7 @@ export async function startN8n(options: StartN8nOptions): Promise<N8nServer> {
 		}
 		await sleep(READY_POLL_INTERVAL_MS);
 	}
-	return { url, port: options.port, userFolder, logFile, pid, stop, logTail };
+	return { url, port: options.port, userFolder, logFile, pid, stop, logTail, exited: ended };
 }
 
 /** An n8n REST or public API call that did not answer 2xx. */
@@ -378,6 +395,22 @@ export class N8nClient {
 		)) as { id?: string };
 		if (!created.id) throw new Error('POST /rest/credentials gave no id');
 		return created.id;
+	}
+
+	/** Replaces a credential's name and data (e.g. new sandbox keys); returns nothing. */
+	async updateCredential(id: string, name: string, type: string, data: Json): Promise<void> {
+		await this.request('PATCH', `/rest/credentials/${id}`, { name, type, data }, 'cookie');
+	}
+
+	/**
+	 * Whether the instance still shows the owner-setup screen (a fresh user folder), from the
+	 * settings the editor loads before anyone logs in.
+	 */
+	async needsOwnerSetup(): Promise<boolean> {
+		const settings = (await this.request('GET', '/rest/settings', undefined, 'none')) as {
+			userManagement?: { showSetupOnFirstLoad?: boolean };
+		};
+		return settings.userManagement?.showSetupOnFirstLoad === true;
 	}
 
 	/** A stored credential as the editor gets it: secrets come back redacted. */

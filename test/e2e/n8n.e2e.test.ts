@@ -8,13 +8,13 @@
  * runs first. When n8n is not installed yet, it is installed (several minutes, then cached).
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
 import { simpleParser } from 'mailparser';
 
+import { waitForTriggerStart } from '../../scripts/n8n/demo';
 import { installN8n } from '../../scripts/n8n/install';
 import {
 	N8nClient,
@@ -24,25 +24,18 @@ import {
 	type WorkflowInput,
 } from '../../scripts/n8n/server';
 import { credentialData, deliver, listMessages, useOwnSandbox } from '../helpers/sandbox';
-import { runCommand } from '../sandbox/processes';
 import { freePorts } from '../sandbox/sandbox';
+import { ensureBuilt, OUTCOME_TIMEOUT_MS, say, sleep, waitFor } from './support';
 
 /** A first install of n8n takes about 4 minutes here; CI allows 90 for everything. */
 const SETUP_TIMEOUT_MS = 45 * 60_000;
-/** `npm run build` of the package. */
-const BUILD_TIMEOUT_MS = 5 * 60_000;
 /** One test: n8n restarts in 5-15 s, a run takes well under a second. */
 const TEST_TIMEOUT_MS = 3 * 60_000;
-/** Waiting for runs and replies to appear. */
-const OUTCOME_TIMEOUT_MS = 60_000;
-/** Pause between two looks at executions or mailboxes. */
-const POLL_INTERVAL_MS = 500;
 /** After the expected runs, how long nothing more may happen. */
 const QUIET_PERIOD_MS = 5_000;
 /** Stopping n8n and the sandbox at the end. */
 const TEARDOWN_TIMEOUT_MS = 2 * 60_000;
 
-const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 const PACKAGE = 'n8n-nodes-agentmail-inbox';
 const CREDENTIAL_TYPE = 'agentMailInboxApi';
 const AGENT = 'agent@agentmail.test';
@@ -51,62 +44,6 @@ const TRIGGER_NODE = 'AgentMail Trigger';
 const REPLY_TEXT = 'Thanks for your mail: the agent has it.';
 
 useOwnSandbox();
-
-function say(line: string): void {
-	process.stdout.write(`[e2e] ${line}\n`);
-}
-
-function sleep(ms: number): Promise<void> {
-	return new Promise<void>((resolve) => setTimeout(resolve, ms));
-}
-
-/** Newest modification time of the files under `target` (a file or a folder). */
-function newestMtime(target: string): number {
-	if (!existsSync(target)) return 0;
-	const stats = statSync(target);
-	if (!stats.isDirectory()) return stats.mtimeMs;
-	return readdirSync(target)
-		.map((entry) => newestMtime(path.join(target, entry)))
-		.reduce((a, b) => Math.max(a, b), 0);
-}
-
-/** Builds the package when dist/ is missing or older than the sources. */
-async function ensureBuilt(): Promise<void> {
-	const sources = ['nodes', 'credentials', 'icons', 'package.json'].map((entry) =>
-		newestMtime(path.join(PROJECT_ROOT, entry)),
-	);
-	const built = [
-		'dist/nodes/AgentMail/AgentMail.node.js',
-		'dist/nodes/AgentMailTrigger/AgentMailTrigger.node.js',
-		'dist/credentials/AgentMailInboxApi.credentials.js',
-	].map((file) => newestMtime(path.join(PROJECT_ROOT, file)));
-	if (Math.min(...built) >= Math.max(...sources)) return;
-	say('dist/ is missing or older than the sources: npm run build');
-	const result = await runCommand('npm', ['--prefix', PROJECT_ROOT, 'run', 'build'], {
-		timeoutMs: BUILD_TIMEOUT_MS,
-	});
-	if (result.code !== 0) {
-		throw new Error(
-			`npm run build failed (exit ${result.code}):\n${result.stdout.toString()}\n${result.stderr.toString()}`,
-		);
-	}
-}
-
-/** Polls `check` until it returns a value other than undefined. */
-async function waitFor<T>(
-	what: string,
-	check: () => Promise<T | undefined>,
-	timeoutMs = OUTCOME_TIMEOUT_MS,
-): Promise<T> {
-	const deadline = Date.now() + timeoutMs;
-	for (;;) {
-		const value = await check();
-		if (value !== undefined) return value;
-		if (Date.now() > deadline)
-			throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-		await sleep(POLL_INTERVAL_MS);
-	}
-}
 
 /** A plain mail from peer to the agent with a Message-ID of its own. */
 function mailFromPeer(subject: string): { raw: string; messageId: string } {
@@ -178,6 +115,29 @@ function autoReplyWorkflow(credential: { id: string; name: string }): WorkflowIn
 			[TRIGGER_NODE]: { main: [[{ node: 'Reply', type: 'main', index: 0 }]] },
 		},
 	};
+}
+
+/**
+ * Trigger → Reply whose reply step fails, deterministically, for a mail whose subject contains
+ * "fail": its custom header's name is then not a valid header name, which the node refuses.
+ */
+function failingReplyWorkflow(credential: { id: string; name: string }): WorkflowInput {
+	const workflow = autoReplyWorkflow(credential);
+	const [trigger, reply] = workflow.nodes as Array<Record<string, unknown>>;
+	reply.parameters = {
+		...(reply.parameters as Record<string, unknown>),
+		options: {
+			customHeaders: {
+				header: [
+					{
+						name: "={{ $json.subject.includes('fail') ? 'Not A Header' : 'X-Check' }}",
+						value: 'ok',
+					},
+				],
+			},
+		},
+	};
+	return { ...workflow, name: 'Reply unless the subject says fail (e2e)', nodes: [trigger, reply] };
 }
 
 describe(`${PACKAGE} inside n8n`, () => {
@@ -336,6 +296,54 @@ describe(`${PACKAGE} inside n8n`, () => {
 			await sleep(QUIET_PERIOD_MS);
 			expect(await executions()).toHaveLength(before + 3);
 			expect(await repliesToPeer()).toHaveLength(repliesBefore + 3);
+		},
+		TEST_TIMEOUT_MS,
+	);
+
+	it(
+		'leaves the message of a failed run unread; the next successful run marks its message read',
+		async () => {
+			// One trigger on the inbox at a time: the auto-reply workflow steps aside.
+			if (workflowId) await client.deactivateWorkflow(workflowId);
+			workflowId = await client.createWorkflow(failingReplyWorkflow(credential));
+			await client.activateWorkflow(workflowId);
+			await waitForTriggerStart(client, workflowId, TRIGGER_NODE, OUTCOME_TIMEOUT_MS);
+			const ended = (runs: Execution[]) => runs.every((run) => run.stoppedAt !== null);
+
+			const failing = mailFromPeer('Please fail this one');
+			await deliver(AGENT, failing.raw);
+			const [failed] = await waitFor('the failed execution', async () => {
+				const runs = await executions();
+				return runs.length >= 1 && ended(runs) ? runs : undefined;
+			});
+			expect(failed.status).toBe('error');
+			expect(JSON.stringify(failed.data?.resultData.error ?? {})).toContain('Not A Header');
+			await sleep(QUIET_PERIOD_MS);
+			const afterFailure = await listMessages(AGENT, 'INBOX');
+			const stillUnread = afterFailure.find((message) => message.messageId === failing.messageId);
+			expect(stillUnread?.flags).not.toContain('\\Seen');
+
+			const good = mailFromPeer('A good one');
+			await deliver(AGENT, good.raw);
+			const runs = await waitFor('the successful execution', async () => {
+				const found = await executions();
+				return found.length >= 2 && ended(found) ? found : undefined;
+			});
+			expect(runs.map((run) => run.status).sort()).toEqual(['error', 'success']);
+			await waitFor('the good mail to be marked read', async () => {
+				const inbox = await listMessages(AGENT, 'INBOX');
+				const original = inbox.find((message) => message.messageId === good.messageId);
+				return original?.flags.includes('\\Seen') ? true : undefined;
+			});
+			const replies = await repliesToPeer();
+			expect(replies.filter((reply) => reply.inReplyTo === good.messageId)).toHaveLength(1);
+			expect(replies.filter((reply) => reply.inReplyTo === failing.messageId)).toHaveLength(0);
+
+			await sleep(QUIET_PERIOD_MS);
+			expect(await executions()).toHaveLength(2);
+			const inbox = await listMessages(AGENT, 'INBOX');
+			const failedMail = inbox.find((message) => message.messageId === failing.messageId);
+			expect(failedMail?.flags).not.toContain('\\Seen');
 		},
 		TEST_TIMEOUT_MS,
 	);

@@ -1,0 +1,73 @@
+/**
+ * What the end-to-end test files share: building the package when needed, waiting for
+ * outcomes, and progress lines.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+
+import { runCommand } from '../sandbox/processes';
+
+/** `npm run build` of the package. */
+const BUILD_TIMEOUT_MS = 5 * 60_000;
+/** Waiting for runs and replies to appear. */
+export const OUTCOME_TIMEOUT_MS = 60_000;
+/** Pause between two looks at executions or mailboxes. */
+const POLL_INTERVAL_MS = 500;
+
+export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+
+export function say(line: string): void {
+	process.stdout.write(`[e2e] ${line}\n`);
+}
+
+export function sleep(ms: number): Promise<void> {
+	return new Promise<void>((resolve) => setTimeout(resolve, ms));
+}
+
+/** Newest modification time of the files under `target` (a file or a folder). */
+function newestMtime(target: string): number {
+	if (!existsSync(target)) return 0;
+	const stats = statSync(target);
+	if (!stats.isDirectory()) return stats.mtimeMs;
+	return readdirSync(target)
+		.map((entry) => newestMtime(path.join(target, entry)))
+		.reduce((a, b) => Math.max(a, b), 0);
+}
+
+/** Builds the package when dist/ is missing or older than the sources. */
+export async function ensureBuilt(): Promise<void> {
+	const sources = ['nodes', 'credentials', 'icons', 'package.json'].map((entry) =>
+		newestMtime(path.join(PROJECT_ROOT, entry)),
+	);
+	const built = [
+		'dist/nodes/AgentMail/AgentMail.node.js',
+		'dist/nodes/AgentMailTrigger/AgentMailTrigger.node.js',
+		'dist/credentials/AgentMailInboxApi.credentials.js',
+	].map((file) => newestMtime(path.join(PROJECT_ROOT, file)));
+	if (Math.min(...built) >= Math.max(...sources)) return;
+	say('dist/ is missing or older than the sources: npm run build');
+	const result = await runCommand('npm', ['--prefix', PROJECT_ROOT, 'run', 'build'], {
+		timeoutMs: BUILD_TIMEOUT_MS,
+	});
+	if (result.code !== 0) {
+		throw new Error(
+			`npm run build failed (exit ${result.code}):\n${result.stdout.toString()}\n${result.stderr.toString()}`,
+		);
+	}
+}
+
+/** Polls `check` until it returns a value other than undefined. */
+export async function waitFor<T>(
+	what: string,
+	check: () => Promise<T | undefined>,
+	timeoutMs = OUTCOME_TIMEOUT_MS,
+): Promise<T> {
+	const deadline = Date.now() + timeoutMs;
+	for (;;) {
+		const value = await check();
+		if (value !== undefined) return value;
+		if (Date.now() > deadline)
+			throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+		await sleep(POLL_INTERVAL_MS);
+	}
+}
