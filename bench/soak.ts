@@ -6,15 +6,15 @@
  *
  * Run: node --expose-gc --import tsx bench/soak.ts --minutes 10
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 
 import type { INodeType } from 'n8n-workflow';
 
 import { activateTrigger, message } from '../test/helpers/triggerHarness';
 import { deliver } from '../test/sandbox/deliver';
-import { freePorts, startSandbox } from '../test/sandbox/sandbox';
+import { sandboxCredential } from '../test/sandbox/info';
+import { startTemporarySandbox } from '../test/sandbox/sandbox';
 
 const SAMPLE_EVERY_MS = 30_000;
 
@@ -32,17 +32,7 @@ async function main(): Promise<void> {
 	const rate = argument('rate', 20);
 	const gc = (globalThis as { gc?: () => void }).gc;
 	if (!gc) throw new Error('run with node --expose-gc');
-	const dir = await mkdtemp(path.join(os.tmpdir(), 'agentmail-soak-'));
-	const [imapPort, smtpImplicitTlsPort, smtpStartTlsPort, lmtpPort] = await freePorts(4);
-	const sandbox = await startSandbox({
-		dir,
-		imapPort,
-		smtpImplicitTlsPort,
-		smtpStartTlsPort,
-		lmtpPort,
-	});
-	process.env.AGENTMAIL_SANDBOX_JSON = sandbox.infoPath;
-	const { credentialData } = await import('../test/helpers/sandbox');
+	const sandbox = await startTemporarySandbox('agentmail-soak-');
 	// The built package, as n8n loads it (npm run build first).
 	const { AgentMailTrigger } = (await import(
 		path.join(__dirname, '../dist/nodes/AgentMailTrigger/AgentMailTrigger.node.js')
@@ -51,7 +41,7 @@ async function main(): Promise<void> {
 	};
 	const trigger = await activateTrigger({
 		node: new AgentMailTrigger(),
-		credentials: credentialData('agent@agentmail.test'),
+		credentials: sandboxCredential(sandbox.info, 'agent@agentmail.test'),
 	});
 	const attachment = Buffer.alloc(200_000, 7).toString('base64').replace(/.{76}/g, '$&\r\n');
 	let sent = 0;
@@ -114,7 +104,7 @@ async function main(): Promise<void> {
 	const unique = new Set(subjects).size;
 	await trigger.close();
 	await sandbox.stop();
-	await rm(dir, { recursive: true, force: true });
+	await rm(sandbox.dir, { recursive: true, force: true });
 	const first = samples.find((s) => s.t >= 60_000) ?? samples[0];
 	const last = samples[samples.length - 1];
 	process.stdout.write(

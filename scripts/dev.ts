@@ -29,6 +29,7 @@ import {
 	type Sandbox,
 	type SandboxInfo,
 } from '../test/sandbox/sandbox';
+import { sandboxCredential } from '../test/sandbox/info';
 import {
 	AUTO_REPLY_TRIGGER_NODE,
 	CREDENTIAL_TYPE,
@@ -124,23 +125,6 @@ function runningSandbox(): SandboxInfo | undefined {
 		return undefined;
 	}
 	return readSandboxInfo(infoFile);
-}
-
-function sandboxCredential(info: SandboxInfo): Record<string, string | number | boolean> {
-	const inbox = info.inboxes.find((candidate) => candidate.address === SANDBOX_AGENT);
-	if (!inbox) throw new Error(`the sandbox has no inbox ${SANDBOX_AGENT}`);
-	return {
-		email: inbox.address,
-		apiKey: inbox.apiKey,
-		imapHost: info.imap.host,
-		imapPort: info.imap.port,
-		smtpHost: info.smtp.host,
-		smtpSecurity: 'ssl',
-		smtpPort: info.smtp.implicitTlsPort,
-		smtpStartTlsPort: info.smtp.startTlsPort,
-		trustedCa: readFileSync(info.ca, 'utf8'),
-		allowSelfSigned: false,
-	};
 }
 
 function realCredential(inbox: {
@@ -332,7 +316,10 @@ async function main(): Promise<void> {
 				return sandbox.info;
 			},
 		);
-		credential = { name: `AgentMail ${SANDBOX_AGENT} (sandbox)`, data: sandboxCredential(info) };
+		credential = {
+			name: `AgentMail ${SANDBOX_AGENT} (sandbox)`,
+			data: sandboxCredential(info, SANDBOX_AGENT),
+		};
 		inboxLine = `${SANDBOX_AGENT} (sandbox, IMAP ${info.imap.host}:${info.imap.port})`;
 	}
 	if (shuttingDown) return;

@@ -3,8 +3,7 @@
  * (its sandbox.json path is in AGENTMAIL_SANDBOX_JSON).
  */
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 
 import { ImapFlow } from 'imapflow';
@@ -12,8 +11,13 @@ import nodemailer from 'nodemailer';
 
 import { deliver as deliverOverLmtp, type DeliverOptions } from '../sandbox/deliver';
 import { readSmtpEvents, type SmtpEvent } from '../sandbox/events';
-import { readSandboxInfo, SANDBOX_FILES, type SandboxInfo } from '../sandbox/info';
-import { freePorts, startSandbox, type Sandbox } from '../sandbox/sandbox';
+import {
+	readSandboxInfo,
+	SANDBOX_FILES,
+	sandboxCredential,
+	type SandboxInfo,
+} from '../sandbox/info';
+import { startTemporarySandbox, type Sandbox } from '../sandbox/sandbox';
 
 export type { SandboxInfo, SmtpEvent };
 
@@ -144,25 +148,16 @@ export function smtpTransport(
  */
 export function useOwnSandbox(): () => Sandbox {
 	let sandbox: Sandbox | undefined;
-	let dir: string | undefined;
 	let previous: string | undefined;
 	beforeAll(async () => {
-		dir = await mkdtemp(path.join(os.tmpdir(), 'agentmail-own-'));
-		const [imapPort, smtpImplicitTlsPort, smtpStartTlsPort, lmtpPort] = await freePorts(4);
-		sandbox = await startSandbox({
-			dir,
-			imapPort,
-			smtpImplicitTlsPort,
-			smtpStartTlsPort,
-			lmtpPort,
-		});
+		sandbox = await startTemporarySandbox('agentmail-own-');
 		previous = process.env.AGENTMAIL_SANDBOX_JSON;
 		process.env.AGENTMAIL_SANDBOX_JSON = sandbox.infoPath;
 	});
 	afterAll(async () => {
 		process.env.AGENTMAIL_SANDBOX_JSON = previous;
 		await sandbox?.stop();
-		if (dir) await rm(dir, { recursive: true, force: true });
+		if (sandbox) await rm(sandbox.dir, { recursive: true, force: true });
 	});
 	return () => {
 		if (!sandbox)
@@ -176,18 +171,5 @@ export function credentialData(
 	address: string,
 	overrides: Record<string, string | number | boolean> = {},
 ): Record<string, string | number | boolean> {
-	const info = sandboxInfo();
-	return {
-		email: address,
-		apiKey: apiKey(address),
-		imapHost: info.imap.host,
-		imapPort: info.imap.port,
-		smtpHost: info.smtp.host,
-		smtpSecurity: 'ssl',
-		smtpPort: info.smtp.implicitTlsPort,
-		smtpStartTlsPort: info.smtp.startTlsPort,
-		trustedCa: readFileSync(info.ca, 'utf8'),
-		allowSelfSigned: false,
-		...overrides,
-	};
+	return { ...sandboxCredential(sandboxInfo(), address), ...overrides };
 }

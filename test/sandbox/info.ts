@@ -42,3 +42,27 @@ export function readSandboxInfo(file: string): SandboxInfo {
 	}
 	return JSON.parse(readFileSync(file, 'utf8')) as SandboxInfo;
 }
+
+/**
+ * The AgentMail credential's data (as n8n stores it) for one sandbox inbox: its key, the
+ * sandbox's hosts and ports, and its CA as the trusted certificate.
+ */
+export function sandboxCredential(
+	info: SandboxInfo,
+	address: string,
+): Record<string, string | number | boolean> {
+	const inbox = info.inboxes.find((candidate) => candidate.address === address);
+	if (!inbox) throw new Error(`${address} is not a sandbox inbox`);
+	return {
+		email: inbox.address,
+		apiKey: inbox.apiKey,
+		imapHost: info.imap.host,
+		imapPort: info.imap.port,
+		smtpHost: info.smtp.host,
+		smtpSecurity: 'ssl',
+		smtpPort: info.smtp.implicitTlsPort,
+		smtpStartTlsPort: info.smtp.startTlsPort,
+		trustedCa: readFileSync(info.ca, 'utf8'),
+		allowSelfSigned: false,
+	};
+}

@@ -3,7 +3,8 @@
  * submission, with AgentMail's documented rules. See startSandbox().
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 
 import { lmtpSend } from './deliver';
@@ -11,7 +12,7 @@ import { Dovecot } from './dovecot';
 import { readSmtpEvents, SmtpEventLog, type SmtpEvent } from './events';
 import { ensureInboxes } from './inboxes';
 import { SANDBOX_FILES, sandboxDir, type SandboxInfo } from './info';
-import { countEstablishedConnections, portAnswers, waitForPortClosed } from './ports';
+import { countEstablishedConnections, freePorts, portAnswers, waitForPortClosed } from './ports';
 import { processAlive } from './processes';
 import { startSmtpServers, type AcceptedMessage, type SmtpFaults } from './smtp';
 import { ensureTls } from './tls';
@@ -238,4 +239,14 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<S
 			}
 		}
 	}
+}
+
+/**
+ * Starts a sandbox in a fresh temporary folder on free ports, for tests and benchmarks that
+ * need one of their own. The caller stops it and may remove `sandbox.dir`.
+ */
+export async function startTemporarySandbox(prefix = 'agentmail-sandbox-'): Promise<Sandbox> {
+	const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+	const [imapPort, smtpImplicitTlsPort, smtpStartTlsPort, lmtpPort] = await freePorts(4);
+	return await startSandbox({ dir, imapPort, smtpImplicitTlsPort, smtpStartTlsPort, lmtpPort });
 }

@@ -1,8 +1,4 @@
-import { mkdtemp } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-
-import { freePorts, startSandbox, type Sandbox } from '../sandbox/sandbox';
+import { startTemporarySandbox, type Sandbox } from '../sandbox/sandbox';
 
 declare global {
 	// Shared between globalSetup and globalTeardown, which jest runs in the same process.
@@ -14,15 +10,7 @@ declare global {
  * publishes its sandbox.json as AGENTMAIL_SANDBOX_JSON (the test workers inherit it).
  */
 export default async function globalSetup(): Promise<void> {
-	const dir = await mkdtemp(path.join(os.tmpdir(), 'agentmail-sandbox-'));
-	const [imapPort, smtpImplicitTlsPort, smtpStartTlsPort, lmtpPort] = await freePorts(4);
-	const sandbox = await startSandbox({
-		dir,
-		imapPort,
-		smtpImplicitTlsPort,
-		smtpStartTlsPort,
-		lmtpPort,
-	});
+	const sandbox = await startTemporarySandbox();
 	globalThis.agentMailSandbox = sandbox;
 	process.env.AGENTMAIL_SANDBOX_JSON = sandbox.infoPath;
 }
