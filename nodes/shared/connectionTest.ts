@@ -8,6 +8,7 @@ import { ImapFlow, type ImapFlowOptions } from 'imapflow';
 import nodemailer from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 
+import { withTimeout } from './async';
 import {
 	imapOptions,
 	smtpOptions,
@@ -43,17 +44,6 @@ export interface ProbeFactories {
 	smtp?: (options: SMTPTransport.Options) => ReturnType<typeof nodemailer.createTransport>;
 }
 
-function withDeadline<T>(promise: Promise<T>, onTimeout: () => void): Promise<T> {
-	let timer: NodeJS.Timeout | undefined;
-	const deadline = new Promise<never>((_, reject) => {
-		timer = setTimeout(() => {
-			onTimeout();
-			reject(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' }));
-		}, PROBE_DEADLINE_MS);
-	});
-	return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
-}
-
 /** Logs in over IMAP and lists the folders. */
 export async function probeImap(
 	connection: AgentMailConnection,
@@ -69,11 +59,13 @@ export async function probeImap(
 	// Without a listener, a socket error after connect() settles would crash n8n's process.
 	client.on('error', () => undefined);
 	try {
-		const folders = await withDeadline(
+		const folders = await withTimeout(
 			(async () => {
 				await client.connect();
 				return await client.list();
 			})(),
+			PROBE_DEADLINE_MS,
+			'IMAP login',
 			() => client.close(),
 		);
 		await client.logout().catch(() => undefined);
@@ -96,7 +88,7 @@ export async function probeSmtp(
 		}),
 	);
 	try {
-		await withDeadline(transport.verify(), () => transport.close());
+		await withTimeout(transport.verify(), PROBE_DEADLINE_MS, 'SMTP login', () => transport.close());
 		return { ok: true, detail: 'SMTP login OK' };
 	} catch (error) {
 		return { ok: false, failure: describeConnectionError(error, 'SMTP', connection) };

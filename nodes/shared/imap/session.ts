@@ -11,6 +11,7 @@
  */
 import { ImapFlow, type FetchMessageObject, type ImapFlowOptions } from 'imapflow';
 
+import { settle, withTimeout, type PackageLogger } from '../async';
 import { imapOptions, type AgentMailConnection } from '../connection';
 import { describeConnectionError } from '../connectionErrors';
 import { Cursor, type CursorState, type StartFrom } from './cursor';
@@ -49,12 +50,8 @@ export interface FetchedMessage {
 	headers: Buffer;
 }
 
-export interface SessionLogger {
-	debug(message: string, meta?: Record<string, unknown>): void;
-	info(message: string, meta?: Record<string, unknown>): void;
-	warn(message: string, meta?: Record<string, unknown>): void;
-	error(message: string, meta?: Record<string, unknown>): void;
-}
+/** Where the session logs drops, restores and stalls (n8n's logger in the trigger). */
+export type SessionLogger = PackageLogger;
 
 /** A failure retrying cannot fix; `message` is for the user. */
 export class FatalSessionError extends Error {
@@ -101,27 +98,6 @@ export interface MailboxSessionOptions {
 }
 
 type Action = { kind: 'seen' } | { kind: 'move'; to: string };
-
-/** A promise's outcome as a value, so failures are handled where they are expected. */
-async function settle<T>(
-	promise: Promise<T>,
-): Promise<{ ok: true; value: T; error?: undefined } | { ok: false; error: unknown }> {
-	try {
-		return { ok: true, value: await promise };
-	} catch (error) {
-		return { ok: false, error };
-	}
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-	let timer: NodeJS.Timeout | undefined;
-	return Promise.race([
-		promise,
-		new Promise<never>((_, reject) => {
-			timer = setTimeout(() => reject(new Error(`${what} got no answer within ${ms} ms`)), ms);
-		}),
-	]).finally(() => clearTimeout(timer));
-}
 
 function isMissingFolder(error: unknown): boolean {
 	const err = error as { serverResponseCode?: string; responseText?: string; message?: string };

@@ -13,6 +13,7 @@
 import { Readable } from 'node:stream';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 
+import { silentLogger, type PackageLogger } from '../async';
 import { smtpOptions, type AgentMailConnection } from '../connection';
 import type { ComposedMessage } from './compose';
 import { describeSendError, describeSessionError } from './errors';
@@ -30,20 +31,11 @@ export interface SentInfo {
 	size: number;
 }
 
-/** Minimal logger: n8n's logger fits, so does console. */
-export interface SessionLogger {
-	debug(message: string, meta?: Record<string, unknown>): void;
-	info(message: string, meta?: Record<string, unknown>): void;
-	warn(message: string, meta?: Record<string, unknown>): void;
-}
-
 export interface SmtpSessionOptions {
 	/** Swap the connection (tests); defaults to nodemailer's SMTPConnection. */
 	createConnection?: (options: SMTPConnection.Options) => SMTPConnection;
-	logger?: SessionLogger;
+	logger?: PackageLogger;
 }
-
-const silent: SessionLogger = { debug() {}, info() {}, warn() {} };
 
 /** Error codes that mean the connection, not the message, failed. */
 const CONNECTION_CODES = new Set(['ECONNECTION', 'ESOCKET', 'ETIMEDOUT', 'EDNS']);
@@ -71,14 +63,14 @@ export class SmtpSession {
 	private current?: SMTPConnection;
 	private alive = false;
 	private opened = 0;
-	private readonly logger: SessionLogger;
+	private readonly logger: PackageLogger;
 	private readonly create: (options: SMTPConnection.Options) => SMTPConnection;
 
 	constructor(
 		private readonly connection: AgentMailConnection,
 		options: SmtpSessionOptions = {},
 	) {
-		this.logger = options.logger ?? silent;
+		this.logger = options.logger ?? silentLogger;
 		this.create = options.createConnection ?? ((o) => new SMTPConnection(o));
 	}
 
