@@ -56,6 +56,22 @@ export async function portAnswers(host: string, port: number): Promise<boolean> 
 	});
 }
 
+/** Runs `probe` every poll interval until it says yes; `check` may throw to give up early. */
+async function pollUntil(
+	probe: () => Promise<boolean>,
+	timeoutMs: number,
+	failure: string,
+	check?: () => void,
+): Promise<void> {
+	const deadline = Date.now() + timeoutMs;
+	for (;;) {
+		check?.();
+		if (await probe()) return;
+		if (Date.now() > deadline) throw new Error(failure);
+		await delay(PORT_POLL_INTERVAL_MS);
+	}
+}
+
 /**
  * Waits until host:port accepts connections. `check` runs before every probe and may throw to
  * give up early (for instance when the server process has already died).
@@ -66,15 +82,12 @@ export async function waitForPort(
 	timeoutMs: number,
 	check?: () => void,
 ): Promise<void> {
-	const deadline = Date.now() + timeoutMs;
-	for (;;) {
-		check?.();
-		if (await portAnswers(host, port)) return;
-		if (Date.now() > deadline) {
-			throw new Error(`nothing answered on ${host}:${port} within ${timeoutMs} ms`);
-		}
-		await delay(PORT_POLL_INTERVAL_MS);
-	}
+	await pollUntil(
+		async () => await portAnswers(host, port),
+		timeoutMs,
+		`nothing answered on ${host}:${port} within ${timeoutMs} ms`,
+		check,
+	);
 }
 
 /** How to reach a server whose greeting {@link waitForGreeting} waits for. */
@@ -123,15 +136,12 @@ export async function waitForGreeting(
 	timeoutMs: number,
 	check?: () => void,
 ): Promise<void> {
-	const deadline = Date.now() + timeoutMs;
-	for (;;) {
-		check?.();
-		if (await greets(probe)) return;
-		if (Date.now() > deadline) {
-			throw new Error(`no greeting from ${probe.host}:${probe.port} within ${timeoutMs} ms`);
-		}
-		await delay(PORT_POLL_INTERVAL_MS);
-	}
+	await pollUntil(
+		async () => await greets(probe),
+		timeoutMs,
+		`no greeting from ${probe.host}:${probe.port} within ${timeoutMs} ms`,
+		check,
+	);
 }
 
 /** Waits until host:port refuses connections. */
@@ -140,13 +150,11 @@ export async function waitForPortClosed(
 	port: number,
 	timeoutMs: number,
 ): Promise<void> {
-	const deadline = Date.now() + timeoutMs;
-	while (await portAnswers(host, port)) {
-		if (Date.now() > deadline) {
-			throw new Error(`${host}:${port} still accepts connections after ${timeoutMs} ms`);
-		}
-		await delay(PORT_POLL_INTERVAL_MS);
-	}
+	await pollUntil(
+		async () => !(await portAnswers(host, port)),
+		timeoutMs,
+		`${host}:${port} still accepts connections after ${timeoutMs} ms`,
+	);
 }
 
 /**
