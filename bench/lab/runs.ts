@@ -1,0 +1,81 @@
+/**
+ * Watching runs: the public API's execution list, light (no data) while things happen and with
+ * data once they are over.
+ */
+import type { Execution } from '../../scripts/n8n/server';
+import type { Lab } from './lab';
+
+/** Page size of the public API's execution list (its maximum). */
+const PAGE_SIZE = 250;
+/** One list call; n8n answers in milliseconds unless it is very busy. */
+const LIST_TIMEOUT_MS = 60_000;
+/** Pause between two looks while waiting. */
+const POLL_MS = 500;
+
+export function sleep(ms: number): Promise<void> {
+	return new Promise<void>((resolve) => setTimeout(resolve, ms));
+}
+
+/** Every execution of a workflow, newest first; with their data only when asked. */
+export async function listExecutions(
+	lab: Lab,
+	workflowId: string,
+	withData = false,
+): Promise<Execution[]> {
+	const all: Execution[] = [];
+	let cursor: string | undefined;
+	do {
+		const query = new URLSearchParams({
+			workflowId,
+			includeData: String(withData),
+			limit: String(withData ? 50 : PAGE_SIZE),
+		});
+		if (cursor) query.set('cursor', cursor);
+		const response = await fetch(`${lab.n8n.url}/api/v1/executions?${query.toString()}`, {
+			headers: { accept: 'application/json', 'x-n8n-api-key': lab.apiKey },
+			signal: AbortSignal.timeout(LIST_TIMEOUT_MS),
+		});
+		if (!response.ok) {
+			throw new Error(`GET /api/v1/executions: HTTP ${response.status} ${await response.text()}`);
+		}
+		const page = (await response.json()) as { data: Execution[]; nextCursor?: string | null };
+		all.push(...page.data);
+		cursor = page.nextCursor ?? undefined;
+	} while (cursor);
+	return all;
+}
+
+/**
+ * Waits until a workflow has at least `atLeast` executions, all ended, and nothing new has
+ * started for `quietMs`; returns them (without data). Throws after `timeoutMs`.
+ */
+export async function waitForQuiet(
+	lab: Lab,
+	workflowId: string,
+	options: { atLeast: number; quietMs: number; timeoutMs: number },
+): Promise<Execution[]> {
+	const deadline = Date.now() + options.timeoutMs;
+	let count = -1;
+	let stableSince = Date.now();
+	for (;;) {
+		const executions = await listExecutions(lab, workflowId);
+		const ended = executions.every((execution) => execution.stoppedAt !== null);
+		if (executions.length !== count || !ended) {
+			count = executions.length;
+			stableSince = Date.now();
+		} else if (count >= options.atLeast && Date.now() - stableSince >= options.quietMs) {
+			return executions;
+		}
+		if (Date.now() > deadline) {
+			throw new Error(
+				`workflow ${workflowId}: ${executions.length} executions (${ended ? 'all ended' : 'some running'}) after ${options.timeoutMs} ms, expected at least ${options.atLeast}`,
+			);
+		}
+		await sleep(POLL_MS);
+	}
+}
+
+/** Start time of an execution in ms since the epoch. */
+export function startedAt(execution: Execution): number {
+	return Date.parse(execution.startedAt);
+}

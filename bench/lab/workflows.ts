@@ -1,0 +1,204 @@
+/**
+ * The workflows the bench and the drills activate, ours and n8n's own side by side, and how to
+ * read what their runs carried.
+ */
+import { randomUUID } from 'node:crypto';
+
+import { PACKAGE_NAME, type Execution, type WorkflowInput } from '../../scripts/n8n/server';
+import type { CredentialRef } from './lab';
+
+/** Node names the readers below look for. */
+export const TRIGGER = 'Trigger';
+export const SEND = 'Send';
+
+/** Which side a workflow is on. */
+export type Side = 'ours' | 'builtin';
+
+function node(
+	name: string,
+	type: string,
+	typeVersion: number,
+	parameters: Record<string, unknown>,
+	credentials?: Record<string, CredentialRef>,
+	position: [number, number] = [0, 0],
+): Record<string, unknown> {
+	return {
+		id: randomUUID(),
+		name,
+		type,
+		typeVersion,
+		position,
+		parameters,
+		...(credentials ? { credentials } : {}),
+	};
+}
+
+/** Parameters of the AgentMail Trigger (see its description for the names). */
+export interface OursTriggerParameters {
+	folder?: string;
+	startFrom?: 'new' | 'unread' | 'all';
+	afterRun?: 'markRead' | 'nothing' | 'move';
+	runMode?: 'perMessage' | 'batch';
+	batchSize?: number;
+	options?: Record<string, unknown>;
+}
+
+/** A workflow holding only the AgentMail Trigger: each run is the trigger's output. */
+export function oursTriggerWorkflow(
+	name: string,
+	credential: CredentialRef,
+	parameters: OursTriggerParameters = {},
+): WorkflowInput {
+	return {
+		name,
+		nodes: [
+			node(
+				TRIGGER,
+				`${PACKAGE_NAME}.agentMailTrigger`,
+				1,
+				{ folder: 'INBOX', ...parameters },
+				{ agentMailInboxApi: credential },
+			),
+		],
+		connections: {},
+	};
+}
+
+/**
+ * A workflow holding only n8n's Email Trigger (IMAP), newest version, as a user would set it up
+ * to get what ours gives: attachments downloaded, mail marked read (its default).
+ */
+export function builtinTriggerWorkflow(
+	name: string,
+	credential: CredentialRef,
+	parameters: Record<string, unknown> = {},
+): WorkflowInput {
+	return {
+		name,
+		nodes: [
+			node(
+				TRIGGER,
+				'n8n-nodes-base.emailReadImap',
+				2.2,
+				{
+					mailbox: 'INBOX',
+					postProcessAction: 'read',
+					downloadAttachments: true,
+					format: 'simple',
+					options: {},
+					...parameters,
+				},
+				{ imap: credential },
+			),
+		],
+		connections: {},
+	};
+}
+
+/** The benchmark-only trigger: `count` runs of one empty item each, right after activation. */
+export function baselineWorkflow(name: string, count: number): WorkflowInput {
+	return {
+		name,
+		nodes: [node(TRIGGER, 'n8n-nodes-bench-baseline.benchEmitter', 1, { count })],
+		connections: {},
+	};
+}
+
+/**
+ * Webhook → Split Out → Send: a POST of `{items: [{to, subject, text}]}` to `/webhook/<path>`
+ * sends every item in one execution, through our node or n8n's Send Email.
+ */
+export function sendWorkflow(
+	name: string,
+	side: Side,
+	credential: CredentialRef,
+	from: string,
+	webhookPath: string,
+): WorkflowInput {
+	const send =
+		side === 'ours'
+			? node(
+					SEND,
+					`${PACKAGE_NAME}.agentMail`,
+					1,
+					{
+						resource: 'message',
+						operation: 'send',
+						to: '={{ $json.to }}',
+						subject: '={{ $json.subject }}',
+						emailFormat: 'text',
+						text: '={{ $json.text }}',
+					},
+					{ agentMailInboxApi: credential },
+					[600, 0],
+				)
+			: node(
+					SEND,
+					'n8n-nodes-base.emailSend',
+					2.1,
+					{
+						fromEmail: from,
+						toEmail: '={{ $json.to }}',
+						subject: '={{ $json.subject }}',
+						emailFormat: 'text',
+						text: '={{ $json.text }}',
+						options: { allowUnauthorizedCerts: true },
+					},
+					{ smtp: credential },
+					[600, 0],
+				);
+	const webhook = {
+		...node('Webhook', 'n8n-nodes-base.webhook', 2, {
+			httpMethod: 'POST',
+			path: webhookPath,
+			responseMode: 'onReceived',
+			options: {},
+		}),
+		webhookId: randomUUID(),
+	};
+	const split = node(
+		'Split Out',
+		'n8n-nodes-base.splitOut',
+		1,
+		{ fieldToSplitOut: 'body.items', include: 'noOtherFields', options: {} },
+		undefined,
+		[300, 0],
+	);
+	return {
+		name,
+		nodes: [webhook, split, send],
+		connections: {
+			Webhook: { main: [[{ node: 'Split Out', type: 'main', index: 0 }]] },
+			'Split Out': { main: [[{ node: SEND, type: 'main', index: 0 }]] },
+		},
+	};
+}
+
+type RunData = Record<
+	string,
+	Array<{
+		executionTime?: number;
+		startTime?: number;
+		data?: { main: Array<Array<{ json: Record<string, unknown>; binary?: unknown }>> };
+	}>
+>;
+
+/** The items a node put out in an execution (its first run, first output). */
+export function nodeItems(
+	execution: Execution,
+	nodeName: string,
+): Array<{ json: Record<string, unknown>; binary?: unknown }> {
+	const runData = execution.data?.resultData.runData as RunData | undefined;
+	return runData?.[nodeName]?.[0]?.data?.main?.[0] ?? [];
+}
+
+/** How long a node ran in an execution, as n8n measured it (ms). */
+export function nodeExecutionTime(execution: Execution, nodeName: string): number | undefined {
+	const runData = execution.data?.resultData.runData as RunData | undefined;
+	return runData?.[nodeName]?.[0]?.executionTime;
+}
+
+/** The subject of a trigger item: ours says `subject`, n8n's (simple format) too. */
+export function itemSubject(item: { json: Record<string, unknown> }): string {
+	return String(item.json.subject ?? '');
+}

@@ -1,0 +1,236 @@
+/**
+ * Bursts. 1. The same burst (2 KB text, every other message with 50 KB of HTML, every 50th with
+ * a 1 MB attachment) delivered as fast as Dovecot takes it, to our trigger and to n8n's, both
+ * running 20 messages per run: all there once, when the last run starts after the last
+ * delivery, and the CPU n8n's process used. 2. Our default, one run per message, catching up
+ * on the same kind of burst, next to a trigger that emits empty runs (n8n's own cost per run).
+ */
+import { INBOX } from '../lab/lab';
+import { benchMessage, Deliverer, type BenchMessage } from '../lab/mail';
+import { IdleFloor } from '../lab/floor';
+import { cpuMs } from '../lab/proc';
+import { listExecutions, sleep, startedAt, waitForQuiet } from '../lab/runs';
+import {
+	baselineWorkflow,
+	builtinTriggerWorkflow,
+	itemSubject,
+	nodeItems,
+	oursTriggerWorkflow,
+	TRIGGER,
+	type Side,
+} from '../lab/workflows';
+import { activate, deactivate, inParallel, round, type BenchContext } from './common';
+
+/** LMTP connections the burst is delivered on. */
+const DELIVERY_CONNECTIONS = 4;
+/** How often n8n's CPU time is read during a burst. */
+const CPU_SAMPLE_MS = 100;
+/** After the last run, how long nothing new may start before the phase ends. */
+const QUIET_MS = 5_000;
+/** A whole burst, even for a slow side. */
+const BURST_TIMEOUT_MS = 10 * 60_000;
+/** Messages per run when both sides batch (n8n's trigger always takes up to 20). */
+export const BATCH_SIZE = 20;
+
+/** The burst's messages: every other with HTML, every 50th with a 1 MB attachment. */
+export function burstMessages(tag: string, count: number): BenchMessage[] {
+	return Array.from({ length: count }, (_, i) =>
+		benchMessage(`burst ${tag} ${i}`, {
+			textBytes: 2_000,
+			htmlBytes: i % 2 === 1 ? 50_000 : 0,
+			attachmentBytes: i % 50 === 0 ? 1_000_000 : 0,
+		}),
+	);
+}
+
+/** Counts what the runs carried against what was delivered. */
+async function tally(context: BenchContext, id: string, subjects: string[]) {
+	const executions = await listExecutions(context.lab, id, true);
+	const counts = new Map<string, number>();
+	let items = 0;
+	for (const execution of executions) {
+		for (const item of nodeItems(execution, TRIGGER)) {
+			items++;
+			const subject = itemSubject(item);
+			counts.set(subject, (counts.get(subject) ?? 0) + 1);
+		}
+	}
+	const missing = subjects.filter((subject) => !counts.has(subject)).length;
+	const duplicates = [...counts.values()].filter((count) => count > 1).length;
+	const failed = executions.filter((execution) => execution.status !== 'success').length;
+	return { executions, items, missing, duplicates, failed };
+}
+
+export interface BurstSide {
+	side: Side;
+	messages: number;
+	runs: number;
+	items: number;
+	missing: number;
+	duplicates: number;
+	failedRuns: number;
+	/** First to last delivery, ms. */
+	deliveryMs: number;
+	/** Last delivery → the floor client heard the last EXISTS, ms. */
+	floorAfterLastMs: number;
+	/** Last delivery → start of the last run, ms. */
+	lastRunAfterLastMs: number;
+	/** CPU of n8n's process from the first delivery to the end of the last run, ms. */
+	cpuMs: number;
+	/** Cumulative items by run start, for the plot: [ms after first delivery, items]. */
+	timeline: Array<[number, number]>;
+}
+
+export async function batchedBurst(
+	context: BenchContext,
+	side: Side,
+	count: number,
+): Promise<BurstSide> {
+	const { lab, log } = context;
+	const inbox = side === 'ours' ? INBOX.agent : INBOX.peer;
+	const workflow =
+		side === 'ours'
+			? oursTriggerWorkflow('Burst: AgentMail Trigger, 20 per run', lab.ours[inbox], {
+					runMode: 'batch',
+					batchSize: BATCH_SIZE,
+				})
+			: builtinTriggerWorkflow('Burst: Email Trigger (IMAP)', lab.imap[inbox]);
+	const messages = burstMessages(side, count);
+	const id = await activate(context, side, workflow);
+	const floor = await IdleFloor.start(lab.info, inbox);
+	const deliverer = new Deliverer(lab.info, DELIVERY_CONNECTIONS);
+	const pid = lab.n8n.pid;
+	const cpu: Array<[number, number]> = [];
+	const sampler = setInterval(() => cpu.push([Date.now(), cpuMs(pid)]), CPU_SAMPLE_MS);
+	let first = 0;
+	let last = 0;
+	try {
+		cpu.push([Date.now(), cpuMs(pid)]);
+		first = Date.now();
+		await inParallel(messages, DELIVERY_CONNECTIONS, async (message) => {
+			last = Math.max(last, await deliverer.deliver(inbox, message));
+		});
+		log(`burst ${side}: ${count} delivered in ${last - first} ms`);
+		await waitForQuiet(lab, id, { atLeast: 1, quietMs: QUIET_MS, timeoutMs: BURST_TIMEOUT_MS });
+	} finally {
+		clearInterval(sampler);
+		deliverer.close();
+		await floor.stop();
+		await deactivate(context, id);
+	}
+	const counted = await tally(
+		context,
+		id,
+		messages.map((message) => message.subject),
+	);
+	const ends = counted.executions.map((execution) => Date.parse(execution.stoppedAt ?? ''));
+	const lastEnd = Math.max(...ends);
+	const lastStart = Math.max(...counted.executions.map(startedAt));
+	const cpuAtEnd = cpu.find(([t]) => t >= lastEnd)?.[1] ?? cpu[cpu.length - 1][1];
+	const timeline: Array<[number, number]> = [];
+	let cumulative = 0;
+	for (const execution of [...counted.executions].sort((a, b) => startedAt(a) - startedAt(b))) {
+		cumulative += nodeItems(execution, TRIGGER).length;
+		timeline.push([startedAt(execution) - first, cumulative]);
+	}
+	const result: BurstSide = {
+		side,
+		messages: count,
+		runs: counted.executions.length,
+		items: counted.items,
+		missing: counted.missing,
+		duplicates: counted.duplicates,
+		failedRuns: counted.failed,
+		deliveryMs: last - first,
+		floorAfterLastMs: (floor.last() ?? NaN) - last,
+		lastRunAfterLastMs: lastStart - last,
+		cpuMs: round(cpuAtEnd - cpu[0][1]),
+		timeline,
+	};
+	log(
+		`burst ${side}: ${result.runs} runs, ${result.items} items, missing ${result.missing}, duplicates ${result.duplicates}; last run ${result.lastRunAfterLastMs} ms after the last delivery (floor ${result.floorAfterLastMs} ms); CPU ${result.cpuMs} ms`,
+	);
+	return result;
+}
+
+export interface RateResult {
+	what: 'ours' | 'baseline';
+	runs: number;
+	items: number;
+	missing: number;
+	duplicates: number;
+	/** First to last run start, ms. */
+	spanMs: number;
+	/** Runs started per second. */
+	rate: number;
+	cpuMs: number;
+}
+
+/** Runs per second over a set of executions, with the CPU n8n used between their first start and last end. */
+function rateOf(
+	executions: Array<{ startedAt: string; stoppedAt: string | null }>,
+	cpu: Array<[number, number]>,
+) {
+	const starts = executions.map((execution) => Date.parse(execution.startedAt));
+	const ends = executions.map((execution) => Date.parse(execution.stoppedAt ?? ''));
+	const spanMs = Math.max(...starts) - Math.min(...starts);
+	const from = cpu.filter(([t]) => t <= Math.min(...starts)).pop() ?? cpu[0];
+	const to = cpu.find(([t]) => t >= Math.max(...ends)) ?? cpu[cpu.length - 1];
+	return {
+		spanMs,
+		rate: round((executions.length - 1) / (spanMs / 1000), 1),
+		cpuMs: round(to[1] - from[1]),
+	};
+}
+
+/**
+ * One run per message: `count` messages are delivered while the workflow is off, then it is
+ * activated with "new and unread mail" and catches up; beside it, the empty-run trigger.
+ */
+export async function perMessageRate(context: BenchContext, count: number): Promise<RateResult[]> {
+	const { lab, log } = context;
+	const inbox = INBOX.agent;
+	const messages = burstMessages('per-message', count);
+	const deliverer = new Deliverer(lab.info, DELIVERY_CONNECTIONS);
+	await inParallel(messages, DELIVERY_CONNECTIONS, async (message) => {
+		await deliverer.deliver(inbox, message);
+	});
+	deliverer.close();
+	log(`per-message: ${count} waiting in ${inbox}`);
+	const pid = lab.n8n.pid;
+	const results: RateResult[] = [];
+	for (const what of ['ours', 'baseline'] as const) {
+		const cpu: Array<[number, number]> = [[Date.now(), cpuMs(pid)]];
+		const sampler = setInterval(() => cpu.push([Date.now(), cpuMs(pid)]), CPU_SAMPLE_MS);
+		const workflow =
+			what === 'ours'
+				? oursTriggerWorkflow('Catch-up: AgentMail Trigger, one run per message', lab.ours[inbox], {
+						startFrom: 'unread',
+					})
+				: baselineWorkflow('Catch-up: empty runs', count);
+		const id = await lab.client.createWorkflow(workflow);
+		await lab.client.activateWorkflow(id);
+		await waitForQuiet(lab, id, { atLeast: count, quietMs: QUIET_MS, timeoutMs: BURST_TIMEOUT_MS });
+		clearInterval(sampler);
+		await lab.client.deactivateWorkflow(id);
+		const subjects = what === 'ours' ? messages.map((message) => message.subject) : [];
+		const counted =
+			what === 'ours'
+				? await tally(context, id, subjects)
+				: { executions: await listExecutions(lab, id), items: count, missing: 0, duplicates: 0 };
+		const measured = rateOf(counted.executions, cpu);
+		results.push({
+			what,
+			runs: counted.executions.length,
+			items: counted.items,
+			missing: counted.missing,
+			duplicates: counted.duplicates,
+			...measured,
+		});
+		log(
+			`per-message ${what}: ${counted.executions.length} runs in ${measured.spanMs} ms = ${measured.rate} runs/s; CPU ${measured.cpuMs} ms`,
+		);
+		await sleep(QUIET_MS);
+	}
+	return results;
+}

@@ -1,0 +1,55 @@
+/** What every bench phase gets, and small helpers they share. */
+import { waitForTriggerStart } from '../../scripts/n8n/demo';
+import type { WorkflowInput } from '../../scripts/n8n/server';
+import type { Lab } from '../lab/lab';
+import { sleep } from '../lab/runs';
+import { TRIGGER, type Side } from '../lab/workflows';
+
+/** A trigger gets this long to start after its workflow is activated (n8n applies it async). */
+export const TRIGGER_START_TIMEOUT_MS = 60_000;
+/** n8n's Email Trigger records nothing we can wait for: it has started well within this. */
+const BUILTIN_START_MS = 5_000;
+
+export interface BenchContext {
+	lab: Lab;
+	log: (line: string) => void;
+}
+
+/** Creates and activates a workflow and waits until its trigger listens; returns its id. */
+export async function activate(
+	context: BenchContext,
+	side: Side | 'baseline',
+	workflow: WorkflowInput,
+): Promise<string> {
+	const { client } = context.lab;
+	const id = await client.createWorkflow(workflow);
+	await client.activateWorkflow(id);
+	if (side === 'ours') await waitForTriggerStart(client, id, TRIGGER, TRIGGER_START_TIMEOUT_MS);
+	else if (side === 'builtin') await sleep(BUILTIN_START_MS);
+	return id;
+}
+
+export async function deactivate(context: BenchContext, id: string): Promise<void> {
+	await context.lab.client.deactivateWorkflow(id);
+}
+
+/** Runs `tasks` with at most `parallel` at a time, in order of start. */
+export async function inParallel<T>(
+	items: T[],
+	parallel: number,
+	task: (item: T, index: number) => Promise<void>,
+): Promise<void> {
+	let next = 0;
+	const worker = async () => {
+		while (next < items.length) {
+			const index = next++;
+			await task(items[index], index);
+		}
+	};
+	await Promise.all(Array.from({ length: Math.min(parallel, items.length) }, worker));
+}
+
+export function round(value: number, digits = 0): number {
+	const factor = 10 ** digits;
+	return Math.round(value * factor) / factor;
+}

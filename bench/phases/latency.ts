@@ -1,0 +1,114 @@
+/**
+ * Latency: single messages, one at a time, from the moment Dovecot has stored one (LMTP said
+ * yes) to the moment n8n started the run for it (the execution's startedAt). Beside the trigger
+ * a bare imapflow client idles on the same folder: when it hears of the message is the floor.
+ */
+import { INBOX } from '../lab/lab';
+import { benchMessage, Deliverer } from '../lab/mail';
+import { IdleFloor } from '../lab/floor';
+import { percentile } from '../lab/proc';
+import { listExecutions, sleep, startedAt, waitForQuiet } from '../lab/runs';
+import {
+	builtinTriggerWorkflow,
+	itemSubject,
+	nodeItems,
+	oursTriggerWorkflow,
+	TRIGGER,
+	type Side,
+} from '../lab/workflows';
+import { activate, deactivate, round, type BenchContext } from './common';
+
+/** Between two messages: well past Dovecot's 500 ms notification delay and the run itself. */
+const SPACING_MS = 1_000;
+/** Messages sent first and not counted (connections and code paths warmed up). */
+const WARM_UP = 3;
+/** After the last message, how long nothing new may start before the phase ends. */
+const QUIET_MS = 3_000;
+
+export interface LatencySide {
+	side: Side;
+	messages: number;
+	/** Delivery → run start, ms, in delivery order. */
+	run: number[];
+	/** Delivery → the floor client heard of it, ms. */
+	floor: number[];
+	missing: number;
+	duplicates: number;
+	summary: Record<'run' | 'floor', { p50: number; p95: number; max: number }>;
+}
+
+function summarize(values: number[]) {
+	return {
+		p50: round(percentile(values, 50)),
+		p95: round(percentile(values, 95)),
+		max: round(Math.max(...values)),
+	};
+}
+
+export async function latency(
+	context: BenchContext,
+	side: Side,
+	messages: number,
+): Promise<LatencySide> {
+	const { lab, log } = context;
+	const inbox = side === 'ours' ? INBOX.agent : INBOX.peer;
+	const workflow =
+		side === 'ours'
+			? oursTriggerWorkflow('Latency: AgentMail Trigger', lab.ours[inbox])
+			: builtinTriggerWorkflow('Latency: Email Trigger (IMAP)', lab.imap[inbox]);
+	const id = await activate(context, side, workflow);
+	const floor = await IdleFloor.start(lab.info, inbox);
+	const deliverer = new Deliverer(lab.info);
+	const delivered = new Map<string, number>();
+	try {
+		for (let i = 0; i < WARM_UP + messages; i++) {
+			const subject = `latency ${side} ${i < WARM_UP ? 'warm-up' : 'measured'} ${i}`;
+			const at = await deliverer.deliver(inbox, benchMessage(subject));
+			if (i >= WARM_UP) delivered.set(subject, at);
+			await sleep(SPACING_MS);
+			if ((i + 1) % 50 === 0) log(`latency ${side}: ${i + 1}/${WARM_UP + messages} delivered`);
+		}
+		await waitForQuiet(lab, id, {
+			atLeast: messages + WARM_UP,
+			quietMs: QUIET_MS,
+			timeoutMs: 120_000,
+		});
+	} finally {
+		deliverer.close();
+		await floor.stop();
+		await deactivate(context, id);
+	}
+	const executions = await listExecutions(lab, id, true);
+	const seen = new Map<string, number[]>();
+	for (const execution of executions) {
+		for (const item of nodeItems(execution, TRIGGER)) {
+			const subject = itemSubject(item);
+			seen.set(subject, [...(seen.get(subject) ?? []), startedAt(execution)]);
+		}
+	}
+	const run: number[] = [];
+	const floorLatency: number[] = [];
+	let missing = 0;
+	let duplicates = 0;
+	for (const [subject, at] of delivered) {
+		const starts = seen.get(subject) ?? [];
+		if (starts.length === 0) missing++;
+		if (starts.length > 1) duplicates++;
+		if (starts.length > 0) run.push(Math.min(...starts) - at);
+		const heard = floor.heardAfter(at);
+		if (heard !== undefined) floorLatency.push(heard - at);
+	}
+	const result: LatencySide = {
+		side,
+		messages,
+		run,
+		floor: floorLatency,
+		missing,
+		duplicates,
+		summary: { run: summarize(run), floor: summarize(floorLatency) },
+	};
+	log(
+		`latency ${side}: run p50 ${result.summary.run.p50} p95 ${result.summary.run.p95} max ${result.summary.run.max} ms; floor p50 ${result.summary.floor.p50} max ${result.summary.floor.max} ms; missing ${missing}, duplicates ${duplicates}`,
+	);
+	return result;
+}
