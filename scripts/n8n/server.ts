@@ -9,13 +9,12 @@
  * `n8n-nodes-agentmail-inbox.<node name>`. Its requires resolve from the project's own
  * node_modules (Node follows the links to the real paths).
  */
-import type { ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { lstat, mkdir, readlink, rm, symlink } from 'node:fs/promises';
 import path from 'node:path';
 
-import { signalProcess, startProcess } from '../../test/sandbox/processes';
 import { findInstallation, N8N_VERSION, type N8nInstallation } from './install';
+import { startLogged, waitUntilReady } from './supervise';
 
 /** First start of a fresh user folder runs all database migrations: measured 4-11 s. */
 const READY_TIMEOUT_MS = 120_000;
@@ -25,12 +24,8 @@ const READY_POLL_INTERVAL_MS = 250;
 const PROBE_TIMEOUT_MS = 2_000;
 /** n8n's own graceful shutdown waits up to 30 s for running executions. */
 const STOP_TIMEOUT_MS = 45_000;
-/** After SIGKILL the process is gone at once. */
-const KILL_TIMEOUT_MS = 5_000;
 /** One REST call; a credential test may log in to IMAP and SMTP. */
 const REQUEST_TIMEOUT_MS = 60_000;
-/** Lines of n8n's log shown when it fails to start. */
-const LOG_TAIL_LINES = 40;
 
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -39,9 +34,21 @@ export const PACKAGE_NAME = 'n8n-nodes-agentmail-inbox';
 
 /** Options of {@link startN8n}. */
 export interface StartN8nOptions {
+	/**
+	 * `start` (default): a main process, with the editor, the REST and public APIs and the
+	 * active workflows' triggers. `worker`: a queue-mode worker (`n8n worker`), which takes
+	 * executions from the Redis queue and has no editor; give it the main's database, Redis and
+	 * N8N_ENCRYPTION_KEY through `env`.
+	 */
+	command?: 'start' | 'worker';
+	/** More command-line arguments, e.g. `['--concurrency=5']` for a worker. */
+	args?: string[];
 	/** N8N_USER_FOLDER: n8n keeps `.n8n/` (SQLite database, settings, community nodes) in it. */
 	userFolder: string;
-	/** HTTP port of the editor, REST and public API. */
+	/**
+	 * `start`: HTTP port of the editor, REST and public API. `worker`: port of the worker's
+	 * health server (QUEUE_HEALTH_CHECK_PORT), whose `/healthz/readiness` says when it is ready.
+	 */
 	port: number;
 	/** Port of the task runners' broker; must differ from every other n8n's (default 5679). */
 	brokerPort: number;
@@ -51,7 +58,7 @@ export interface StartN8nOptions {
 	packageRoot?: string;
 	/** Default: the one in the cache folder (see install.ts); it must be installed. */
 	installation?: N8nInstallation;
-	/** n8n's output goes here; default `<userFolder>/n8n.log`. */
+	/** n8n's output goes here; default `<userFolder>/n8n.log` (a worker's: `n8n-worker-<port>.log`). */
 	logFile?: string;
 	/** N8N_LOG_LEVEL; default 'info'. */
 	logLevel?: 'error' | 'warn' | 'info' | 'debug';
@@ -61,7 +68,9 @@ export interface StartN8nOptions {
 
 /** A running n8n. */
 export interface N8nServer {
-	/** `http://127.0.0.1:<port>` (or the listen address given). */
+	/** The n8n command it runs: `start` (a main process) or `worker`. */
+	readonly command: 'start' | 'worker';
+	/** `http://127.0.0.1:<port>` (or the listen address given); a worker's health server. */
 	readonly url: string;
 	readonly port: number;
 	readonly userFolder: string;
@@ -73,26 +82,6 @@ export interface N8nServer {
 	logTail(lines?: number): string;
 	/** Settles when the n8n process has ended, with how it ended (e.g. `exit code 1`). */
 	readonly exited: Promise<string>;
-}
-
-function sleep(ms: number): Promise<void> {
-	return new Promise<void>((resolve) => setTimeout(resolve, ms));
-}
-
-/** Whether `promise` settles within `ms` (its timer does not outlive the answer). */
-async function settlesWithin(promise: Promise<void>, ms: number): Promise<boolean> {
-	let timer: NodeJS.Timeout | undefined;
-	const timeout = new Promise<boolean>((resolve) => {
-		timer = setTimeout(() => resolve(false), ms);
-	});
-	const settled = await Promise.race([promise.then(() => true), timeout]);
-	clearTimeout(timer);
-	return settled;
-}
-
-function tailOf(file: string, lines: number): string {
-	if (!existsSync(file)) return '';
-	return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
 }
 
 /**
@@ -140,13 +129,22 @@ function n8nEnv(options: StartN8nOptions, installation: N8nInstallation): NodeJS
 		if (key.startsWith('JEST_') || key === 'INIT_CWD') continue;
 		env[key] = value;
 	}
+	const listenAddress = options.listenAddress ?? '127.0.0.1';
+	// A worker serves no editor: its port is its health server's.
+	const ports =
+		options.command === 'worker'
+			? {
+					QUEUE_HEALTH_CHECK_ACTIVE: 'true',
+					QUEUE_HEALTH_CHECK_PORT: String(options.port),
+					N8N_WORKER_SERVER_ADDRESS: listenAddress,
+				}
+			: { N8N_PORT: String(options.port), N8N_LISTEN_ADDRESS: listenAddress };
 	return {
 		...env,
 		PATH: `${path.join(installation.nodeDir, 'bin')}${path.delimiter}${env.PATH ?? ''}`,
 		NODE_ENV: 'production',
 		N8N_USER_FOLDER: options.userFolder,
-		N8N_PORT: String(options.port),
-		N8N_LISTEN_ADDRESS: options.listenAddress ?? '127.0.0.1',
+		...ports,
 		N8N_RUNNERS_BROKER_PORT: String(options.brokerPort),
 		N8N_RUNNERS_BROKER_LISTEN_ADDRESS: '127.0.0.1',
 		DB_TYPE: 'sqlite',
@@ -172,7 +170,8 @@ async function probeReadiness(url: string): Promise<boolean> {
 
 /**
  * Starts n8n on the installed Node with this package linked into the user folder, and waits
- * until `/healthz/readiness` answers (migrations done, nodes loaded).
+ * until `/healthz/readiness` answers (migrations done, nodes loaded; for a worker: also
+ * connected to Redis and taking jobs).
  */
 export async function startN8n(options: StartN8nOptions): Promise<N8nServer> {
 	const installation = options.installation ?? findInstallation();
@@ -181,69 +180,50 @@ export async function startN8n(options: StartN8nOptions): Promise<N8nServer> {
 			`n8n ${N8N_VERSION} is not installed: run npx tsx scripts/n8n/install.ts (or installN8n())`,
 		);
 	}
+	const command = options.command ?? 'start';
 	const userFolder = path.resolve(options.userFolder);
 	await mkdir(userFolder, { recursive: true });
 	await linkPackage(userFolder, options.packageRoot);
-	const logFile = options.logFile ?? path.join(userFolder, 'n8n.log');
+	const logName = command === 'worker' ? `n8n-worker-${options.port}.log` : 'n8n.log';
+	const logFile = options.logFile ?? path.join(userFolder, logName);
 	const listenAddress = options.listenAddress ?? '127.0.0.1';
 	const url = `http://${listenAddress}:${options.port}`;
 	if (await probeReadiness(url)) {
 		throw new Error(`something already answers on ${url}`);
 	}
 
-	const logFd = openSync(logFile, 'a');
-	let child: ChildProcess;
-	try {
-		child = startProcess(installation.nodeBinary, [installation.n8nBin, 'start'], {
+	const what = command === 'worker' ? 'n8n worker' : 'n8n';
+	const server = startLogged(
+		installation.nodeBinary,
+		[installation.n8nBin, command, ...(options.args ?? [])],
+		{
+			what,
+			logFile,
 			cwd: userFolder,
 			env: n8nEnv({ ...options, userFolder }, installation),
-			stdio: ['ignore', logFd, logFd],
 			// Its own process group: a Ctrl-C in the terminal reaches the supervisor, which then
 			// stops n8n in order; a stuck n8n and its task runner can be killed together.
 			detached: true,
-		});
-	} finally {
-		closeSync(logFd);
-	}
-	const pid = child.pid;
-	if (pid === undefined) throw new Error(`could not start ${installation.n8nBin}`);
-
-	let exitStatus: string | undefined;
-	const ended = new Promise<string>((resolve) => {
-		child.once('exit', (code, signal) => {
-			exitStatus = signal ? `signal ${signal}` : `exit code ${code}`;
-			resolve(exitStatus);
-		});
+			stopTimeoutMs: STOP_TIMEOUT_MS,
+		},
+	);
+	await waitUntilReady(server, {
+		what,
+		probe: async () => await probeReadiness(url),
+		timeoutMs: READY_TIMEOUT_MS,
+		pollIntervalMs: READY_POLL_INTERVAL_MS,
 	});
-	const exited = ended.then(() => undefined);
-	const logTail = (lines = LOG_TAIL_LINES) => tailOf(logFile, lines);
-
-	let stopping: Promise<void> | undefined;
-	const stop = async (): Promise<void> => {
-		stopping ??= (async () => {
-			if (exitStatus !== undefined) return;
-			signalProcess(pid, 'SIGTERM');
-			if (await settlesWithin(exited, STOP_TIMEOUT_MS)) return;
-			// The whole process group: n8n and its task runner.
-			signalProcess(-pid, 'SIGKILL');
-			await settlesWithin(exited, KILL_TIMEOUT_MS);
-		})();
-		await stopping;
+	return {
+		command,
+		url,
+		port: options.port,
+		userFolder,
+		logFile,
+		pid: server.pid,
+		stop: server.stop,
+		logTail: server.logTail,
+		exited: server.exited,
 	};
-
-	const deadline = Date.now() + READY_TIMEOUT_MS;
-	for (;;) {
-		if (await probeReadiness(url)) break;
-		if (exitStatus !== undefined) {
-			throw new Error(`n8n ended (${exitStatus}) before it was ready; ${logFile}:\n${logTail()}`);
-		}
-		if (Date.now() > deadline) {
-			await stop();
-			throw new Error(`n8n was not ready within ${READY_TIMEOUT_MS} ms; ${logFile}:\n${logTail()}`);
-		}
-		await sleep(READY_POLL_INTERVAL_MS);
-	}
-	return { url, port: options.port, userFolder, logFile, pid, stop, logTail, exited: ended };
 }
 
 /** An n8n REST or public API call that did not answer 2xx. */
@@ -281,6 +261,13 @@ export interface WorkflowInput {
 	settings?: Record<string, unknown>;
 }
 
+/** An item of a node's output in an execution's data. */
+export interface ExecutionItem {
+	json: unknown;
+	/** Binary properties: their metadata, and `id` (`<mode>:<file id>`) when stored outside. */
+	binary?: Record<string, { id?: string; fileName?: string; mimeType?: string; fileSize?: string }>;
+}
+
 /** An execution as the public API lists it (data only with includeData). */
 export interface Execution {
 	id: number | string;
@@ -292,7 +279,7 @@ export interface Execution {
 	stoppedAt: string | null;
 	data?: {
 		resultData: {
-			runData: Record<string, Array<{ data?: { main: Array<Array<{ json: unknown }>> } }>>;
+			runData: Record<string, Array<{ data?: { main: Array<Array<ExecutionItem>> } }>>;
 			error?: { message: string };
 		};
 	};
@@ -478,12 +465,15 @@ export class N8nClient {
 		return (await this.request('GET', `/api/v1/workflows/${id}`, undefined, 'apiKey')) as Json;
 	}
 
-	/** Executions of a workflow (newest first, with their data), all pages. */
-	async executions(workflowId?: string): Promise<Execution[]> {
+	/**
+	 * Executions of a workflow (newest first, with their data unless `includeData` is false),
+	 * all pages.
+	 */
+	async executions(workflowId?: string, includeData = true): Promise<Execution[]> {
 		const all: Execution[] = [];
 		let cursor: string | undefined;
 		do {
-			const query = new URLSearchParams({ includeData: 'true', limit: '100' });
+			const query = new URLSearchParams({ includeData: String(includeData), limit: '100' });
 			if (workflowId) query.set('workflowId', workflowId);
 			if (cursor) query.set('cursor', cursor);
 			const page = (await this.request(

@@ -24,6 +24,11 @@ export interface RunCommandOptions {
 	env?: NodeJS.ProcessEnv;
 	/** Let the command's output through to this process's stdout/stderr instead of collecting it. */
 	inheritOutput?: boolean;
+	/** Working folder; default this process's. */
+	cwd?: string;
+	/** Run as this user and group (root only), e.g. a server that refuses to run as root. */
+	uid?: number;
+	gid?: number;
 }
 
 /**
@@ -38,8 +43,9 @@ export async function runCommand(
 	return await new Promise<CommandResult>((resolve, reject) => {
 		const output = options.inheritOutput ? 'inherit' : 'pipe';
 		const stdio: StdioOptions = ['pipe', output, output];
+		const { env, cwd, uid, gid } = options;
 		// eslint-disable-next-line @n8n/community-nodes/no-dangerous-functions -- test tooling (never shipped) runs fixed binaries with argument arrays
-		const child: ChildProcess = spawn(command, args, { env: options.env, stdio });
+		const child: ChildProcess = spawn(command, args, { env, cwd, uid, gid, stdio });
 		const stdout: Buffer[] = [];
 		const stderr: Buffer[] = [];
 		child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));
