@@ -5,7 +5,6 @@
  * Trigger's panel, checks that the node shows its icon and parameters, and saves a screenshot
  * to docs/trigger-panel.png (the README shows it).
  */
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -15,19 +14,25 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 
 import {
 	AUTO_REPLY_TRIGGER_NODE,
-	CREDENTIAL_TYPE,
 	DEMO_WORKFLOWS,
 	loadDemoWorkflow,
 	waitForTriggerStart,
 } from '../../scripts/n8n/demo';
 import { installN8n } from '../../scripts/n8n/install';
 import { N8nClient, PACKAGE_NAME, startN8n, type N8nServer } from '../../scripts/n8n/server';
-import { credentialData, useOwnSandbox } from '../helpers/sandbox';
+import { useOwnSandbox } from '../helpers/sandbox';
 import { freePorts } from '../sandbox/sandbox';
-import { ensureBuilt, OUTCOME_TIMEOUT_MS, PROJECT_ROOT, say, waitFor } from './support';
+import {
+	ensureBuilt,
+	makeOwner,
+	OUTCOME_TIMEOUT_MS,
+	PROJECT_ROOT,
+	say,
+	SETUP_TIMEOUT_MS,
+	setUpN8n,
+	waitFor,
+} from './support';
 
-/** A first install of n8n takes about 4 minutes here; CI allows 90 for everything. */
-const SETUP_TIMEOUT_MS = 45 * 60_000;
 /** The editor's first load compiles nothing but fetches several MB of scripts. */
 const TEST_TIMEOUT_MS = 3 * 60_000;
 /** One step in the browser: a page load, a click, an element to appear. */
@@ -58,13 +63,8 @@ const PARAMETER_LABELS = ['Folder Name or ID', 'Start From', 'After the Run', 'R
 useOwnSandbox();
 
 describe('the AgentMail Trigger in n8n’s editor (headless Chromium)', () => {
-	const owner = {
-		email: 'owner@example.com',
-		// Made up at run time; lives only in this run's temporary user folder.
-		password: `E2e-${randomBytes(12).toString('hex')}`,
-		firstName: 'E2E',
-		lastName: 'Owner',
-	};
+	// Its password is made up at run time; it lives only in this run's temporary user folder.
+	const owner = makeOwner();
 	let userFolder: string | undefined;
 	let server: N8nServer | undefined;
 	let browser: Browser | undefined;
@@ -83,13 +83,9 @@ describe('the AgentMail Trigger in n8n’s editor (headless Chromium)', () => {
 		const [port, brokerPort] = await freePorts(2);
 		server = await startN8n({ userFolder, port, brokerPort });
 		const client = new N8nClient(server.url);
-		await client.setupOwner(owner);
-		await client.login(owner.email, owner.password);
-		await client.createApiKey('e2e');
-		const name = `AgentMail ${AGENT} (sandbox)`;
-		const id = await client.createCredential(name, CREDENTIAL_TYPE, credentialData(AGENT));
+		const credential = await setUpN8n(client, owner, AGENT);
 		workflowId = await client.createWorkflow(
-			loadDemoWorkflow(DEMO_WORKFLOWS.autoReply, { id, name }),
+			loadDemoWorkflow(DEMO_WORKFLOWS.autoReply, credential),
 		);
 		await client.activateWorkflow(workflowId);
 		await waitForTriggerStart(client, workflowId, AUTO_REPLY_TRIGGER_NODE, OUTCOME_TIMEOUT_MS);

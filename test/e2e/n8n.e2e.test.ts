@@ -25,10 +25,20 @@ import {
 } from '../../scripts/n8n/server';
 import { credentialData, deliver, listMessages, useOwnSandbox } from '../helpers/sandbox';
 import { freePorts } from '../sandbox/sandbox';
-import { ensureBuilt, OUTCOME_TIMEOUT_MS, say, sleep, waitFor } from './support';
+import {
+	AGENT,
+	ensureBuilt,
+	makeOwner,
+	OUTCOME_TIMEOUT_MS,
+	PEER,
+	peerMailHeaders,
+	say,
+	SETUP_TIMEOUT_MS,
+	setUpN8n,
+	sleep,
+	waitFor,
+} from './support';
 
-/** A first install of n8n takes about 4 minutes here; CI allows 90 for everything. */
-const SETUP_TIMEOUT_MS = 45 * 60_000;
 /** One test: n8n restarts in 5-15 s, a run takes well under a second. */
 const TEST_TIMEOUT_MS = 3 * 60_000;
 /** After the expected runs, how long nothing more may happen. */
@@ -38,8 +48,6 @@ const TEARDOWN_TIMEOUT_MS = 2 * 60_000;
 
 const PACKAGE = 'n8n-nodes-agentmail-inbox';
 const CREDENTIAL_TYPE = 'agentMailInboxApi';
-const AGENT = 'agent@agentmail.test';
-const PEER = 'peer@agentmail.test';
 const TRIGGER_NODE = 'AgentMail Trigger';
 const REPLY_TEXT = 'Thanks for your mail: the agent has it.';
 
@@ -49,12 +57,7 @@ useOwnSandbox();
 function mailFromPeer(subject: string): { raw: string; messageId: string } {
 	const messageId = `<e2e.${randomBytes(8).toString('hex')}@agentmail.test>`;
 	const raw = [
-		`From: Peer <${PEER}>`,
-		`To: Agent <${AGENT}>`,
-		`Subject: ${subject}`,
-		`Message-ID: ${messageId}`,
-		`Date: ${new Date().toUTCString()}`,
-		'MIME-Version: 1.0',
+		...peerMailHeaders(subject, messageId),
 		'Content-Type: text/plain; charset=utf-8',
 		'',
 		`Hello agent, this is "${subject}".`,
@@ -141,13 +144,8 @@ function failingReplyWorkflow(credential: { id: string; name: string }): Workflo
 }
 
 describe(`${PACKAGE} inside n8n`, () => {
-	const owner = {
-		email: 'owner@example.com',
-		// Made up at run time; lives only in this run's temporary user folder.
-		password: `E2e-${randomBytes(12).toString('hex')}`,
-		firstName: 'E2E',
-		lastName: 'Owner',
-	};
+	// Its password is made up at run time; it lives only in this run's temporary user folder.
+	const owner = makeOwner();
 	let userFolder: string;
 	let ports: { http: number; broker: number };
 	let server: N8nServer | undefined;
@@ -174,14 +172,7 @@ describe(`${PACKAGE} inside n8n`, () => {
 		ports = { http, broker };
 		await start();
 		client = new N8nClient(server!.url);
-		await client.setupOwner(owner);
-		await client.login(owner.email, owner.password);
-		await client.createApiKey('e2e');
-		const name = 'AgentMail agent (sandbox)';
-		credential = {
-			id: await client.createCredential(name, CREDENTIAL_TYPE, credentialData(AGENT)),
-			name,
-		};
+		credential = await setUpN8n(client, owner, AGENT);
 	}, SETUP_TIMEOUT_MS);
 
 	afterAll(async () => {

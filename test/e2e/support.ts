@@ -2,13 +2,19 @@
  * What the end-to-end test files share: building the package when needed, waiting for
  * outcomes, and progress lines.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 
+import { CREDENTIAL_TYPE } from '../../scripts/n8n/demo';
+import type { N8nClient, OwnerAccount } from '../../scripts/n8n/server';
+import { credentialData } from '../helpers/sandbox';
 import { runCommand } from '../sandbox/processes';
 
 /** `npm run build` of the package. */
 const BUILD_TIMEOUT_MS = 5 * 60_000;
+/** beforeAll of an n8n test: a first install of n8n takes about 4 minutes here; CI allows 90. */
+export const SETUP_TIMEOUT_MS = 45 * 60_000;
 /** Waiting for runs and replies to appear. */
 export const OUTCOME_TIMEOUT_MS = 60_000;
 /** Pause between two looks at executions or mailboxes. */
@@ -70,4 +76,47 @@ export async function waitFor<T>(
 			throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 		await sleep(POLL_INTERVAL_MS);
 	}
+}
+
+/** The owner account of a fresh n8n; its password is made up at run time. */
+export function makeOwner(): OwnerAccount {
+	return {
+		email: 'owner@example.com',
+		password: `E2e-${randomBytes(12).toString('hex')}`,
+		firstName: 'E2E',
+		lastName: 'Owner',
+	};
+}
+
+/**
+ * Makes a fresh n8n usable over its APIs: creates the owner, logs in, creates a public-API key
+ * and the AgentMail credential of a sandbox inbox, which it returns.
+ */
+export async function setUpN8n(
+	client: N8nClient,
+	owner: OwnerAccount,
+	inbox: string,
+): Promise<{ id: string; name: string }> {
+	await client.setupOwner(owner);
+	await client.login(owner.email, owner.password);
+	await client.createApiKey('e2e');
+	const name = `AgentMail ${inbox} (sandbox)`;
+	return { id: await client.createCredential(name, CREDENTIAL_TYPE, credentialData(inbox)), name };
+}
+
+/** The sandbox inbox the end-to-end mails come from. */
+export const PEER = 'peer@agentmail.test';
+/** The sandbox inbox the workflows under test own. */
+export const AGENT = 'agent@agentmail.test';
+
+/** The header lines (all but Content-Type) of a mail from {@link PEER} to {@link AGENT}. */
+export function peerMailHeaders(subject: string, messageId: string): string[] {
+	return [
+		`From: Peer <${PEER}>`,
+		`To: Agent <${AGENT}>`,
+		`Subject: ${subject}`,
+		`Message-ID: ${messageId}`,
+		`Date: ${new Date().toUTCString()}`,
+		'MIME-Version: 1.0',
+	];
 }
