@@ -146,9 +146,14 @@ export class RunEmitter {
 		const session = this.session;
 		if (!session) return;
 		const action = this.settings.afterRun;
+		// One command per run (a UID set) rather than one per message.
+		const byValidity = new Map<string, number[]>();
 		for (const { uid, uidValidity } of messages) {
-			if (action.kind === 'markRead') await session.markSeen(uid, uidValidity);
-			else if (action.kind === 'move') await session.move(uid, uidValidity, action.to);
+			byValidity.set(uidValidity, [...(byValidity.get(uidValidity) ?? []), uid]);
+		}
+		for (const [uidValidity, uids] of byValidity) {
+			if (action.kind === 'markRead') await session.markSeen(uids, uidValidity);
+			else if (action.kind === 'move') await session.move(uids, uidValidity, action.to);
 		}
 	}
 }

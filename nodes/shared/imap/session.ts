@@ -28,8 +28,13 @@ export const RECONNECT_FAST_PERIOD_MS = 60_000;
 export const RECONNECT_SLOW_CAP_MS = 30_000;
 /** ± share of each delay that is random, so many triggers do not reconnect in step. */
 export const RECONNECT_JITTER = 0.2;
-/** Messages whose metadata is fetched per round; bounds memory on a large backlog. */
+/** Messages fetched per FETCH command; with FETCH_CHUNK_BYTES it bounds memory on a backlog. */
 export const DEFAULT_BATCH_SIZE = 50;
+/**
+ * Source bytes fetched in one FETCH command: the most a catch-up holds in memory at once (one
+ * message over it is fetched alone, up to the trigger's size cap).
+ */
+export const FETCH_CHUNK_BYTES = 8 * 1024 * 1024;
 /** Time allowed for LOGOUT when stopping before the socket is just closed. */
 export const LOGOUT_TIMEOUT_MS = 3_000;
 /** Pending after-run actions kept while disconnected; older ones are dropped with a warning. */
@@ -125,6 +130,8 @@ export class MailboxSession {
 		string,
 		{ uid: number; uidValidity: string; action: Action }
 	>();
+	/** The after-run flush in progress (resolved when none); see flushActions. */
+	private flushing: Promise<void> = Promise.resolve();
 	private readonly window: number;
 	private readonly create: (options: ImapFlowOptions) => ImapFlow;
 	private readonly where: string;
@@ -174,50 +181,67 @@ export class MailboxSession {
 		}
 	}
 
-	/** Marks a message \Seen (after its run succeeded). Queued while disconnected. */
-	markSeen(uid: number, uidValidity: string): Promise<void> {
-		return this.act(uid, uidValidity, { kind: 'seen' });
+	/** Marks messages \Seen (after their run succeeded). Queued while disconnected. */
+	markSeen(uids: number[], uidValidity: string): Promise<void> {
+		return this.act(uids, uidValidity, { kind: 'seen' });
 	}
 
-	/** Moves a message to another folder (after its run succeeded). Queued while disconnected. */
-	move(uid: number, uidValidity: string, to: string): Promise<void> {
-		return this.act(uid, uidValidity, { kind: 'move', to });
+	/** Moves messages to another folder (after their run succeeded). Queued while disconnected. */
+	move(uids: number[], uidValidity: string, to: string): Promise<void> {
+		return this.act(uids, uidValidity, { kind: 'move', to });
 	}
 
-	private async act(uid: number, uidValidity: string, action: Action): Promise<void> {
-		this.pending.set(`${uidValidity}:${uid}`, { uid, uidValidity, action });
-		if (this.pending.size > MAX_PENDING_ACTIONS) {
+	private async act(uids: number[], uidValidity: string, action: Action): Promise<void> {
+		for (const uid of uids) this.pending.set(`${uidValidity}:${uid}`, { uid, uidValidity, action });
+		while (this.pending.size > MAX_PENDING_ACTIONS) {
 			const oldest = this.pending.keys().next().value as string;
 			this.pending.delete(oldest);
 			this.options.logger.warn(
 				'Too many after-run actions waiting for the IMAP connection; dropped the oldest',
-				{
-					dropped: oldest,
-				},
+				{ dropped: oldest },
 			);
 		}
 		await this.flushActions();
 	}
 
-	private async flushActions(): Promise<void> {
+	/** Applies the waiting after-run actions; flushes run one after another, never interleaved. */
+	private flushActions(): Promise<void> {
+		// Two flushes at once would both see the same pending actions and apply them twice.
+		this.flushing = this.flushing.then(() => this.flushOnce());
+		return this.flushing;
+	}
+
+	/**
+	 * Applies the waiting after-run actions, one command per kind of action (a UID set), so that
+	 * a run of 20 messages costs one STORE, not 20.
+	 */
+	private async flushOnce(): Promise<void> {
 		const client = this.client;
 		if (!client || !client.usable || this.syncing) return;
-		for (const [key, { uid, uidValidity, action }] of [...this.pending]) {
+		const groups = new Map<string, { action: Action; keys: string[]; uids: number[] }>();
+		for (const [key, { uid, uidValidity, action }] of this.pending) {
 			// After a renumbering the UID points at another message, or at none.
 			if (uidValidity !== this.uidValidity) {
 				this.pending.delete(key);
 				continue;
 			}
+			const name = action.kind === 'seen' ? 'seen' : `move:${action.to}`;
+			const group = groups.get(name) ?? { action, keys: [], uids: [] };
+			group.keys.push(key);
+			group.uids.push(uid);
+			groups.set(name, group);
+		}
+		for (const { action, keys, uids } of groups.values()) {
+			const set = uids.join(',');
 			try {
-				if (action.kind === 'seen')
-					await client.messageFlagsAdd(String(uid), ['\\Seen'], { uid: true });
-				else await client.messageMove(String(uid), action.to, { uid: true });
-				this.pending.delete(key);
+				if (action.kind === 'seen') await client.messageFlagsAdd(set, ['\\Seen'], { uid: true });
+				else await client.messageMove(set, action.to, { uid: true });
+				for (const key of keys) this.pending.delete(key);
 			} catch (error) {
 				if (!client.usable) return; // Connection gone: kept for after the reconnect.
-				this.pending.delete(key);
+				for (const key of keys) this.pending.delete(key);
 				this.options.logger.warn('Could not apply the after-run action', {
-					uid,
+					uids,
 					action: action.kind,
 					error: String((error as Error)?.message ?? error),
 				});
@@ -382,7 +406,7 @@ export class MailboxSession {
 		void this.sync();
 	}
 
-	/** Fetches everything past the watermark, batch by batch, then idles. */
+	/** Fetches everything past the watermark, chunk by chunk, then idles. */
 	private async sync(): Promise<void> {
 		const client = this.client;
 		if (!client || this.syncing) return;
@@ -390,10 +414,9 @@ export class MailboxSession {
 		try {
 			do {
 				this.syncAgain = false;
-				while (await this.syncBatch(client)) {
-					if (client !== this.client || this.stopped) return;
-				}
-			} while (this.syncAgain && client === this.client && !this.stopped);
+				await this.syncRound(client);
+				if (client !== this.client || this.stopped) return;
+			} while (this.syncAgain);
 			this.cursor.synced();
 			await this.options.onCaughtUp?.();
 		} catch (error) {
@@ -409,83 +432,157 @@ export class MailboxSession {
 		await this.flushActions();
 	}
 
-	/** One batch; returns whether there may be more. */
-	private async syncBatch(client: ImapFlow): Promise<boolean> {
+	/**
+	 * One pass over what is past the watermark. A light listing first (UID, size, flags, arrival:
+	 * about 60 bytes a message), so that what is old is never downloaded and what is new comes
+	 * with its whole source in as few FETCH commands as memory allows.
+	 */
+	private async syncRound(client: ImapFlow): Promise<void> {
 		const from = this.cursor.lastUid + 1;
-		const found = await client.search({ uid: `${from}:*` }, { uid: true });
-		this.progress++;
-		// "n:*" always matches the newest message, even below n: keep only what is past the mark.
-		const uids = (found || []).filter((uid) => uid >= from).sort((a, b) => a - b);
-		if (uids.length === 0) return false;
-		const batch = uids.slice(0, this.options.batchSize ?? DEFAULT_BATCH_SIZE);
-		const metas = await client.fetchAll(
-			batch.join(','),
-			{ uid: true, flags: true, size: true, internalDate: true, envelope: true, headers: true },
+		const listed = await client.fetchAll(
+			`${from}:*`,
+			{ uid: true, size: true, flags: true, internalDate: true },
 			{ uid: true },
 		);
 		this.progress++;
-		metas.sort((a, b) => a.uid - b.uid);
-		for (const meta of metas) {
-			if (client !== this.client || this.stopped) return false;
-			await this.handle(client, meta);
+		// "n:*" always matches the newest message, even below n: keep only what is past the mark.
+		const entries = listed
+			.filter((listing) => listing.uid >= from)
+			.sort((a, b) => a.uid - b.uid)
+			.map((listing) => this.plan(listing));
+		for (const chunk of chunkPlan(entries, {
+			messages: this.options.batchSize ?? DEFAULT_BATCH_SIZE,
+			bytes: FETCH_CHUNK_BYTES,
+		})) {
+			if (client !== this.client || this.stopped) return;
+			await this.syncChunk(client, chunk);
 		}
-		// A UID listed by SEARCH but gone before FETCH (expunged) is simply passed.
-		this.cursor.advance(batch[batch.length - 1]);
-		return uids.length > batch.length;
 	}
 
-	private async handle(client: ImapFlow, meta: FetchMessageObject): Promise<void> {
-		const messageId = meta.envelope?.messageId ?? null;
-		const flags = [...(meta.flags ?? [])];
+	/** What to fetch of a listed message: nothing (it is old), all of it, or its headers. */
+	private plan(listing: FetchMessageObject): PlannedMessage {
+		const size = listing.size ?? 0;
 		const candidate = {
-			uid: meta.uid,
-			messageId,
-			seen: flags.includes('\\Seen'),
-			internalDate: meta.internalDate ? new Date(meta.internalDate) : null,
+			uid: listing.uid,
+			// Not known yet; judged again with it once fetched (only renumbered folders use it).
+			messageId: null,
+			seen: (listing.flags ?? new Set<string>()).has('\\Seen'),
+			internalDate: listing.internalDate ? new Date(listing.internalDate) : null,
 		};
-		if (!this.cursor.isNew(candidate)) {
-			this.cursor.advance(meta.uid, messageId);
-			return;
-		}
-		const size = meta.size ?? 0;
-		let source: Buffer | undefined;
-		if (!this.options.maxMessageBytes || size <= this.options.maxMessageBytes) {
-			const full = await client.fetchOne(
-				String(meta.uid),
-				{ uid: true, source: true },
+		if (!this.cursor.isNew(candidate)) return { uid: listing.uid, size, fetch: 'none' };
+		const whole = !this.options.maxMessageBytes || size <= this.options.maxMessageBytes;
+		return { uid: listing.uid, size, fetch: whole ? 'source' : 'headers' };
+	}
+
+	/** Fetches one chunk (at most two FETCH commands) and hands its messages over in UID order. */
+	private async syncChunk(client: ImapFlow, chunk: PlannedMessage[]): Promise<void> {
+		const fetched = new Map<number, FetchMessageObject>();
+		const base = { uid: true, flags: true, size: true, internalDate: true, envelope: true };
+		const withSource = chunk.filter((entry) => entry.fetch === 'source').map((entry) => entry.uid);
+		const headersOnly = chunk.filter((entry) => entry.fetch === 'headers').map((entry) => entry.uid);
+		if (withSource.length) {
+			const messages = await client.fetchAll(
+				withSource.join(','),
+				{ ...base, source: true },
 				{ uid: true },
 			);
-			// Expunged between the two fetches: nothing to emit.
-			if (!full || !full.source) {
-				this.cursor.advance(meta.uid, messageId);
-				return;
+			for (const message of messages) fetched.set(message.uid, message);
+		}
+		if (headersOnly.length) {
+			const messages = await client.fetchAll(
+				headersOnly.join(','),
+				{ ...base, headers: true },
+				{ uid: true },
+			);
+			for (const message of messages) fetched.set(message.uid, message);
+		}
+		this.progress++;
+		for (const entry of chunk) {
+			if (client !== this.client || this.stopped) return;
+			const message = fetched.get(entry.uid);
+			// Old, or expunged between the listing and the fetch: nothing to emit.
+			if (!message) {
+				this.cursor.advance(entry.uid);
+				continue;
 			}
-			source = full.source;
+			await this.handle(message);
+		}
+	}
+
+	private async handle(message: FetchMessageObject): Promise<void> {
+		const messageId = message.envelope?.messageId ?? null;
+		const flags = [...(message.flags ?? [])];
+		const candidate = {
+			uid: message.uid,
+			messageId,
+			seen: flags.includes('\\Seen'),
+			internalDate: message.internalDate ? new Date(message.internalDate) : null,
+		};
+		if (!this.cursor.isNew(candidate)) {
+			this.cursor.advance(message.uid, messageId);
+			return;
 		}
 		// The cursor moves before the hand-over, so the emit carries the new watermark with it.
 		const before = this.cursor.lastUid;
-		this.cursor.advance(meta.uid, messageId);
+		this.cursor.advance(message.uid, messageId);
 		this.progress++;
 		const handed = await settle(
 			(async () =>
 				await this.options.onMessage({
-					uid: meta.uid,
+					uid: message.uid,
 					uidValidity: this.uidValidity ?? '',
 					folder: this.options.folder,
 					messageId,
 					flags,
-					size,
+					size: message.size ?? 0,
 					internalDate: candidate.internalDate,
-					source,
-					headers: meta.headers ?? Buffer.alloc(0),
+					source: message.source,
+					headers: message.headers ?? Buffer.alloc(0),
 				}))(),
 		);
 		if (!handed.ok) {
 			// Not handed over (e.g. n8n could not store its binary data): fetch it again later.
 			this.cursor.rewind(before);
 			throw new TransientSessionError(
-				`handing over message ${meta.uid} failed: ${String((handed.error as Error)?.message ?? handed.error)}`,
+				`handing over message ${message.uid} failed: ${String((handed.error as Error)?.message ?? handed.error)}`,
 			);
 		}
 	}
+}
+
+/** A listed message and what of it to fetch. */
+interface PlannedMessage {
+	uid: number;
+	size: number;
+	fetch: 'none' | 'source' | 'headers';
+}
+
+/**
+ * Cuts the planned messages, in UID order, into chunks of at most `messages` messages to fetch
+ * and, for the whole ones, about `bytes` of source (a single larger message gets a chunk of its
+ * own): the most one chunk holds in memory. Old messages ride along without counting.
+ */
+export function chunkPlan(
+	entries: PlannedMessage[],
+	limits: { messages: number; bytes: number },
+): PlannedMessage[][] {
+	const chunks: PlannedMessage[][] = [];
+	let current: PlannedMessage[] = [];
+	let count = 0;
+	let bytes = 0;
+	for (const entry of entries) {
+		const size = entry.fetch === 'source' ? entry.size : 0;
+		const counted = entry.fetch === 'none' ? 0 : 1;
+		if (count > 0 && (count + counted > limits.messages || bytes + size > limits.bytes)) {
+			chunks.push(current);
+			current = [];
+			count = 0;
+			bytes = 0;
+		}
+		current.push(entry);
+		count += counted;
+		bytes += size;
+	}
+	if (current.length) chunks.push(current);
+	return chunks;
 }
