@@ -269,6 +269,29 @@ describe('AgentMail node: Send', () => {
 		expect(output[0][2].json.sent).toBe(true);
 	});
 
+	it('without continue on fail: items before a bad one are sent, nothing after it', async () => {
+		const tag = randomUUID();
+		const run = runNode({
+			node,
+			credentials: credentials(),
+			parameters: (i) => ({
+				resource: 'message',
+				operation: 'send',
+				to: i === 2 ? 'broken' : peer,
+				subject: `stop ${tag} ${i}`,
+				text: 'x',
+			}),
+			items: [{ json: {} }, { json: {} }, { json: {} }, { json: {} }],
+		});
+		await expect(run).rejects.toThrow('To has "broken"');
+		// The next item is built while the previous one is on the wire; it must not go out.
+		const delivered = await listMessages(peer, 'INBOX');
+		const sent = delivered
+			.map((m) => m.subject)
+			.filter((subject) => subject?.startsWith(`stop ${tag}`));
+		expect(sent.sort()).toEqual([`stop ${tag} 0`, `stop ${tag} 1`]);
+	});
+
 	it('a wrong key: the error says to check the API key and does not contain the key', async () => {
 		const wrongKey = `am_${randomUUID().replace(/-/g, '')}`;
 		const error = await runNode({

@@ -1,6 +1,10 @@
 /**
  * Runs the chosen operation for every item over one SMTP session, which is closed at the end.
  * Each item fails on its own (continueOnFail) and keeps its pairedItem.
+ *
+ * Items go out one after another, in order, but the next item is read and built while the
+ * previous one is on the wire: n8n evaluates an item's expressions synchronously, and that
+ * time would otherwise add to every message's round trip to the server.
  */
 import {
 	NodeOperationError,
@@ -13,14 +17,15 @@ import { CredentialError, parseConnection } from '../../shared/connection';
 import { LimitError } from '../../shared/smtp/limits';
 import { SendError } from '../../shared/smtp/errors';
 import { SmtpSession } from '../../shared/smtp/transport';
-import type { OperationContext } from '../helpers/deliver';
+import { settle } from '../../shared/async';
+import { deliver, type OperationContext, type PreparedMessage } from '../helpers/deliver';
 import * as message from './message/Message.resource';
 
 type Operation = (
 	this: IExecuteFunctions,
 	i: number,
 	context: OperationContext,
-) => Promise<IDataObject>;
+) => Promise<PreparedMessage>;
 
 const operations: Record<string, Record<string, Operation>> = {
 	message: { send: message.send.execute, reply: message.reply.execute },
@@ -66,26 +71,45 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 	}
 	const session = new SmtpSession(connection, { logger: this.logger });
 	const output: INodeExecutionData[] = [];
+	const context = { connection, session };
+	const fail = (error: unknown, i: number): void => {
+		const nodeError = toNodeError(this, error, i);
+		if (!this.continueOnFail()) throw nodeError;
+		output.push({
+			json: {
+				error: nodeError.message,
+				sent: false,
+				...(error instanceof SendError
+					? { delivered: error.delivered, responseCode: error.responseCode ?? null }
+					: {}),
+			},
+			pairedItem: { item: i },
+		});
+	};
+	// The send in flight; settled (never rejected) so that a failure waits for its turn.
+	let inFlight: { i: number; outcome: ReturnType<typeof settle<IDataObject>> } | undefined;
+	const finishInFlight = async (): Promise<void> => {
+		if (!inFlight) return;
+		const { i, outcome } = inFlight;
+		inFlight = undefined;
+		const result = await outcome;
+		if (result.ok) output.push({ json: result.value, pairedItem: { item: i } });
+		else fail(result.error, i);
+	};
 	try {
 		for (let i = 0; i < items.length; i++) {
-			try {
-				const json = await run.call(this, i, { connection, session });
-				output.push({ json, pairedItem: { item: i } });
-			} catch (error) {
-				const nodeError = toNodeError(this, error, i);
-				if (!this.continueOnFail()) throw nodeError;
-				output.push({
-					json: {
-						error: nodeError.message,
-						sent: false,
-						...(error instanceof SendError
-							? { delivered: error.delivered, responseCode: error.responseCode ?? null }
-							: {}),
-					},
-					pairedItem: { item: i },
-				});
+			const prepared = await settle(run.call(this, i, context));
+			// The previous item's outcome first: output stays in item order, and after a failure
+			// (without continueOnFail) nothing more is sent.
+			await finishInFlight();
+			if (!prepared.ok) {
+				fail(prepared.error, i);
+				continue;
 			}
+			const { composed, validateOnly } = prepared.value;
+			inFlight = { i, outcome: settle(deliver(composed, context, validateOnly)) };
 		}
+		await finishInFlight();
 	} finally {
 		await session.close();
 	}

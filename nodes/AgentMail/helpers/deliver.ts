@@ -11,6 +11,12 @@ export interface OperationContext {
 	session: SmtpSession;
 }
 
+/** A message built from one item, ready to go on the wire (or to be described, when validating). */
+export interface PreparedMessage {
+	composed: ComposedMessage;
+	validateOnly: boolean;
+}
+
 export async function deliver(
 	composed: ComposedMessage,
 	context: OperationContext,

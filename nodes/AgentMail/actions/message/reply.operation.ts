@@ -1,5 +1,5 @@
 /** Message → Reply: an answer in the same thread as a message the AgentMail Trigger emitted. */
-import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
+import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
 import { composeMessage } from '../../../shared/smtp/compose';
 import {
@@ -9,7 +9,7 @@ import {
 	replyAddressing,
 	type OriginalInput,
 } from '../../../shared/smtp/reply';
-import { deliver, type OperationContext } from '../../helpers/deliver';
+import type { OperationContext, PreparedMessage } from '../../helpers/deliver';
 import { bodyProperties, optionsProperty, readCommon } from './common';
 
 const show = { resource: ['message'], operation: ['reply'] };
@@ -113,7 +113,7 @@ export async function execute(
 	this: IExecuteFunctions,
 	i: number,
 	context: OperationContext,
-): Promise<IDataObject> {
+): Promise<PreparedMessage> {
 	const inbox = context.connection.email;
 	const original = readOriginal(originalInput(this, i));
 	const { message, options } = await readCommon(this, i, inbox);
@@ -130,5 +130,5 @@ export async function execute(
 		text: quote && message.text !== undefined ? quoteText(message.text, original) : message.text,
 		html: quote && message.html !== undefined ? quoteHtml(message.html, original) : message.html,
 	});
-	return await deliver(composed, context, options.validateOnly === true);
+	return { composed, validateOnly: options.validateOnly === true };
 }

@@ -1,9 +1,9 @@
 /** Message → Send: a new message from the inbox. */
-import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
+import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
 import { composeMessage } from '../../../shared/smtp/compose';
 import { bodyProperties, optionsProperty, readCommon } from './common';
-import { deliver, type OperationContext } from '../../helpers/deliver';
+import type { OperationContext, PreparedMessage } from '../../helpers/deliver';
 
 export const description: INodeProperties[] = [
 	{
@@ -32,12 +32,12 @@ export async function execute(
 	this: IExecuteFunctions,
 	i: number,
 	context: OperationContext,
-): Promise<IDataObject> {
+): Promise<PreparedMessage> {
 	const { message, options } = await readCommon(this, i, context.connection.email);
 	const composed = await composeMessage({
 		...message,
 		to: this.getNodeParameter('to', i) as string,
 		subject: this.getNodeParameter('subject', i, '') as string,
 	});
-	return await deliver(composed, context, options.validateOnly === true);
+	return { composed, validateOnly: options.validateOnly === true };
 }
