@@ -121,6 +121,8 @@ export class MailboxSession {
 	private started = false;
 	private syncing = false;
 	private syncAgain = false;
+	/** Set when EXISTS announced exactly one new message while idle; see fetchArrival. */
+	private arrivalHint = false;
 	private livenessTimer?: NodeJS.Timeout;
 	private reconnectTimer?: NodeJS.Timeout;
 	private outageSince?: number;
@@ -265,7 +267,11 @@ export class MailboxSession {
 			logger.debug('IMAP client error', { error: error.message }),
 		);
 		client.on('close', () => this.onClose(client));
-		client.on('exists', () => this.requestSync());
+		client.on('exists', (event: { count: number; prevCount: number }) => {
+			// One message arrived while idle and caught up: it can be fetched whole right away.
+			if (!this.syncing && event.count - event.prevCount === 1) this.arrivalHint = true;
+			this.requestSync();
+		});
 		const connected = await settle(client.connect());
 		if (!connected.ok) {
 			client.close();
@@ -412,6 +418,10 @@ export class MailboxSession {
 		if (!client || this.syncing) return;
 		this.syncing = true;
 		try {
+			if (this.arrivalHint) {
+				this.arrivalHint = false;
+				await this.fetchArrival(client);
+			}
 			do {
 				this.syncAgain = false;
 				await this.syncRound(client);
@@ -430,6 +440,37 @@ export class MailboxSession {
 			this.syncing = false;
 		}
 		await this.flushActions();
+	}
+
+	/**
+	 * The one message that just arrived, in a single FETCH by UID (the next UID past the
+	 * watermark), with its source up to the size cap: one round trip from EXISTS to the run
+	 * instead of two. The regular pass that follows still lists everything past the watermark,
+	 * so a message this misses (its UID was not the next one) is taken there.
+	 */
+	private async fetchArrival(client: ImapFlow): Promise<void> {
+		const uid = this.cursor.lastUid + 1;
+		const max = this.options.maxMessageBytes;
+		const [message] = await client.fetchAll(
+			`${uid}:${uid}`,
+			{
+				uid: true,
+				flags: true,
+				size: true,
+				internalDate: true,
+				envelope: true,
+				// Never more than the cap: a bigger message gets its headers from the start.
+				source: max ? { start: 0, maxLength: max } : true,
+			},
+			{ uid: true },
+		);
+		this.progress++;
+		if (!message || message.uid !== uid) return;
+		if (max && (message.size ?? 0) > max) {
+			await this.handle({ ...message, headers: message.source, source: undefined });
+		} else {
+			await this.handle(message);
+		}
 	}
 
 	/**
