@@ -62,6 +62,8 @@ export interface Lab {
 	readonly smtp: Record<string, CredentialRef>;
 	/** The public API key (for calls N8nClient does not make). */
 	readonly apiKey: string;
+	/** The owner's login (for REST calls N8nClient does not make); made up at run time. */
+	readonly owner: { email: string; password: string };
 	/** n8n's version and the Node it runs on. */
 	readonly versions: { n8n: string; node: string };
 	/** Stops n8n (SIGTERM, as a service manager does) and starts it again on the same folder. */
@@ -71,7 +73,7 @@ export interface Lab {
 }
 
 /** n8n's built-in IMAP credential for a sandbox inbox. */
-function imapCredentialData(info: SandboxInfo, address: string): Record<string, unknown> {
+export function imapCredentialData(info: SandboxInfo, address: string): Record<string, unknown> {
 	const ours = sandboxCredential(info, address);
 	return {
 		user: address,
@@ -140,8 +142,16 @@ export async function startLab(options: LabOptions): Promise<Lab> {
 			name,
 		});
 		ours[address] = await create(`AgentMail ${address}`, 'agentMailInboxApi', data);
-		imap[address] = await create(`IMAP ${address}`, 'imap', imapCredentialData(sandbox.info, address));
-		smtp[address] = await create(`SMTP ${address}`, 'smtp', smtpCredentialData(sandbox.info, address));
+		imap[address] = await create(
+			`IMAP ${address}`,
+			'imap',
+			imapCredentialData(sandbox.info, address),
+		);
+		smtp[address] = await create(
+			`SMTP ${address}`,
+			'smtp',
+			smtpCredentialData(sandbox.info, address),
+		);
 	}
 
 	const lab: Lab = {
@@ -155,6 +165,7 @@ export async function startLab(options: LabOptions): Promise<Lab> {
 		imap,
 		smtp,
 		apiKey,
+		owner: { email: owner.email, password },
 		versions: { n8n: N8N_VERSION, node: installation.nodeVersion },
 		async restartN8n(between) {
 			await n8n.stop();

@@ -95,11 +95,34 @@ export function builtinTriggerWorkflow(
 	};
 }
 
-/** The benchmark-only trigger: `count` runs of one empty item each, right after activation. */
-export function baselineWorkflow(name: string, count: number): WorkflowInput {
+/** How the benchmark-only trigger emits (see bench/baseline-node). */
+export interface BaselineOptions {
+	/** Pause between two runs; 0: as fast as n8n takes them. */
+	intervalMs?: number;
+	/** Items per run. */
+	perRun?: number;
+	/** Items carrying what a parsed bench mail carries (text, and HTML on every other one). */
+	mailSized?: boolean;
+}
+
+/**
+ * The benchmark-only trigger: `count` items right after activation (`json.emittedAt` is when
+ * each run was emitted), one per run unless told otherwise.
+ */
+export function baselineWorkflow(
+	name: string,
+	count: number,
+	options: BaselineOptions = {},
+): WorkflowInput {
+	const parameters = {
+		count,
+		perRun: options.perRun ?? 1,
+		intervalMs: options.intervalMs ?? 0,
+		mailSized: options.mailSized ?? false,
+	};
 	return {
 		name,
-		nodes: [node(TRIGGER, 'n8n-nodes-bench-baseline.benchEmitter', 1, { count })],
+		nodes: [node(TRIGGER, 'n8n-nodes-bench-baseline.benchEmitter', 1, parameters)],
 		connections: {},
 	};
 }

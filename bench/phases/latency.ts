@@ -18,8 +18,14 @@ import {
 } from '../lab/workflows';
 import { activate, deactivate, round, type BenchContext } from './common';
 
-/** Between two messages: well past Dovecot's 500 ms notification delay and the run itself. */
-const SPACING_MS = 1_000;
+/**
+ * Between two messages: well past Dovecot's 500 ms notification delay and the run itself, plus
+ * a random part. With a fixed 1 s, the notification Dovecot owes an idling client for the
+ * previous message's \Seen flag (due 500 ms after the trigger's STORE) fell just after the next
+ * delivery and told the floor client about it early in a quarter of the cases.
+ */
+const SPACING_MS = 1_200;
+const SPACING_JITTER_MS = 300;
 /** Messages sent first and not counted (connections and code paths warmed up). */
 const WARM_UP = 3;
 /** After the last message, how long nothing new may start before the phase ends. */
@@ -65,7 +71,7 @@ export async function latency(
 			const subject = `latency ${side} ${i < WARM_UP ? 'warm-up' : 'measured'} ${i}`;
 			const at = await deliverer.deliver(inbox, benchMessage(subject));
 			if (i >= WARM_UP) delivered.set(subject, at);
-			await sleep(SPACING_MS);
+			await sleep(SPACING_MS + Math.random() * SPACING_JITTER_MS);
 			if ((i + 1) % 50 === 0) log(`latency ${side}: ${i + 1}/${WARM_UP + messages} delivered`);
 		}
 		await waitForQuiet(lab, id, {

@@ -43,7 +43,9 @@ export async function memory(
 	const growth: number[] = [];
 	try {
 		for (let round = 1; round <= rounds; round++) {
-			const message = benchMessage(`memory ${side} ${round}`, { attachmentBytes: ATTACHMENT_BYTES });
+			const message = benchMessage(`memory ${side} ${round}`, {
+				attachmentBytes: ATTACHMENT_BYTES,
+			});
 			await sleep(SETTLE_MS);
 			const before = rssBytes(lab.n8n.pid);
 			const sampler = sampleRss(lab.n8n.pid);
@@ -51,7 +53,9 @@ export async function memory(
 			await waitForQuiet(lab, id, { atLeast: round, quietMs: AFTER_MS, timeoutMs: 120_000 });
 			const { peak } = sampler.stop();
 			growth.push((peak - before) / MB);
-			log(`memory ${side} round ${round}: RSS ${(before / MB).toFixed(0)} MB → peak ${(peak / MB).toFixed(0)} MB`);
+			log(
+				`memory ${side} round ${round}: RSS ${(before / MB).toFixed(0)} MB → peak ${(peak / MB).toFixed(0)} MB`,
+			);
 		}
 	} finally {
 		deliverer.close();
@@ -59,8 +63,7 @@ export async function memory(
 	}
 	const executions = await listExecutions(lab, id, true);
 	const ok =
-		executions.length === rounds &&
-		executions.every((execution) => execution.status === 'success');
+		executions.length === rounds && executions.every((execution) => execution.status === 'success');
 	return {
 		side,
 		growthMb: growth.map((value) => round(value, 1)),

@@ -121,7 +121,9 @@ export async function recovery(context: BenchContext, rounds: number): Promise<R
 				.split('\n')
 				.filter((line) => /imap|connect|mail trigger/i.test(line));
 			results.push({ ms, logLines });
-			log(`recovery round ${round}: ours ${ms.ours} ms, built-in ${ms.builtin} ms after the server accepted again`);
+			log(
+				`recovery round ${round}: ours ${ms.ours} ms, built-in ${ms.builtin} ms after the server accepted again`,
+			);
 		}
 	} finally {
 		for (const side of ['ours', 'builtin'] as const) await deactivate(context, ids[side]);

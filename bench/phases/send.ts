@@ -48,7 +48,11 @@ function serverCounts(context: BenchContext, from: number) {
 	};
 }
 
-export async function send(context: BenchContext, count: number, rounds: number): Promise<SendResult[]> {
+export async function send(
+	context: BenchContext,
+	count: number,
+	rounds: number,
+): Promise<SendResult[]> {
 	const { lab, log } = context;
 	const results: Record<string, SendResult> = {};
 	const workflows: Record<Side, { id: string; path: string }> = {} as never;
@@ -63,12 +67,24 @@ export async function send(context: BenchContext, count: number, rounds: number)
 		workflows[side] = { id, path };
 	}
 	await sleep(BETWEEN_MS);
-	const record = (what: SendResult['what'], rate: number, counts: { connections: number; accepted: number }) => {
-		const entry = (results[what] ??= { what, rates: [], medianRate: 0, connections: [], accepted: [] });
+	const record = (
+		what: SendResult['what'],
+		rate: number,
+		counts: { connections: number; accepted: number },
+	) => {
+		const entry = (results[what] ??= {
+			what,
+			rates: [],
+			medianRate: 0,
+			connections: [],
+			accepted: [],
+		});
 		entry.rates.push(round(rate, 1));
 		entry.connections.push(counts.connections);
 		entry.accepted.push(counts.accepted);
-		log(`send ${what}: ${rate.toFixed(1)} msg/s, ${counts.connections} connection(s), ${counts.accepted} accepted`);
+		log(
+			`send ${what}: ${rate.toFixed(1)} msg/s, ${counts.connections} connection(s), ${counts.accepted} accepted`,
+		);
 	};
 	for (let r = 1; r <= rounds; r++) {
 		// The floor.
@@ -96,6 +112,10 @@ export async function send(context: BenchContext, count: number, rounds: number)
 			await sleep(BETWEEN_MS);
 		}
 	}
-	for (const side of ['ours', 'builtin'] as const) await lab.client.deactivateWorkflow(workflows[side].id);
-	return Object.values(results).map((entry) => ({ ...entry, medianRate: round(median(entry.rates), 1) }));
+	for (const side of ['ours', 'builtin'] as const)
+		await lab.client.deactivateWorkflow(workflows[side].id);
+	return Object.values(results).map((entry) => ({
+		...entry,
+		medianRate: round(median(entry.rates), 1),
+	}));
 }

@@ -1,8 +1,10 @@
 'use strict';
 /**
- * Benchmark-only trigger (never published): on activation it emits `count` runs of one empty
- * item each, one after another as fast as n8n takes them, each with a deduplication key as the
- * AgentMail Trigger passes one. What n8n itself costs per run, with no mail work at all.
+ * Benchmark-only trigger (never published): on activation it emits `count` items, `perRun` to a
+ * run, one run after another as fast as n8n takes them or `intervalMs` apart, each run with a
+ * deduplication key as the AgentMail Trigger passes one. Each item holds the time of its emit;
+ * with "Mail-Sized Items" it also carries what a parsed bench mail carries (2 KB of text, every
+ * other one 50 KB of HTML). What n8n itself costs per run and per item, with no mail work.
  */
 class BenchEmitter {
 	constructor() {
@@ -11,23 +13,41 @@ class BenchEmitter {
 			name: 'benchEmitter',
 			group: ['trigger'],
 			version: 1,
-			description: 'Emits empty runs (benchmarks only)',
+			description: 'Emits runs without reading mail (benchmarks only)',
 			defaults: { name: 'Bench Emitter' },
 			inputs: [],
 			outputs: ['main'],
-			properties: [{ displayName: 'Runs', name: 'count', type: 'number', default: 1000 }],
+			properties: [
+				{ displayName: 'Items', name: 'count', type: 'number', default: 1000 },
+				{ displayName: 'Items per Run', name: 'perRun', type: 'number', default: 1 },
+				{ displayName: 'Pause Between Runs (Ms)', name: 'intervalMs', type: 'number', default: 0 },
+				{ displayName: 'Mail-Sized Items', name: 'mailSized', type: 'boolean', default: false },
+			],
 		};
 	}
 
 	async trigger() {
 		const count = this.getNodeParameter('count');
+		const perRun = Math.max(1, this.getNodeParameter('perRun', 1));
+		const intervalMs = this.getNodeParameter('intervalMs', 0);
+		const mailSized = this.getNodeParameter('mailSized', false);
 		const workflow = this.getWorkflow().id;
+		const text = 'lorem ipsum dolor sit amet, consectetur adipiscing elit. '.repeat(36).slice(0, 2000);
+		const html = `<html><body><p>${'lorem ipsum dolor sit amet. '.repeat(1800).slice(0, 50000)}</p></body></html>`;
 		let stopped = false;
 		const emitAll = async () => {
-			for (let i = 0; i < count && !stopped; i++) {
-				this.emit([[{ json: { i } }]], undefined, undefined, `bench:${workflow}:${Date.now()}:${i}`);
+			for (let first = 0; first < count && !stopped; first += perRun) {
+				const emittedAt = Date.now();
+				const items = [];
+				for (let i = first; i < Math.min(count, first + perRun); i++) {
+					const json = { i, emittedAt };
+					if (mailSized) Object.assign(json, { subject: `item ${i}`, text, html: i % 2 === 1 ? html : null });
+					items.push({ json });
+				}
+				this.emit([items], undefined, undefined, `bench:${workflow}:${emittedAt}:${first}`);
 				// Yield between emits, as a trigger that reads mail does between messages.
-				await new Promise((resolve) => setImmediate(resolve));
+				if (intervalMs > 0) await new Promise((resolve) => setTimeout(resolve, intervalMs));
+				else await new Promise((resolve) => setImmediate(resolve));
 			}
 		};
 		if (this.getMode() === 'trigger') void emitAll();

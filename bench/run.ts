@@ -1,0 +1,114 @@
+/**
+ * `npm run bench`: our nodes side by side with n8n's own email nodes and with the floors, in one
+ * run, in one real n8n against one sandbox. Writes bench/results/latest.json, the generated part
+ * of BENCHMARKS.md and docs/bench.png.
+ *
+ * `npm run bench -- --quick` runs every phase small (a check that the bench works, not a
+ * measurement; nothing is written); `--only=latency,send` runs some phases; `--report-only`
+ * redraws BENCHMARKS.md and the plot from bench/results/latest.json.
+ */
+import { readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+
+import { startLab } from './lab/lab';
+import { batchedBurst, n8nAloneBurst, perMessageRate } from './phases/burst';
+import type { BenchContext } from './phases/common';
+import { latency } from './phases/latency';
+import { memory } from './phases/memory';
+import { recovery } from './phases/recovery';
+import { send } from './phases/send';
+import { writeReport, type BenchResults } from './report';
+
+const PROJECT_ROOT = path.resolve(__dirname, '..');
+const RESULTS_FILE = path.join(PROJECT_ROOT, 'bench', 'results', 'latest.json');
+
+/** Sizes of a full run, as the issue sets them, and of a quick check. */
+const SIZES = {
+	full: { singles: 200, burst: 1000, memoryRounds: 3, send: 200, sendRounds: 3, recoveryRounds: 3 },
+	quick: { singles: 5, burst: 60, memoryRounds: 1, send: 20, sendRounds: 1, recoveryRounds: 1 },
+};
+
+function packageVersion(): string {
+	const manifest = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as {
+		version: string;
+	};
+	return manifest.version;
+}
+
+function say(line: string): void {
+	process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+}
+
+async function main(): Promise<void> {
+	if (process.argv.includes('--report-only')) {
+		// Redraw BENCHMARKS.md and the plot from the last full run, without measuring again.
+		const saved = JSON.parse(readFileSync(RESULTS_FILE, 'utf8')) as BenchResults;
+		await writeReport(saved, PROJECT_ROOT, say);
+		return;
+	}
+	const quick = process.argv.includes('--quick');
+	const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length);
+	const size = quick ? SIZES.quick : SIZES.full;
+	const wanted = (phase: string) => !only || only.split(',').includes(phase);
+	const started = new Date();
+	const lab = await startLab({ name: 'agentmail-bench', log: say });
+	const context: BenchContext = { lab, log: say };
+	const results: BenchResults = {
+		date: started.toISOString(),
+		command: `npm run bench${process.argv.slice(2).length ? ' -- ' + process.argv.slice(2).join(' ') : ''}`,
+		machine: {
+			cpus: os.cpus().length,
+			cpuModel: os.cpus()[0]?.model ?? 'unknown',
+			memoryGb: Math.round(os.totalmem() / 1024 ** 3),
+			benchNode: process.version,
+		},
+		versions: { ...lab.versions, package: packageVersion() },
+		sizes: size,
+	};
+	try {
+		if (wanted('latency')) {
+			results.latency = [];
+			for (const side of ['ours', 'builtin'] as const) {
+				results.latency.push(await latency(context, side, size.singles));
+			}
+		}
+		if (wanted('burst')) {
+			results.burst = [];
+			for (const side of ['ours', 'builtin'] as const) {
+				results.burst.push(await batchedBurst(context, side, size.burst));
+			}
+			results.burstN8nAlone = await n8nAloneBurst(context, size.burst);
+			results.perMessage = await perMessageRate(context, size.burst);
+		}
+		if (wanted('memory')) {
+			results.memory = [];
+			for (const side of ['ours', 'builtin'] as const) {
+				results.memory.push(await memory(context, side, size.memoryRounds));
+			}
+		}
+		if (wanted('send')) results.send = await send(context, size.send, size.sendRounds);
+		if (wanted('recovery')) results.recovery = await recovery(context, size.recoveryRounds);
+	} finally {
+		await lab.stop();
+	}
+	results.durationS = Math.round((Date.now() - started.getTime()) / 1000);
+	if (quick) {
+		const file = path.join(os.tmpdir(), 'agentmail-bench-quick.json');
+		await writeFile(file, JSON.stringify(results, null, '\t') + '\n');
+		say(`quick check done in ${results.durationS} s; results in ${file} (BENCHMARKS.md untouched)`);
+		return;
+	}
+	await mkdir(path.join(PROJECT_ROOT, 'bench', 'results'), { recursive: true });
+	await writeFile(RESULTS_FILE, JSON.stringify(results, null, '\t') + '\n');
+	await writeReport(results, PROJECT_ROOT, say);
+}
+
+main().then(
+	() => process.exit(0),
+	(error: Error) => {
+		process.stderr.write(`bench failed: ${error.stack ?? error.message}\n`);
+		process.exit(1);
+	},
+);
