@@ -51,7 +51,10 @@ export interface FetchedMessage {
 	internalDate: Date | null;
 	/** The whole message; absent when it is over the size cap. */
 	source?: Buffer;
-	/** The header block, always present. */
+	/**
+	 * Without `source`: the header block (or the start of the message, which begins with it).
+	 * With `source`, empty: the headers are in the source.
+	 */
 	headers: Buffer;
 }
 
