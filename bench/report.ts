@@ -28,6 +28,8 @@ export interface BenchResults {
 	send?: SendResult[];
 	recovery?: RecoveryRound[];
 	durationS?: number;
+	/** Phases measured again later with --only (their results replaced the first ones). */
+	reruns?: Array<{ phases: string; date: string; command: string }>;
 }
 
 const START =
@@ -71,6 +73,12 @@ export function renderMarkdown(r: BenchResults): string {
 			`only the workflows of the phase being measured are active. n8n's nodes are the newest versions in this n8n (Email Trigger (IMAP) 2.2 with attachments downloaded, Send Email 2.1).`,
 	);
 	line();
+	for (const rerun of r.reruns ?? []) {
+		line(
+			`Measured again on ${rerun.date.slice(0, 16).replace('T', ' ')} UTC with \`${rerun.command}\`: ${rerun.phases}.`,
+		);
+		line();
+	}
 	line('![latency and burst](docs/bench.png)');
 	line();
 	const targets: Array<[string, string, boolean]> = [];

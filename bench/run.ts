@@ -7,7 +7,7 @@
  * measurement; nothing is written); `--only=latency,send` runs some phases; `--report-only`
  * redraws BENCHMARKS.md and the plot from bench/results/latest.json.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -37,6 +37,30 @@ function packageVersion(): string {
 	return manifest.version;
 }
 
+/** The measured parts of a run (what --only replaces in the saved results). */
+function phaseResults(results: BenchResults): Partial<BenchResults> {
+	const {
+		latency,
+		burst,
+		burstN8nAlone,
+		perMessage,
+		memory: mem,
+		send: sent,
+		recovery: rec,
+	} = results;
+	return Object.fromEntries(
+		Object.entries({
+			latency,
+			burst,
+			burstN8nAlone,
+			perMessage,
+			memory: mem,
+			send: sent,
+			recovery: rec,
+		}).filter(([, value]) => value !== undefined),
+	);
+}
+
 function say(line: string): void {
 	process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 }
@@ -55,7 +79,7 @@ async function main(): Promise<void> {
 	const started = new Date();
 	const lab = await startLab({ name: 'agentmail-bench', log: say });
 	const context: BenchContext = { lab, log: say };
-	const results: BenchResults = {
+	let results: BenchResults = {
 		date: started.toISOString(),
 		command: `npm run bench${process.argv.slice(2).length ? ' -- ' + process.argv.slice(2).join(' ') : ''}`,
 		machine: {
@@ -101,6 +125,12 @@ async function main(): Promise<void> {
 		return;
 	}
 	await mkdir(path.join(PROJECT_ROOT, 'bench', 'results'), { recursive: true });
+	if (only && existsSync(RESULTS_FILE)) {
+		// Some phases again: their results replace those of the last full run, the rest stays.
+		const saved = JSON.parse(readFileSync(RESULTS_FILE, 'utf8')) as BenchResults;
+		const rerun = { phases: only, date: results.date, command: results.command };
+		results = { ...saved, ...phaseResults(results), reruns: [...(saved.reruns ?? []), rerun] };
+	}
 	await writeFile(RESULTS_FILE, JSON.stringify(results, null, '\t') + '\n');
 	await writeReport(results, PROJECT_ROOT, say);
 }
