@@ -1,0 +1,65 @@
+/**
+ * n8n restarted with mail waiting: n8n is stopped (SIGTERM, as a service manager or a deploy
+ * does), mail arrives while it is down, and it is started again with the same database.
+ */
+import type { Side } from '../lab/workflows';
+import {
+	deliverEach,
+	joined,
+	rig,
+	seconds,
+	unrig,
+	waitAndTally,
+	warmUp,
+	faultBegins,
+	rowOf,
+	type Drill,
+	type DrillOutcome,
+} from './drill';
+
+/** Messages per side that arrive while n8n is down. */
+const WAITING_MESSAGES = 5;
+/** After n8n is ready again, how long each side gets to put out the waiting mail. */
+const BOUND_MS = 120_000;
+
+export const n8nRestart: Drill = {
+	id: 'n8n-restart',
+	title: 'n8n restarted with mail waiting',
+	what: `Both workflows active; n8n is stopped with SIGTERM, ${WAITING_MESSAGES} messages per side are delivered while it is down, and n8n is started again on the same database. Time to recover: from n8n answering /healthz/readiness again to the run with the last waiting message.`,
+	explain(rows) {
+		const ours = rowOf(rows, 'ours');
+		const builtin = rowOf(rows, 'builtin');
+		return [
+			`Ours: n8n saves the trigger's static data with each emit, so on start it knows the last UID it handed over and catches up from there before idling: the waiting mail came once, ${ours?.recovery} after n8n was ready.`,
+			`n8n's: on start it opens the folder and only then listens for new-mail events; mail already there raises none, so ${builtin?.lost ? 'the waiting messages stayed until the next new message arrived and took them along (see the nudge)' : 'it should have waited for the next mail, yet did not here'}. A restart with mail waiting delays that mail until the next one, however long that takes.`,
+		];
+	},
+	async run(context): Promise<DrillOutcome> {
+		const { lab } = context;
+		const rigs = await rig(context, this.title);
+		try {
+			const warm = await warmUp(context, rigs, this.id);
+			const logs = faultBegins(lab, rigs);
+			let waiting = {} as Record<Side, string[]>;
+			const stoppingAt = Date.now();
+			await lab.restartN8n(async () => {
+				waiting = await deliverEach(context, this.id, 'while n8n down', WAITING_MESSAGES);
+			});
+			const readyAt = Date.now();
+			context.log(`${this.id}: n8n down and up again in ${seconds(readyAt - stoppingAt)}`);
+			const outcome = await waitAndTally(this.title, rigs, logs, {
+				keys: joined(warm, waiting),
+				held: waiting,
+				faultEndedAt: readyAt,
+				boundMs: BOUND_MS,
+				nudge: true,
+			});
+			outcome.notes.unshift(
+				`- n8n stopped and ready again after ${seconds(readyAt - stoppingAt)}.`,
+			);
+			return outcome;
+		} finally {
+			await unrig(context, rigs);
+		}
+	},
+};
