@@ -11,7 +11,7 @@ import {
 import { tryParseConnection } from '../shared/connection';
 import { fetchNewest } from '../shared/imap/browse';
 import type { CursorState, StartFrom } from '../shared/imap/cursor';
-import { FatalSessionError, MailboxSession } from '../shared/imap/session';
+import { FatalSessionError, MailboxSession, RECONNECT_SLOW_CAP_MS } from '../shared/imap/session';
 import { agentMailInboxConnectionTest } from '../shared/methods/credentialTest';
 import { RunEmitter, toItem, type AfterRun, type EmitterSettings } from './helpers/emitter';
 import { listFolders } from './methods/loadOptions';
@@ -289,6 +289,15 @@ export class AgentMailTrigger implements INodeType {
 			onMessage: async (message) => await emitter.add(message),
 			onCaughtUp: () => emitter.flush(),
 			onFatal: (error) => this.emitError(new NodeOperationError(this.getNode(), error.message)),
+			// Not emitError: n8n 2.40 retries re-activating a failed trigger 5 times within about
+			// 15 s and then never again, so a key revoked for longer would stop the trigger for
+			// good. A failed execution tells the user (and runs the error workflow) instead.
+			onRefused: (error) =>
+				this.saveFailedExecution(
+					new NodeOperationError(this.getNode(), error.message, {
+						description: `The trigger stays active and tries again every ${RECONNECT_SLOW_CAP_MS / 1000} s; it picks up the mail that arrived meanwhile once the login works again.`,
+					}),
+				),
 		});
 		emitter.session = session;
 		const started = await session.start().then(

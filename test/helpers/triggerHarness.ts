@@ -26,7 +26,10 @@ export interface Emitted {
 
 export interface ActiveTrigger {
 	emitted: Emitted[];
+	/** What went to emitError (the trigger gave up and n8n deactivates it). */
 	errors: Error[];
+	/** What went to saveFailedExecution (reported, the trigger keeps going). */
+	failures: Error[];
 	logs: HarnessLog[];
 	staticData: IDataObject;
 	response: ITriggerResponse;
@@ -65,6 +68,7 @@ function deferred<T>() {
 export async function activateTrigger(options: ActivateOptions): Promise<ActiveTrigger> {
 	const emitted: Emitted[] = [];
 	const errors: Error[] = [];
+	const failures: Error[] = [];
 	const logs: HarnessLog[] = [];
 	const staticData = options.staticData ?? {};
 	let binaryFailuresLeft = options.binaryFailures ?? 0;
@@ -117,6 +121,7 @@ export async function activateTrigger(options: ActivateOptions): Promise<ActiveT
 			}
 		},
 		emitError: (error: Error) => errors.push(error),
+		saveFailedExecution: (error: Error) => failures.push(error),
 		helpers: {
 			createDeferredPromise: deferred,
 			prepareBinaryData: async (content: Buffer, fileName?: string, mimeType?: string) => {
@@ -140,6 +145,7 @@ export async function activateTrigger(options: ActivateOptions): Promise<ActiveT
 	return {
 		emitted,
 		errors,
+		failures,
 		logs,
 		staticData,
 		response,

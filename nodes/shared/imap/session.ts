@@ -95,6 +95,13 @@ export interface MailboxSessionOptions {
 	onCaughtUp?: () => Promise<void> | void;
 	/** Called once when the session gives up (refused login, missing folder). */
 	onFatal: (error: FatalSessionError) => void;
+	/**
+	 * When set, a session that was running keeps going after a refused login or a missing
+	 * folder (a key rotated too early, an outage on the provider's side): this is called once
+	 * per outage, the session retries every {@link RECONNECT_SLOW_CAP_MS}, and resumes by
+	 * itself once the login works. Without it, or on the very first connect, onFatal ends it.
+	 */
+	onRefused?: (error: FatalSessionError) => void;
 	logger: SessionLogger;
 	/** A silent dead connection is detected within this; default 60 s. */
 	livenessWindowMs?: number;
@@ -130,6 +137,10 @@ export class MailboxSession {
 	private reconnectTimer?: NodeJS.Timeout;
 	private outageSince?: number;
 	private attempts = 0;
+	/** Whether a connect has ever succeeded: a refusal after that is retried (see onRefused). */
+	private connectedOnce = false;
+	/** The current outage is a refusal (login or folder): retried at the slow pace only. */
+	private refused = false;
 	private uidValidity?: string;
 	private readonly pending = new Map<
 		string,
@@ -319,6 +330,8 @@ export class MailboxSession {
 		}
 		this.outageSince = undefined;
 		this.attempts = 0;
+		this.refused = false;
+		this.connectedOnce = true;
 		this.startLiveness(client);
 		await this.sync();
 	}
@@ -341,10 +354,11 @@ export class MailboxSession {
 			);
 		}
 		const cap =
-			now - this.outageSince < RECONNECT_FAST_PERIOD_MS
+			now - this.outageSince < RECONNECT_FAST_PERIOD_MS && !this.refused
 				? RECONNECT_FAST_CAP_MS
 				: RECONNECT_SLOW_CAP_MS;
-		const base = Math.min(cap, RECONNECT_INITIAL_MS * 2 ** this.attempts);
+		// A refused login is not retried quickly: many wrong logins can get an account locked.
+		const base = this.refused ? cap : Math.min(cap, RECONNECT_INITIAL_MS * 2 ** this.attempts);
 		const wait = Math.round(base * (1 - RECONNECT_JITTER + Math.random() * 2 * RECONNECT_JITTER));
 		this.attempts++;
 		// Every attempt while young is quiet; then one line per slow attempt is enough.
@@ -358,6 +372,18 @@ export class MailboxSession {
 			if (this.stopped) return;
 			const attempt = await settle(this.connect());
 			if (attempt.error instanceof FatalSessionError) {
+				if (this.connectedOnce && this.options.onRefused) {
+					// It worked before: keep trying slowly, and say so once per outage.
+					if (!this.refused) {
+						this.refused = true;
+						this.options.logger.error(
+							`${attempt.error.message} Retrying every ${RECONNECT_SLOW_CAP_MS / 1000} s.`,
+						);
+						this.options.onRefused(attempt.error);
+					}
+					this.scheduleReconnect(attempt.error);
+					return;
+				}
 				this.stopped = true;
 				this.options.logger.error(attempt.error.message);
 				this.options.onFatal(attempt.error);
@@ -523,7 +549,9 @@ export class MailboxSession {
 		const fetched = new Map<number, FetchMessageObject>();
 		const base = { uid: true, flags: true, size: true, internalDate: true, envelope: true };
 		const withSource = chunk.filter((entry) => entry.fetch === 'source').map((entry) => entry.uid);
-		const headersOnly = chunk.filter((entry) => entry.fetch === 'headers').map((entry) => entry.uid);
+		const headersOnly = chunk
+			.filter((entry) => entry.fetch === 'headers')
+			.map((entry) => entry.uid);
 		if (withSource.length) {
 			const messages = await client.fetchAll(
 				withSource.join(','),
