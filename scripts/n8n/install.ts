@@ -15,13 +15,15 @@
  * two are rebuilt afterwards against Node 24's headers.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import { processAlive, runCommand, type CommandResult } from '../../test/sandbox/processes';
 
 /** The n8n release the dev setup and the end-to-end tests run (2.41.x does not resolve). */
 export const N8N_VERSION = '2.40.7';
+/** package-lock.json of a working install of that version (see installN8n). */
+const N8N_LOCK_FILE = path.join(__dirname, `n8n-${N8N_VERSION}.lock.json`);
 /** n8n 2.36 and later want Node 24. */
 export const NODE_MAJOR = 24;
 
@@ -148,9 +150,19 @@ async function npm(
 }
 
 /** npm settings of a cache subfolder: its own, so the project's ignore-scripts does not apply. */
-async function writeProject(folder: string, name: string, npmrc: string[]): Promise<void> {
+async function writeProject(
+	folder: string,
+	name: string,
+	npmrc: string[],
+	dependencies?: Record<string, string>,
+): Promise<void> {
 	await mkdir(folder, { recursive: true });
-	const manifest = { name, private: true, description: 'Local cache of n8n-nodes-agentmail-inbox' };
+	const manifest = {
+		name,
+		private: true,
+		description: 'Local cache of n8n-nodes-agentmail-inbox',
+		...(dependencies ? { dependencies } : {}),
+	};
 	await writeFile(path.join(folder, 'package.json'), JSON.stringify(manifest, null, '\t') + '\n');
 	await writeFile(path.join(folder, '.npmrc'), npmrc.join('\n') + '\n');
 }
@@ -234,15 +246,19 @@ async function install(dir: string, log: (line: string) => void): Promise<N8nIns
 
 	step = Date.now();
 	log(`n8n: installing n8n@${N8N_VERSION} into ${where.n8nProject} (several minutes)`);
-	await writeProject(where.n8nProject, 'agentmail-n8n', [
-		'fund=false',
-		'audit=false',
-		'update-notifier=false',
-		'save-exact=true',
-	]);
+	await writeProject(
+		where.n8nProject,
+		'agentmail-n8n',
+		['fund=false', 'audit=false', 'update-notifier=false', 'save-exact=true'],
+		{ n8n: N8N_VERSION },
+	);
+	// n8n's own dependency ranges float: resolved afresh they can ask for a version the registry
+	// does not have (seen: @aws-sdk/core@^3.981.1 when the newest was 3.981.0). The lock of an
+	// install that worked pins all ~1,100 packages, so every machine gets the same tree.
+	await copyFile(N8N_LOCK_FILE, path.join(where.n8nProject, 'package-lock.json'));
 	await npm(
 		where.n8nProject,
-		['install', '--ignore-scripts', '--no-audit', '--no-fund', `n8n@${N8N_VERSION}`],
+		['install', '--ignore-scripts', '--no-audit', '--no-fund'],
 		env,
 		N8N_INSTALL_TIMEOUT_MS,
 	);
