@@ -19,6 +19,16 @@ export function cpuMs(pid: number): number {
 	return ((utime + stime) * 1000) / TICKS_PER_SECOND;
 }
 
+/** Reads a process's CPU time every `everyMs` until stopped: samples of [time, CPU ms]. */
+export function sampleCpu(
+	pid: number,
+	everyMs: number,
+): { samples: Array<[number, number]>; stop(): void } {
+	const samples: Array<[number, number]> = [[Date.now(), cpuMs(pid)]];
+	const timer = setInterval(() => samples.push([Date.now(), cpuMs(pid)]), everyMs);
+	return { samples, stop: () => clearInterval(timer) };
+}
+
 /** Resident memory of a process now, in bytes. */
 export function rssBytes(pid: number): number {
 	const status = readFileSync(`/proc/${pid}/status`, 'utf8');

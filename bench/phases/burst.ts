@@ -8,18 +8,25 @@
 import { INBOX } from '../lab/lab';
 import { benchMessage, Deliverer, type BenchMessage } from '../lab/mail';
 import { IdleFloor } from '../lab/floor';
-import { cpuMs } from '../lab/proc';
+import { sampleCpu } from '../lab/proc';
 import { listExecutions, sleep, startedAt, waitForQuiet } from '../lab/runs';
 import {
 	baselineWorkflow,
-	builtinTriggerWorkflow,
 	itemSubject,
 	nodeItems,
 	oursTriggerWorkflow,
 	TRIGGER,
 	type Side,
 } from '../lab/workflows';
-import { activate, deactivate, inParallel, round, type BenchContext } from './common';
+import {
+	activate,
+	deactivate,
+	inParallel,
+	round,
+	SIDE_INBOX,
+	sideTriggerWorkflow,
+	type BenchContext,
+} from './common';
 
 /** LMTP connections the burst is delivered on. */
 const DELIVERY_CONNECTIONS = 4;
@@ -87,25 +94,20 @@ export async function batchedBurst(
 	count: number,
 ): Promise<BurstSide> {
 	const { lab, log } = context;
-	const inbox = side === 'ours' ? INBOX.agent : INBOX.peer;
-	const workflow =
-		side === 'ours'
-			? oursTriggerWorkflow('Burst: AgentMail Trigger, 20 per run', lab.ours[inbox], {
-					runMode: 'batch',
-					batchSize: BATCH_SIZE,
-				})
-			: builtinTriggerWorkflow('Burst: Email Trigger (IMAP)', lab.imap[inbox]);
+	const inbox = SIDE_INBOX[side];
+	const workflow = sideTriggerWorkflow(lab, side, 'Burst, 20 per run', {
+		runMode: 'batch',
+		batchSize: BATCH_SIZE,
+	});
 	const messages = burstMessages(side, count);
 	const id = await activate(context, side, workflow);
 	const floor = await IdleFloor.start(lab.info, inbox);
 	const deliverer = new Deliverer(lab.info, DELIVERY_CONNECTIONS);
-	const pid = lab.n8n.pid;
-	const cpu: Array<[number, number]> = [];
-	const sampler = setInterval(() => cpu.push([Date.now(), cpuMs(pid)]), CPU_SAMPLE_MS);
+	const sampler = sampleCpu(lab.n8n.pid, CPU_SAMPLE_MS);
+	const cpu = sampler.samples;
 	let first = 0;
 	let last = 0;
 	try {
-		cpu.push([Date.now(), cpuMs(pid)]);
 		first = Date.now();
 		await inParallel(messages, DELIVERY_CONNECTIONS, async (message) => {
 			last = Math.max(last, await deliverer.deliver(inbox, message));
@@ -113,7 +115,7 @@ export async function batchedBurst(
 		log(`burst ${side}: ${count} delivered in ${last - first} ms`);
 		await waitForQuiet(lab, id, { atLeast: 1, quietMs: QUIET_MS, timeoutMs: BURST_TIMEOUT_MS });
 	} finally {
-		clearInterval(sampler);
+		sampler.stop();
 		deliverer.close();
 		await floor.stop();
 		await deactivate(context, id);
@@ -208,8 +210,7 @@ export async function perMessageRate(context: BenchContext, count: number): Prom
 	const pid = lab.n8n.pid;
 	const results: RateResult[] = [];
 	for (const what of ['ours', 'baseline'] as const) {
-		const cpu: Array<[number, number]> = [[Date.now(), cpuMs(pid)]];
-		const sampler = setInterval(() => cpu.push([Date.now(), cpuMs(pid)]), CPU_SAMPLE_MS);
+		const sampler = sampleCpu(pid, CPU_SAMPLE_MS);
 		const workflow =
 			what === 'ours'
 				? oursTriggerWorkflow('Catch-up: AgentMail Trigger, one run per message', lab.ours[inbox], {
@@ -219,14 +220,14 @@ export async function perMessageRate(context: BenchContext, count: number): Prom
 		const id = await lab.client.createWorkflow(workflow);
 		await lab.client.activateWorkflow(id);
 		await waitForQuiet(lab, id, { atLeast: count, quietMs: QUIET_MS, timeoutMs: BURST_TIMEOUT_MS });
-		clearInterval(sampler);
+		sampler.stop();
 		await lab.client.deactivateWorkflow(id);
 		const subjects = what === 'ours' ? messages.map((message) => message.subject) : [];
 		const counted =
 			what === 'ours'
 				? await tally(context, id, subjects)
 				: { executions: await listExecutions(lab, id), items: count, missing: 0, duplicates: 0 };
-		const measured = rateOf(counted.executions, cpu);
+		const measured = rateOf(counted.executions, sampler.samples);
 		results.push({
 			what,
 			runs: counted.executions.length,
@@ -250,9 +251,7 @@ export async function perMessageRate(context: BenchContext, count: number): Prom
  */
 export async function n8nAloneBurst(context: BenchContext, count: number): Promise<RateResult> {
 	const { lab, log } = context;
-	const pid = lab.n8n.pid;
-	const cpu: Array<[number, number]> = [[Date.now(), cpuMs(pid)]];
-	const sampler = setInterval(() => cpu.push([Date.now(), cpuMs(pid)]), CPU_SAMPLE_MS);
+	const sampler = sampleCpu(lab.n8n.pid, CPU_SAMPLE_MS);
 	const id = await lab.client.createWorkflow(
 		baselineWorkflow('Burst: n8n alone, the same items, 20 per run', count, {
 			perRun: BATCH_SIZE,
@@ -266,9 +265,9 @@ export async function n8nAloneBurst(context: BenchContext, count: number): Promi
 		quietMs: QUIET_MS,
 		timeoutMs: BURST_TIMEOUT_MS,
 	});
-	clearInterval(sampler);
+	sampler.stop();
 	await lab.client.deactivateWorkflow(id);
-	const measured = rateOf(executions, cpu);
+	const measured = rateOf(executions, sampler.samples);
 	log(
 		`burst, n8n alone: ${executions.length} runs of ${BATCH_SIZE} mail-sized items; CPU ${measured.cpuMs} ms`,
 	);

@@ -1,9 +1,15 @@
 /** What every bench phase gets, and small helpers they share. */
 import { waitForTriggerStart } from '../../scripts/n8n/demo';
 import type { WorkflowInput } from '../../scripts/n8n/server';
-import type { Lab } from '../lab/lab';
+import { INBOX, type Lab } from '../lab/lab';
 import { sleep } from '../lab/runs';
-import { TRIGGER, type Side } from '../lab/workflows';
+import {
+	builtinTriggerWorkflow,
+	oursTriggerWorkflow,
+	TRIGGER,
+	type OursTriggerParameters,
+	type Side,
+} from '../lab/workflows';
 
 /** A trigger gets this long to start after its workflow is activated (n8n applies it async). */
 export const TRIGGER_START_TIMEOUT_MS = 60_000;
@@ -13,6 +19,25 @@ const BUILTIN_START_MS = 5_000;
 export interface BenchContext {
 	lab: Lab;
 	log: (line: string) => void;
+}
+
+/** The inbox each side's trigger watches in the bench. */
+export const SIDE_INBOX: Record<Side, string> = { ours: INBOX.agent, builtin: INBOX.peer };
+
+/**
+ * A workflow holding only one side's trigger on its inbox, named after the phase; `ours` are
+ * parameters of our trigger beyond its defaults (n8n's always runs with its own).
+ */
+export function sideTriggerWorkflow(
+	lab: Lab,
+	side: Side,
+	phase: string,
+	ours: OursTriggerParameters = {},
+): WorkflowInput {
+	const inbox = SIDE_INBOX[side];
+	return side === 'ours'
+		? oursTriggerWorkflow(`${phase}: AgentMail Trigger`, lab.ours[inbox], ours)
+		: builtinTriggerWorkflow(`${phase}: Email Trigger (IMAP)`, lab.imap[inbox]);
 }
 
 /** Creates and activates a workflow and waits until its trigger listens; returns its id. */

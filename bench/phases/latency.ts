@@ -3,20 +3,19 @@
  * yes) to the moment n8n started the run for it (the execution's startedAt). Beside the trigger
  * a bare imapflow client idles on the same folder: when it hears of the message is the floor.
  */
-import { INBOX } from '../lab/lab';
 import { benchMessage, Deliverer } from '../lab/mail';
 import { IdleFloor } from '../lab/floor';
 import { percentile } from '../lab/proc';
 import { listExecutions, sleep, startedAt, waitForQuiet } from '../lab/runs';
+import { itemSubject, nodeItems, TRIGGER, type Side } from '../lab/workflows';
 import {
-	builtinTriggerWorkflow,
-	itemSubject,
-	nodeItems,
-	oursTriggerWorkflow,
-	TRIGGER,
-	type Side,
-} from '../lab/workflows';
-import { activate, deactivate, round, type BenchContext } from './common';
+	activate,
+	deactivate,
+	round,
+	SIDE_INBOX,
+	sideTriggerWorkflow,
+	type BenchContext,
+} from './common';
 
 /**
  * Between two messages: well past Dovecot's 500 ms notification delay and the run itself, plus
@@ -57,12 +56,8 @@ export async function latency(
 	messages: number,
 ): Promise<LatencySide> {
 	const { lab, log } = context;
-	const inbox = side === 'ours' ? INBOX.agent : INBOX.peer;
-	const workflow =
-		side === 'ours'
-			? oursTriggerWorkflow('Latency: AgentMail Trigger', lab.ours[inbox])
-			: builtinTriggerWorkflow('Latency: Email Trigger (IMAP)', lab.imap[inbox]);
-	const id = await activate(context, side, workflow);
+	const inbox = SIDE_INBOX[side];
+	const id = await activate(context, side, sideTriggerWorkflow(lab, side, 'Latency'));
 	const floor = await IdleFloor.start(lab.info, inbox);
 	const deliverer = new Deliverer(lab.info);
 	const delivered = new Map<string, number>();

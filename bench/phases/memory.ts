@@ -4,12 +4,18 @@
  * trigger and for n8n's, one after the other, several rounds, each side in a freshly started
  * n8n.
  */
-import { INBOX } from '../lab/lab';
 import { benchMessage, Deliverer } from '../lab/mail';
 import { median, rssBytes, sampleRss } from '../lab/proc';
 import { listExecutions, sleep, waitForQuiet } from '../lab/runs';
-import { builtinTriggerWorkflow, oursTriggerWorkflow, type Side } from '../lab/workflows';
-import { activate, deactivate, round, type BenchContext } from './common';
+import type { Side } from '../lab/workflows';
+import {
+	activate,
+	deactivate,
+	round,
+	SIDE_INBOX,
+	sideTriggerWorkflow,
+	type BenchContext,
+} from './common';
 
 /** The attachment of the measured message. */
 const ATTACHMENT_BYTES = 10 * 1024 * 1024;
@@ -36,12 +42,8 @@ export async function memory(
 	const { lab, log } = context;
 	// A fresh n8n: after the bursts its heap is gigabytes and a 10 MB message would hide in it.
 	await lab.restartN8n();
-	const inbox = side === 'ours' ? INBOX.agent : INBOX.peer;
-	const workflow =
-		side === 'ours'
-			? oursTriggerWorkflow('Memory: AgentMail Trigger', lab.ours[inbox])
-			: builtinTriggerWorkflow('Memory: Email Trigger (IMAP)', lab.imap[inbox]);
-	const id = await activate(context, side, workflow);
+	const inbox = SIDE_INBOX[side];
+	const id = await activate(context, side, sideTriggerWorkflow(lab, side, 'Memory'));
 	const deliverer = new Deliverer(lab.info);
 	const growth: number[] = [];
 	try {

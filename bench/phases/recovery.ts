@@ -7,18 +7,10 @@
 import { openSync, readSync, closeSync, statSync } from 'node:fs';
 import net from 'node:net';
 
-import { INBOX } from '../lab/lab';
 import { benchMessage } from '../lab/mail';
 import { listExecutions, sleep, startedAt, waitForQuiet } from '../lab/runs';
-import {
-	builtinTriggerWorkflow,
-	itemSubject,
-	nodeItems,
-	oursTriggerWorkflow,
-	TRIGGER,
-	type Side,
-} from '../lab/workflows';
-import { activate, deactivate, type BenchContext } from './common';
+import { itemSubject, nodeItems, TRIGGER, type Side } from '../lab/workflows';
+import { activate, deactivate, SIDE_INBOX, sideTriggerWorkflow, type BenchContext } from './common';
 
 /** How long the server stays down. */
 const OUTAGE_MS = 5_000;
@@ -71,18 +63,9 @@ function readFrom(file: string, offset: number): string {
 
 export async function recovery(context: BenchContext, rounds: number): Promise<RecoveryRound[]> {
 	const { lab, log } = context;
-	const inboxes: Record<Side, string> = { ours: INBOX.agent, builtin: INBOX.peer };
 	const ids: Record<Side, string> = {
-		ours: await activate(
-			context,
-			'ours',
-			oursTriggerWorkflow('Recovery: AgentMail Trigger', lab.ours[inboxes.ours]),
-		),
-		builtin: await activate(
-			context,
-			'builtin',
-			builtinTriggerWorkflow('Recovery: Email Trigger (IMAP)', lab.imap[inboxes.builtin]),
-		),
+		ours: await activate(context, 'ours', sideTriggerWorkflow(lab, 'ours', 'Recovery')),
+		builtin: await activate(context, 'builtin', sideTriggerWorkflow(lab, 'builtin', 'Recovery')),
 	};
 	const results: RecoveryRound[] = [];
 	try {
@@ -95,7 +78,7 @@ export async function recovery(context: BenchContext, rounds: number): Promise<R
 				builtin: `recovery builtin ${round}`,
 			};
 			for (const side of ['ours', 'builtin'] as const) {
-				await lab.sandbox.depositInMaildir(inboxes[side], benchMessage(subjects[side]).raw);
+				await lab.sandbox.depositInMaildir(SIDE_INBOX[side], benchMessage(subjects[side]).raw);
 			}
 			await sleep(OUTAGE_MS);
 			const accepted = firstAccept(lab.info.imap.host, lab.info.imap.port, Date.now() + 30_000);
