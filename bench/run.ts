@@ -38,26 +38,19 @@ function packageVersion(): string {
 }
 
 /** The measured parts of a run (what --only replaces in the saved results). */
+const PHASE_KEYS = [
+	'latency',
+	'burst',
+	'burstN8nAlone',
+	'perMessage',
+	'memory',
+	'send',
+	'recovery',
+] as const;
+
 function phaseResults(results: BenchResults): Partial<BenchResults> {
-	const {
-		latency,
-		burst,
-		burstN8nAlone,
-		perMessage,
-		memory: mem,
-		send: sent,
-		recovery: rec,
-	} = results;
 	return Object.fromEntries(
-		Object.entries({
-			latency,
-			burst,
-			burstN8nAlone,
-			perMessage,
-			memory: mem,
-			send: sent,
-			recovery: rec,
-		}).filter(([, value]) => value !== undefined),
+		PHASE_KEYS.filter((key) => results[key] !== undefined).map((key) => [key, results[key]]),
 	);
 }
 

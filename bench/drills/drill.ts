@@ -4,7 +4,7 @@
  * from the mail itself.
  */
 import type { WorkflowInput } from '../../scripts/n8n/server';
-import { INBOX, type CredentialRef, type Lab } from '../lab/lab';
+import type { CredentialRef, Lab } from '../lab/lab';
 import { benchMessage, Deliverer } from '../lab/mail';
 import {
 	builtinTriggerWorkflow,
@@ -12,7 +12,7 @@ import {
 	type OursTriggerParameters,
 	type Side,
 } from '../lab/workflows';
-import { activate, deactivate } from '../phases/common';
+import { activate, deactivate, SIDE_INBOX } from '../phases/common';
 import { distinctLines, LogWindow } from './logs';
 import { storedCopies } from './mailbox';
 import { RestSession, Watch, type KeyOf } from './watch';
@@ -35,7 +35,8 @@ export const SIDE_LABEL: Record<Side, string> = {
 	builtin: 'Email Trigger (IMAP) 2.2',
 };
 /** Each side's inbox: the same Dovecot, separate mailboxes. */
-export const SIDE_INBOX: Record<Side, string> = { ours: INBOX.agent, builtin: INBOX.peer };
+/** The inbox each side watches: the same as in the bench phases. */
+export { SIDE_INBOX };
 
 export interface DrillContext {
 	lab: Lab;
