@@ -1,7 +1,8 @@
 /**
  * A TCP proxy in front of a real server that can go silent: existing connections stop
  * forwarding in both directions without closing (a half-open connection, as a NAT or firewall
- * that drops state leaves behind), while new connections still go through.
+ * that drops state leaves behind), while new connections still go through. It can also cut
+ * the existing connections outright.
  */
 import net from 'node:net';
 
@@ -11,6 +12,8 @@ export interface SilentProxy {
 	readonly accepted: number;
 	/** Existing connections stop forwarding; their sockets stay open. */
 	freezeExisting(): void;
+	/** Existing connections are closed on both sides, as a server restart or a NAT reset does. */
+	dropExisting(): void;
 	close(): Promise<void>;
 }
 
@@ -47,6 +50,12 @@ export async function startProxy(targetHost: string, targetPort: number): Promis
 		},
 		freezeExisting() {
 			for (const pair of pairs) pair.frozen = true;
+		},
+		dropExisting() {
+			for (const { client, upstream } of pairs) {
+				client.destroy();
+				upstream.destroy();
+			}
 		},
 		async close() {
 			for (const { client, upstream } of pairs) {

@@ -50,6 +50,8 @@ export interface ActivateOptions {
 	onEmit?: (emittedSoFar: number) => void;
 	/** How many times storing binary data fails first (as with a full disk); default 0. */
 	binaryFailures?: number;
+	/** Awaited before each attachment is stored: lets a test hold a hand-over midway. */
+	binaryGate?: () => Promise<void>;
 	/** Whether the run an emit started succeeds; default always. */
 	runSucceeds?: (items: INodeExecutionData[]) => boolean;
 }
@@ -125,6 +127,7 @@ export async function activateTrigger(options: ActivateOptions): Promise<ActiveT
 		helpers: {
 			createDeferredPromise: deferred,
 			prepareBinaryData: async (content: Buffer, fileName?: string, mimeType?: string) => {
+				await options.binaryGate?.();
 				if (binaryFailuresLeft > 0) {
 					binaryFailuresLeft--;
 					throw new Error('ENOSPC: no space left on device');

@@ -467,6 +467,9 @@ export class MailboxSession {
 			return;
 		} finally {
 			this.syncing = false;
+			// The connection was replaced while this pass was busy (e.g. handing a message over):
+			// the new one's own catch-up was refused (one pass at a time), so it runs now.
+			if (this.client && this.client !== client && !this.stopped) void this.sync();
 		}
 		await this.flushActions();
 	}
