@@ -2,7 +2,8 @@ import { chunkPlan } from '../../nodes/shared/imap/session';
 
 type Fetch = 'none' | 'source' | 'headers';
 const entry = (uid: number, size: number, fetch: Fetch = 'source') => ({ uid, size, fetch });
-const uids = (chunks: ReturnType<typeof chunkPlan>) => chunks.map((chunk) => chunk.map((e) => e.uid));
+const uids = (chunks: ReturnType<typeof chunkPlan>) =>
+	chunks.map((chunk) => chunk.map((e) => e.uid));
 
 describe('chunkPlan: what one FETCH holds', () => {
 	it('cuts at the message count', () => {
