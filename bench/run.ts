@@ -15,7 +15,7 @@ import path from 'node:path';
 import { startLab } from './lab/lab';
 import { batchedBurst, n8nAloneBurst, perMessageRate } from './phases/burst';
 import type { BenchContext } from './phases/common';
-import { latency } from './phases/latency';
+import { latency, n8nAloneLatency } from './phases/latency';
 import { memory } from './phases/memory';
 import { recovery } from './phases/recovery';
 import { send } from './phases/send';
@@ -40,6 +40,7 @@ function packageVersion(): string {
 /** The measured parts of a run (what --only replaces in the saved results). */
 const PHASE_KEYS = [
 	'latency',
+	'latencyN8nAlone',
 	'burst',
 	'burstN8nAlone',
 	'perMessage',
@@ -90,6 +91,7 @@ async function main(): Promise<void> {
 			for (const side of ['ours', 'builtin'] as const) {
 				results.latency.push(await latency(context, side, size.singles));
 			}
+			results.latencyN8nAlone = await n8nAloneLatency(context, size.singles);
 		}
 		if (wanted('burst')) {
 			results.burst = [];

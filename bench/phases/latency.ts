@@ -7,7 +7,7 @@ import { benchMessage, Deliverer } from '../lab/mail';
 import { IdleFloor } from '../lab/floor';
 import { percentile } from '../lab/proc';
 import { listExecutions, sleep, startedAt, waitForQuiet } from '../lab/runs';
-import { itemSubject, nodeItems, TRIGGER, type Side } from '../lab/workflows';
+import { baselineWorkflow, itemSubject, nodeItems, TRIGGER, type Side } from '../lab/workflows';
 import {
 	activate,
 	deactivate,
@@ -29,6 +29,8 @@ const SPACING_JITTER_MS = 300;
 const WARM_UP = 3;
 /** After the last message, how long nothing new may start before the phase ends. */
 const QUIET_MS = 3_000;
+/** Between two emits of the benchmark-only trigger: n8n idle again, as between two messages. */
+const N8N_ALONE_SPACING_MS = 300;
 
 export interface LatencySide {
 	side: Side;
@@ -110,6 +112,55 @@ export async function latency(
 	};
 	log(
 		`latency ${side}: run p50 ${result.summary.run.p50} p95 ${result.summary.run.p95} max ${result.summary.run.max} ms; floor p50 ${result.summary.floor.p50} max ${result.summary.floor.max} ms; missing ${missing}, duplicates ${duplicates}`,
+	);
+	return result;
+}
+
+/** n8n's own part of the latency: from a trigger's emit to the run's start. */
+export interface N8nAloneLatency {
+	runs: number;
+	/** Emit → run start, ms, in emit order. */
+	run: number[];
+	summary: { p50: number; p95: number; max: number };
+}
+
+/**
+ * The benchmark-only trigger emits single empty runs (with a deduplication key, as ours does)
+ * one at a time; each run's `startedAt` minus the emit time it carries is what n8n itself adds
+ * to any trigger's latency, measured in the same n8n during the same bench run.
+ */
+export async function n8nAloneLatency(
+	context: BenchContext,
+	runs: number,
+): Promise<N8nAloneLatency> {
+	const { lab, log } = context;
+	const id = await activate(
+		context,
+		'baseline',
+		baselineWorkflow('Latency: n8n alone, emit to run start', WARM_UP + runs, {
+			intervalMs: N8N_ALONE_SPACING_MS,
+		}),
+	);
+	try {
+		await waitForQuiet(lab, id, {
+			atLeast: WARM_UP + runs,
+			quietMs: QUIET_MS,
+			timeoutMs: 120_000,
+		});
+	} finally {
+		await deactivate(context, id);
+	}
+	const measured = (await listExecutions(lab, id, true))
+		.map((execution) => {
+			const [item] = nodeItems(execution, TRIGGER);
+			return { i: Number(item?.json.i), lag: startedAt(execution) - Number(item?.json.emittedAt) };
+		})
+		.filter((entry) => entry.i >= WARM_UP)
+		.sort((a, b) => a.i - b.i)
+		.map((entry) => entry.lag);
+	const result = { runs: measured.length, run: measured, summary: summarize(measured) };
+	log(
+		`latency, n8n alone: emit → run start p50 ${result.summary.p50} p95 ${result.summary.p95} max ${result.summary.max} ms over ${result.runs} runs`,
 	);
 	return result;
 }
