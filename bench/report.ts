@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
-import type { BurstSide, RateResult } from './phases/burst';
+import type { BurstSide, PacedN8nAlone, RateResult } from './phases/burst';
 import type { LatencySide, N8nAloneLatency } from './phases/latency';
 import type { MemorySide } from './phases/memory';
 import type { RecoveryRound } from './phases/recovery';
@@ -25,6 +25,8 @@ export interface BenchResults {
 	burst?: BurstSide[];
 	/** n8n's own CPU for the batched burst's items, without any mail work. */
 	burstN8nAlone?: RateResult;
+	/** The same items emitted at the pace our burst's mail arrived. */
+	burstN8nAlonePaced?: PacedN8nAlone;
 	perMessage?: RateResult[];
 	memory?: MemorySide[];
 	send?: SendResult[];
@@ -150,6 +152,12 @@ export function renderMarkdown(r: BenchResults): string {
 			const alone = r.burstN8nAlone;
 			line(
 				`| n8n alone: the same number of items, 20 per run, carrying the same text and HTML, no mail read | ${alone.runs} | ${alone.items} | | | | | | | ${ms(alone.cpuMs)} |`,
+			);
+		}
+		const paced = r.burstN8nAlonePaced;
+		if (paced) {
+			line(
+				`| n8n alone, the same runs emitted one every ${ms(paced.intervalMs)} (the pace of our pass's delivery) | ${paced.runs} | ${paced.runs * 20} | | | | ${ms(paced.intervalMs * (paced.runs - 1))} (emits) | ${ms(paced.lastRunAfterLastEmitMs)} after the last emit | | ${ms(paced.cpuMs)} |`,
 			);
 		}
 		line();

@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { startLab } from './lab/lab';
-import { batchedBurst, n8nAloneBurst, perMessageRate } from './phases/burst';
+import { batchedBurst, pacedN8nAloneBurst, n8nAloneBurst, perMessageRate } from './phases/burst';
 import type { BenchContext } from './phases/common';
 import { latency, n8nAloneLatency } from './phases/latency';
 import { memory } from './phases/memory';
@@ -43,6 +43,7 @@ const PHASE_KEYS = [
 	'latencyN8nAlone',
 	'burst',
 	'burstN8nAlone',
+	'burstN8nAlonePaced',
 	'perMessage',
 	'memory',
 	'send',
@@ -99,6 +100,10 @@ async function main(): Promise<void> {
 				results.burst.push(await batchedBurst(context, side, size.burst));
 			}
 			results.burstN8nAlone = await n8nAloneBurst(context, size.burst);
+			const ours = results.burst.find((side) => side.side === 'ours');
+			if (ours) {
+				results.burstN8nAlonePaced = await pacedN8nAloneBurst(context, size.burst, ours.deliveryMs);
+			}
 			results.perMessage = await perMessageRate(context, size.burst);
 		}
 		if (wanted('memory')) {

@@ -8,7 +8,7 @@
 import { INBOX } from '../lab/lab';
 import { benchMessage, Deliverer, type BenchMessage } from '../lab/mail';
 import { IdleFloor } from '../lab/floor';
-import { sampleCpu } from '../lab/proc';
+import { percentile, sampleCpu } from '../lab/proc';
 import { listExecutions, sleep, startedAt, waitForQuiet } from '../lab/runs';
 import {
 	baselineWorkflow,
@@ -279,4 +279,69 @@ export async function n8nAloneBurst(context: BenchContext, count: number): Promi
 		duplicates: 0,
 		...measured,
 	};
+}
+
+/** n8n alone given the burst's runs at the pace the mail arrived: does n8n itself keep up? */
+export interface PacedN8nAlone {
+	runs: number;
+	/** Pause between two emits: the delivery time of our pass over its number of runs. */
+	intervalMs: number;
+	/** Last run start minus the last emit, ms. */
+	lastRunAfterLastEmitMs: number;
+	/** Emit → run start over all runs, ms. */
+	lag: { p50: number; max: number };
+	/** n8n's CPU from the first run start to the last run end, ms. */
+	cpuMs: number;
+}
+
+/**
+ * The batched burst's items (20 per run, mail-sized, no attachments) emitted by the
+ * benchmark-only trigger at the pace our burst's mail arrived, with no mail read: how long
+ * after its last emit n8n starts the last run is the part of "last run after the last
+ * delivery" that n8n itself accounts for.
+ */
+export async function pacedN8nAloneBurst(
+	context: BenchContext,
+	count: number,
+	deliveryMs: number,
+): Promise<PacedN8nAlone> {
+	const { lab, log } = context;
+	const runs = Math.ceil(count / BATCH_SIZE);
+	const intervalMs = Math.round(deliveryMs / runs);
+	const sampler = sampleCpu(lab.n8n.pid, CPU_SAMPLE_MS);
+	const id = await lab.client.createWorkflow(
+		baselineWorkflow('Burst: n8n alone, paced as the mail arrived', count, {
+			perRun: BATCH_SIZE,
+			mailSized: true,
+			intervalMs,
+		}),
+	);
+	await lab.client.activateWorkflow(id);
+	const executions = await waitForQuiet(lab, id, {
+		atLeast: runs,
+		quietMs: QUIET_MS,
+		timeoutMs: BURST_TIMEOUT_MS,
+	});
+	sampler.stop();
+	await lab.client.deactivateWorkflow(id);
+	// With their data: each run's item carries its emit time.
+	const emits = (await listExecutions(lab, id, true))
+		.map((execution) => ({
+			emit: Number(nodeItems(execution, TRIGGER)[0]?.json.emittedAt),
+			start: startedAt(execution),
+		}))
+		.sort((a, b) => a.emit - b.emit);
+	const last = emits[emits.length - 1];
+	const lags = emits.map(({ emit, start }) => start - emit);
+	const result: PacedN8nAlone = {
+		runs: executions.length,
+		intervalMs,
+		lastRunAfterLastEmitMs: last.start - last.emit,
+		lag: { p50: round(percentile(lags, 50)), max: round(Math.max(...lags)) },
+		cpuMs: rateOf(executions, sampler.samples).cpuMs,
+	};
+	log(
+		`burst, n8n alone paced ${intervalMs} ms: last run ${result.lastRunAfterLastEmitMs} ms after the last emit; lag p50 ${result.lag.p50} max ${result.lag.max} ms; CPU ${result.cpuMs} ms`,
+	);
+	return result;
 }
