@@ -245,29 +245,39 @@ export async function perMessageRate(context: BenchContext, count: number): Prom
 }
 
 /**
- * n8n's own share of a batched burst: the benchmark-only trigger emits as many items, 20 to a
- * run, carrying what the parsed mail carries (text, HTML on every other one; no attachments),
- * without reading any mail. The CPU n8n uses for that is what no trigger can save.
+ * Runs the benchmark-only trigger with the burst's items (20 per run, mail-sized) until its
+ * runs are all done, sampling n8n's CPU meanwhile.
  */
-export async function n8nAloneBurst(context: BenchContext, count: number): Promise<RateResult> {
-	const { lab, log } = context;
+async function runN8nAlone(context: BenchContext, name: string, count: number, intervalMs = 0) {
+	const { lab } = context;
 	const sampler = sampleCpu(lab.n8n.pid, CPU_SAMPLE_MS);
 	const id = await lab.client.createWorkflow(
-		baselineWorkflow('Burst: n8n alone, the same items, 20 per run', count, {
-			perRun: BATCH_SIZE,
-			mailSized: true,
-		}),
+		baselineWorkflow(name, count, { perRun: BATCH_SIZE, mailSized: true, intervalMs }),
 	);
 	await lab.client.activateWorkflow(id);
-	const runs = Math.ceil(count / BATCH_SIZE);
 	const executions = await waitForQuiet(lab, id, {
-		atLeast: runs,
+		atLeast: Math.ceil(count / BATCH_SIZE),
 		quietMs: QUIET_MS,
 		timeoutMs: BURST_TIMEOUT_MS,
 	});
 	sampler.stop();
 	await lab.client.deactivateWorkflow(id);
-	const measured = rateOf(executions, sampler.samples);
+	return { id, executions, cpu: sampler.samples };
+}
+
+/**
+ * n8n's own share of a batched burst: the benchmark-only trigger emits as many items, 20 to a
+ * run, carrying what the parsed mail carries (text, HTML on every other one; no attachments),
+ * without reading any mail. The CPU n8n uses for that is what no trigger can save.
+ */
+export async function n8nAloneBurst(context: BenchContext, count: number): Promise<RateResult> {
+	const { log } = context;
+	const { executions, cpu } = await runN8nAlone(
+		context,
+		'Burst: n8n alone, the same items, 20 per run',
+		count,
+	);
+	const measured = rateOf(executions, cpu);
 	log(
 		`burst, n8n alone: ${executions.length} runs of ${BATCH_SIZE} mail-sized items; CPU ${measured.cpuMs} ms`,
 	);
@@ -306,24 +316,13 @@ export async function pacedN8nAloneBurst(
 	deliveryMs: number,
 ): Promise<PacedN8nAlone> {
 	const { lab, log } = context;
-	const runs = Math.ceil(count / BATCH_SIZE);
-	const intervalMs = Math.round(deliveryMs / runs);
-	const sampler = sampleCpu(lab.n8n.pid, CPU_SAMPLE_MS);
-	const id = await lab.client.createWorkflow(
-		baselineWorkflow('Burst: n8n alone, paced as the mail arrived', count, {
-			perRun: BATCH_SIZE,
-			mailSized: true,
-			intervalMs,
-		}),
+	const intervalMs = Math.round(deliveryMs / Math.ceil(count / BATCH_SIZE));
+	const { id, executions, cpu } = await runN8nAlone(
+		context,
+		'Burst: n8n alone, paced as the mail arrived',
+		count,
+		intervalMs,
 	);
-	await lab.client.activateWorkflow(id);
-	const executions = await waitForQuiet(lab, id, {
-		atLeast: runs,
-		quietMs: QUIET_MS,
-		timeoutMs: BURST_TIMEOUT_MS,
-	});
-	sampler.stop();
-	await lab.client.deactivateWorkflow(id);
 	// With their data: each run's item carries its emit time.
 	const emits = (await listExecutions(lab, id, true))
 		.map((execution) => ({
@@ -338,7 +337,7 @@ export async function pacedN8nAloneBurst(
 		intervalMs,
 		lastRunAfterLastEmitMs: last.start - last.emit,
 		lag: { p50: round(percentile(lags, 50)), max: round(Math.max(...lags)) },
-		cpuMs: rateOf(executions, sampler.samples).cpuMs,
+		cpuMs: rateOf(executions, cpu).cpuMs,
 	};
 	log(
 		`burst, n8n alone paced ${intervalMs} ms: last run ${result.lastRunAfterLastEmitMs} ms after the last emit; lag p50 ${result.lag.p50} max ${result.lag.max} ms; CPU ${result.cpuMs} ms`,
