@@ -32,7 +32,9 @@ class BenchEmitter {
 		const intervalMs = this.getNodeParameter('intervalMs', 0);
 		const mailSized = this.getNodeParameter('mailSized', false);
 		const workflow = this.getWorkflow().id;
-		const text = 'lorem ipsum dolor sit amet, consectetur adipiscing elit. '.repeat(36).slice(0, 2000);
+		const text = 'lorem ipsum dolor sit amet, consectetur adipiscing elit. '
+			.repeat(36)
+			.slice(0, 2000);
 		const html = `<html><body><p>${'lorem ipsum dolor sit amet. '.repeat(1800).slice(0, 50000)}</p></body></html>`;
 		let stopped = false;
 		const emitAll = async () => {
@@ -41,7 +43,8 @@ class BenchEmitter {
 				const items = [];
 				for (let i = first; i < Math.min(count, first + perRun); i++) {
 					const json = { i, emittedAt };
-					if (mailSized) Object.assign(json, { subject: `item ${i}`, text, html: i % 2 === 1 ? html : null });
+					if (mailSized)
+						Object.assign(json, { subject: `item ${i}`, text, html: i % 2 === 1 ? html : null });
 					items.push({ json });
 				}
 				this.emit([items], undefined, undefined, `bench:${workflow}:${emittedAt}:${first}`);

@@ -1,0 +1,82 @@
+/**
+ * The AgentMail Trigger's own part of the latency, without n8n: the built trigger runs in the
+ * test harness (which stands in for n8n and answers each emit at once) against a sandbox of its
+ * own, beside a bare imapflow client idling on the same folder (the floor). Single 2 KB
+ * messages, 1.2–1.5 s apart, each marked read after its run; for each one, the time from when
+ * the floor heard of it to the trigger's emit. Set against the bench's latency table (run
+ * start in n8n minus the floor) it tells the trigger's share from n8n's.
+ *
+ * Run: npm run build && npx tsx bench/harnessLatency.ts [--messages 200]
+ */
+import path from 'node:path';
+
+import type { INodeType } from 'n8n-workflow';
+
+import { activateTrigger } from '../test/helpers/triggerHarness';
+import { sandboxCredential } from '../test/sandbox/info';
+import { startTemporarySandbox } from '../test/sandbox/sandbox';
+import { IdleFloor } from './lab/floor';
+import { benchMessage, Deliverer } from './lab/mail';
+import { percentile } from './lab/proc';
+import { sleep } from './lab/runs';
+
+/** Between two messages, as in the bench's latency phase. */
+const SPACING_MS = 1_200;
+const SPACING_JITTER_MS = 300;
+/** After the last delivery, time for its emit. */
+const SETTLE_MS = 1_500;
+
+async function main(): Promise<void> {
+	const index = process.argv.indexOf('--messages');
+	const messages = index > 0 ? Number(process.argv[index + 1]) : 200;
+	const inbox = 'agent@agentmail.test';
+	const sandbox = await startTemporarySandbox('agentmail-harness-latency-');
+	try {
+		// The built package, as n8n loads it.
+		const { AgentMailTrigger } = (await import(
+			path.join(__dirname, '../dist/nodes/AgentMailTrigger/AgentMailTrigger.node.js')
+		)) as { AgentMailTrigger: new () => INodeType };
+		const emittedAt: number[] = [];
+		const trigger = await activateTrigger({
+			node: new AgentMailTrigger(),
+			credentials: sandboxCredential(sandbox.info, inbox),
+			onEmit: () => emittedAt.push(Date.now()),
+		});
+		const floor = await IdleFloor.start(sandbox.info, inbox);
+		const deliverer = new Deliverer(sandbox.info);
+		const deliveredAt: number[] = [];
+		try {
+			for (let i = 0; i < messages; i++) {
+				deliveredAt.push(await deliverer.deliver(inbox, benchMessage(`harness latency ${i}`)));
+				await sleep(SPACING_MS + Math.random() * SPACING_JITTER_MS);
+			}
+			await sleep(SETTLE_MS);
+		} finally {
+			deliverer.close();
+			await floor.stop();
+			await trigger.close();
+		}
+		const overFloor = deliveredAt.flatMap((at, i) => {
+			const heard = floor.heardAfter(at);
+			return heard === undefined || emittedAt[i] === undefined ? [] : [emittedAt[i] - heard];
+		});
+		const rest = overFloor.slice(1);
+		process.stdout.write(
+			[
+				`${emittedAt.length} of ${messages} emitted; floor heard → trigger emitted, ms:`,
+				`first message after activation: ${overFloor[0]}`,
+				`the other ${rest.length}: p50 ${percentile(rest, 50)}, p95 ${percentile(rest, 95)}, max ${Math.max(...rest)}`,
+			].join('\n') + '\n',
+		);
+	} finally {
+		await sandbox.stop();
+	}
+}
+
+main().then(
+	() => process.exit(0),
+	(error: Error) => {
+		process.stderr.write(`${error.stack ?? error.message}\n`);
+		process.exit(1);
+	},
+);
