@@ -8,10 +8,6 @@
  *
  * Run: npm run build && npx tsx bench/harnessLatency.ts [--messages 200]
  */
-import path from 'node:path';
-
-import type { INodeType } from 'n8n-workflow';
-
 import { activateTrigger } from '../test/helpers/triggerHarness';
 import { sandboxCredential } from '../test/sandbox/info';
 import { startTemporarySandbox } from '../test/sandbox/sandbox';
@@ -19,6 +15,7 @@ import { IdleFloor } from './lab/floor';
 import { benchMessage, Deliverer } from './lab/mail';
 import { percentile } from './lab/proc';
 import { sleep } from './lab/runs';
+import { loadBuiltTrigger, runScript } from './lab/script';
 
 /** Between two messages, as in the bench's latency phase. */
 const SPACING_MS = 1_200;
@@ -32,13 +29,9 @@ async function main(): Promise<void> {
 	const inbox = 'agent@agentmail.test';
 	const sandbox = await startTemporarySandbox('agentmail-harness-latency-');
 	try {
-		// The built package, as n8n loads it.
-		const { AgentMailTrigger } = (await import(
-			path.join(__dirname, '../dist/nodes/AgentMailTrigger/AgentMailTrigger.node.js')
-		)) as { AgentMailTrigger: new () => INodeType };
 		const emittedAt: number[] = [];
 		const trigger = await activateTrigger({
-			node: new AgentMailTrigger(),
+			node: await loadBuiltTrigger(),
 			credentials: sandboxCredential(sandbox.info, inbox),
 			onEmit: () => emittedAt.push(Date.now()),
 		});
@@ -73,10 +66,4 @@ async function main(): Promise<void> {
 	}
 }
 
-main().then(
-	() => process.exit(0),
-	(error: Error) => {
-		process.stderr.write(`${error.stack ?? error.message}\n`);
-		process.exit(1);
-	},
-);
+runScript('harness latency', main);

@@ -14,16 +14,14 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-
-import type { INodeType } from 'n8n-workflow';
 
 import { activateTrigger } from '../test/helpers/triggerHarness';
 import { sandboxCredential } from '../test/sandbox/info';
 import { startTemporarySandbox } from '../test/sandbox/sandbox';
 import { BATCH_SIZE, burstMessages } from './phases/burst';
 import { Deliverer } from './lab/mail';
+import { loadBuiltTrigger, runScript } from './lab/script';
 
 /** Sampling interval of the profiler, µs. */
 const SAMPLE_INTERVAL_US = 200;
@@ -99,10 +97,6 @@ async function main(): Promise<void> {
 			burstMessages('profile', messages).map((message) => deliverer.deliver(inbox, message)),
 		);
 		deliverer.close();
-		// The built package, as n8n loads it.
-		const { AgentMailTrigger } = (await import(
-			path.join(__dirname, '../dist/nodes/AgentMailTrigger/AgentMailTrigger.node.js')
-		)) as { AgentMailTrigger: new () => INodeType };
 
 		const session = new Session();
 		session.connect();
@@ -114,7 +108,7 @@ async function main(): Promise<void> {
 		let caughtUp!: () => void;
 		const done = new Promise<void>((resolve) => (caughtUp = resolve));
 		const trigger = await activateTrigger({
-			node: new AgentMailTrigger(),
+			node: await loadBuiltTrigger(),
 			credentials: sandboxCredential(sandbox.info, inbox),
 			parameters: {
 				startFrom: 'all',
@@ -153,10 +147,4 @@ async function main(): Promise<void> {
 	}
 }
 
-main().then(
-	() => process.exit(0),
-	(error: Error) => {
-		process.stderr.write(`${error.stack ?? error.message}\n`);
-		process.exit(1);
-	},
-);
+runScript('profile', main);

@@ -20,6 +20,7 @@ import { memory } from './phases/memory';
 import { recovery } from './phases/recovery';
 import { send } from './phases/send';
 import { writeReport, type BenchResults } from './report';
+import { runScript } from './lab/script';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..');
 const RESULTS_FILE = path.join(PROJECT_ROOT, 'bench', 'results', 'latest.json');
@@ -135,10 +136,4 @@ async function main(): Promise<void> {
 	await writeReport(results, PROJECT_ROOT, say);
 }
 
-main().then(
-	() => process.exit(0),
-	(error: Error) => {
-		process.stderr.write(`bench failed: ${error.stack ?? error.message}\n`);
-		process.exit(1);
-	},
-);
+runScript('bench', main);

@@ -7,14 +7,12 @@
  * Run: node --expose-gc --import tsx bench/soak.ts --minutes 10
  */
 import { rm } from 'node:fs/promises';
-import path from 'node:path';
-
-import type { INodeType } from 'n8n-workflow';
 
 import { activateTrigger, message } from '../test/helpers/triggerHarness';
 import { deliver } from '../test/sandbox/deliver';
 import { sandboxCredential } from '../test/sandbox/info';
 import { startTemporarySandbox } from '../test/sandbox/sandbox';
+import { loadBuiltTrigger } from './lab/script';
 
 const SAMPLE_EVERY_MS = 30_000;
 
@@ -33,14 +31,8 @@ async function main(): Promise<void> {
 	const gc = (globalThis as { gc?: () => void }).gc;
 	if (!gc) throw new Error('run with node --expose-gc');
 	const sandbox = await startTemporarySandbox('agentmail-soak-');
-	// The built package, as n8n loads it (npm run build first).
-	const { AgentMailTrigger } = (await import(
-		path.join(__dirname, '../dist/nodes/AgentMailTrigger/AgentMailTrigger.node.js')
-	)) as {
-		AgentMailTrigger: new () => INodeType;
-	};
 	const trigger = await activateTrigger({
-		node: new AgentMailTrigger(),
+		node: await loadBuiltTrigger(),
 		credentials: sandboxCredential(sandbox.info, 'agent@agentmail.test'),
 	});
 	const attachment = Buffer.alloc(200_000, 7).toString('base64').replace(/.{76}/g, '$&\r\n');

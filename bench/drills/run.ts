@@ -21,6 +21,7 @@ import { renumbered } from './renumbered';
 import { killIdle, killMidBurst } from './serverCrash';
 import { smtpSessionEnd } from './smtpSession';
 import { RestSession } from './watch';
+import { runScript } from '../lab/script';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -104,10 +105,4 @@ async function main(): Promise<void> {
 	say(`wrote ${await writeReport(run, PROJECT_ROOT)} (${run.durationS} s)`);
 }
 
-main().then(
-	() => process.exit(0),
-	(error: Error) => {
-		process.stderr.write(`drills failed: ${error.stack ?? error.message}\n`);
-		process.exit(1);
-	},
-);
+runScript('drills', main);
