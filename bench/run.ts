@@ -93,7 +93,10 @@ async function main(): Promise<void> {
 			for (const side of ['ours', 'builtin'] as const) {
 				results.latency.push(await latency(context, side, size.singles));
 			}
-			results.latencyN8nAlone = await n8nAloneLatency(context, size.singles);
+			results.latencyN8nAlone = [
+				await n8nAloneLatency(context, size.singles),
+				await n8nAloneLatency(context, size.singles, true),
+			];
 		}
 		if (wanted('burst')) {
 			results.burst = [];

@@ -103,6 +103,8 @@ export interface BaselineOptions {
 	perRun?: number;
 	/** Items carrying what a parsed bench mail carries (text, and HTML on every other one). */
 	mailSized?: boolean;
+	/** Change the static data before each emit, as a trigger keeping its watermark does. */
+	savePosition?: boolean;
 }
 
 /**
@@ -119,6 +121,7 @@ export function baselineWorkflow(
 		perRun: options.perRun ?? 1,
 		intervalMs: options.intervalMs ?? 0,
 		mailSized: options.mailSized ?? false,
+		savePosition: options.savePosition ?? false,
 	};
 	return {
 		name,

@@ -118,6 +118,8 @@ export async function latency(
 
 /** n8n's own part of the latency: from a trigger's emit to the run's start. */
 export interface N8nAloneLatency {
+	/** Whether the trigger changed its static data before each emit (as the mail triggers do). */
+	savePosition?: boolean;
 	runs: number;
 	/** Emit → run start, ms, in emit order. */
 	run: number[];
@@ -127,18 +129,24 @@ export interface N8nAloneLatency {
 /**
  * The benchmark-only trigger emits single empty runs (with a deduplication key, as ours does)
  * one at a time; each run's `startedAt` minus the emit time it carries is what n8n itself adds
- * to any trigger's latency, measured in the same n8n during the same bench run.
+ * to any trigger's latency, measured in the same n8n during the same bench run. With
+ * `savePosition` it changes its static data before each emit, as both mail triggers do (they
+ * keep their watermark there): n8n then writes the static data to its database as the run
+ * starts.
  */
 export async function n8nAloneLatency(
 	context: BenchContext,
 	runs: number,
+	savePosition = false,
 ): Promise<N8nAloneLatency> {
 	const { lab, log } = context;
+	const name = savePosition ? 'saving its position with each emit' : 'emit to run start';
 	const id = await activate(
 		context,
 		'baseline',
-		baselineWorkflow('Latency: n8n alone, emit to run start', WARM_UP + runs, {
+		baselineWorkflow(`Latency: n8n alone, ${name}`, WARM_UP + runs, {
 			intervalMs: N8N_ALONE_SPACING_MS,
+			savePosition,
 		}),
 	);
 	try {
@@ -158,9 +166,14 @@ export async function n8nAloneLatency(
 		.filter((entry) => entry.i >= WARM_UP)
 		.sort((a, b) => a.i - b.i)
 		.map((entry) => entry.lag);
-	const result = { runs: measured.length, run: measured, summary: summarize(measured) };
+	const result = {
+		savePosition,
+		runs: measured.length,
+		run: measured,
+		summary: summarize(measured),
+	};
 	log(
-		`latency, n8n alone: emit → run start p50 ${result.summary.p50} p95 ${result.summary.p95} max ${result.summary.max} ms over ${result.runs} runs`,
+		`latency, n8n alone${savePosition ? ', position saved' : ''}: emit → run start p50 ${result.summary.p50} p95 ${result.summary.p95} max ${result.summary.max} ms over ${result.runs} runs`,
 	);
 	return result;
 }

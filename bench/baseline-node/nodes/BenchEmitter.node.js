@@ -4,7 +4,9 @@
  * run, one run after another as fast as n8n takes them or `intervalMs` apart, each run with a
  * deduplication key as the AgentMail Trigger passes one. Each item holds the time of its emit;
  * with "Mail-Sized Items" it also carries what a parsed bench mail carries (2 KB of text, every
- * other one 50 KB of HTML). What n8n itself costs per run and per item, with no mail work.
+ * other one 50 KB of HTML); with "Save Position" it changes its static data before each emit, as
+ * a mail trigger keeping its watermark does. What n8n itself costs per run and per item, with no
+ * mail work.
  */
 class BenchEmitter {
 	constructor() {
@@ -22,6 +24,7 @@ class BenchEmitter {
 				{ displayName: 'Items per Run', name: 'perRun', type: 'number', default: 1 },
 				{ displayName: 'Pause Between Runs (Ms)', name: 'intervalMs', type: 'number', default: 0 },
 				{ displayName: 'Mail-Sized Items', name: 'mailSized', type: 'boolean', default: false },
+				{ displayName: 'Save Position', name: 'savePosition', type: 'boolean', default: false },
 			],
 		};
 	}
@@ -31,6 +34,8 @@ class BenchEmitter {
 		const perRun = Math.max(1, this.getNodeParameter('perRun', 1));
 		const intervalMs = this.getNodeParameter('intervalMs', 0);
 		const mailSized = this.getNodeParameter('mailSized', false);
+		const savePosition = this.getNodeParameter('savePosition', false);
+		const staticData = this.getWorkflowStaticData('node');
 		const workflow = this.getWorkflow().id;
 		const text = 'lorem ipsum dolor sit amet, consectetur adipiscing elit. '
 			.repeat(36)
@@ -47,6 +52,8 @@ class BenchEmitter {
 						Object.assign(json, { subject: `item ${i}`, text, html: i % 2 === 1 ? html : null });
 					items.push({ json });
 				}
+				// As a mail trigger keeps its watermark: changed static data, which n8n saves with the emit.
+				if (savePosition) staticData.lastEmitted = String(first);
 				this.emit([items], undefined, undefined, `bench:${workflow}:${emittedAt}:${first}`);
 				// Yield between emits, as a trigger that reads mail does between messages.
 				if (intervalMs > 0) await new Promise((resolve) => setTimeout(resolve, intervalMs));
