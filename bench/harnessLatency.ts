@@ -15,7 +15,7 @@ import { IdleFloor } from './lab/floor';
 import { benchMessage, Deliverer } from './lab/mail';
 import { percentile } from './lab/proc';
 import { sleep } from './lab/runs';
-import { loadBuiltTrigger, runScript } from './lab/script';
+import { argument, loadBuiltTrigger, runScript } from './lab/script';
 
 /** Between two messages, as in the bench's latency phase. */
 const SPACING_MS = 1_200;
@@ -24,8 +24,7 @@ const SPACING_JITTER_MS = 300;
 const SETTLE_MS = 1_500;
 
 async function main(): Promise<void> {
-	const index = process.argv.indexOf('--messages');
-	const messages = index > 0 ? Number(process.argv[index + 1]) : 200;
+	const messages = Number(argument('messages') ?? 200);
 	const inbox = 'agent@agentmail.test';
 	const sandbox = await startTemporarySandbox('agentmail-harness-latency-');
 	try {

@@ -21,7 +21,7 @@ import { sandboxCredential } from '../test/sandbox/info';
 import { startTemporarySandbox } from '../test/sandbox/sandbox';
 import { BATCH_SIZE, burstMessages } from './phases/burst';
 import { Deliverer } from './lab/mail';
-import { loadBuiltTrigger, runScript } from './lab/script';
+import { argument, loadBuiltTrigger, runScript } from './lab/script';
 
 /** Sampling interval of the profiler, µs. */
 const SAMPLE_INTERVAL_US = 200;
@@ -53,11 +53,6 @@ interface Profile {
 	nodes: ProfileNode[];
 	samples: number[];
 	timeDeltas: number[];
-}
-
-function argument(name: string): string | undefined {
-	const index = process.argv.indexOf(`--${name}`);
-	return index > 0 ? process.argv[index + 1] : undefined;
 }
 
 /** Sample time per category: each node counts for its nearest categorised ancestor. */

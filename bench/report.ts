@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
-import type { BurstSide, PacedN8nAlone, RateResult } from './phases/burst';
+import { BATCH_SIZE, type BurstSide, type PacedN8nAlone, type RateResult } from './phases/burst';
 import type { LatencySide, N8nAloneLatency } from './phases/latency';
 import type { MemorySide } from './phases/memory';
 import type { RecoveryRound } from './phases/recovery';
@@ -22,9 +22,9 @@ export interface BenchResults {
 	latency?: LatencySide[];
 	/**
 	 * n8n's own emit → run start, from the benchmark-only trigger: without and with its static
-	 * data changed at each emit (one object in runs before both were measured).
+	 * data changed at each emit.
 	 */
-	latencyN8nAlone?: N8nAloneLatency | N8nAloneLatency[];
+	latencyN8nAlone?: N8nAloneLatency[];
 	burst?: BurstSide[];
 	/** n8n's own CPU for the batched burst's items, without any mail work. */
 	burstN8nAlone?: RateResult;
@@ -109,7 +109,7 @@ export function renderMarkdown(r: BenchResults): string {
 				`| IDLE floor, same pass | ${side.floor.length} | ${ms(s.floor.p50)} | ${ms(s.floor.p95)} | ${ms(s.floor.max)} | | |`,
 			);
 		}
-		const aloneRows = [r.latencyN8nAlone ?? []].flat();
+		const aloneRows = r.latencyN8nAlone ?? [];
 		for (const row of aloneRows) {
 			const what = row.savePosition
 				? "n8n alone: a benchmark-only trigger's emit → run start, no mail, its static data changed at each emit (as both mail triggers keep their place)"
@@ -166,7 +166,7 @@ export function renderMarkdown(r: BenchResults): string {
 		const paced = r.burstN8nAlonePaced;
 		if (paced) {
 			line(
-				`| n8n alone, the same runs emitted one every ${ms(paced.intervalMs)} (the pace of our pass's delivery) | ${paced.runs} | ${paced.runs * 20} | | | | ${ms(paced.intervalMs * (paced.runs - 1))} (emits) | ${ms(paced.lastRunAfterLastEmitMs)} after the last emit | | ${ms(paced.cpuMs)} |`,
+				`| n8n alone, the same runs emitted one every ${ms(paced.intervalMs)} (the pace of our pass's delivery) | ${paced.runs} | ${paced.runs * BATCH_SIZE} | | | | ${ms(paced.intervalMs * (paced.runs - 1))} (emits) | ${ms(paced.lastRunAfterLastEmitMs)} after the last emit | | ${ms(paced.cpuMs)} |`,
 			);
 		}
 		line();

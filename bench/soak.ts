@@ -12,22 +12,17 @@ import { activateTrigger, message } from '../test/helpers/triggerHarness';
 import { deliver } from '../test/sandbox/deliver';
 import { sandboxCredential } from '../test/sandbox/info';
 import { startTemporarySandbox } from '../test/sandbox/sandbox';
-import { loadBuiltTrigger } from './lab/script';
+import { argument, loadBuiltTrigger } from './lab/script';
 
 const SAMPLE_EVERY_MS = 30_000;
-
-function argument(name: string, fallback: number): number {
-	const index = process.argv.indexOf(`--${name}`);
-	return index > 0 ? Number(process.argv[index + 1]) : fallback;
-}
 
 function mb(bytes: number): string {
 	return (bytes / 1024 / 1024).toFixed(1);
 }
 
 async function main(): Promise<void> {
-	const minutes = argument('minutes', 10);
-	const rate = argument('rate', 20);
+	const minutes = Number(argument('minutes') ?? 10);
+	const rate = Number(argument('rate') ?? 20);
 	const gc = (globalThis as { gc?: () => void }).gc;
 	if (!gc) throw new Error('run with node --expose-gc');
 	const sandbox = await startTemporarySandbox('agentmail-soak-');

@@ -17,6 +17,12 @@ export function runScript(name: string, main: () => Promise<void>): void {
 	);
 }
 
+/** The value after `--name` on the command line, if given. */
+export function argument(name: string): string | undefined {
+	const index = process.argv.indexOf(`--${name}`);
+	return index > 0 ? process.argv[index + 1] : undefined;
+}
+
 /** A new AgentMail Trigger from the built package (`npm run build` first), as n8n loads it. */
 export async function loadBuiltTrigger(): Promise<INodeType> {
 	const file = path.join(__dirname, '../../dist/nodes/AgentMailTrigger/AgentMailTrigger.node.js');

@@ -131,6 +131,25 @@ export function baselineWorkflow(
 }
 
 /**
+ * The runs of the benchmark-only trigger in emit order: which item opened each (`i`), when it
+ * was emitted and when n8n started the run. The executions must be listed with their data.
+ */
+export function baselineEmits(
+	executions: Execution[],
+): Array<{ i: number; emittedAt: number; startedAt: number }> {
+	return executions
+		.map((execution) => {
+			const [item] = nodeItems(execution, TRIGGER);
+			return {
+				i: Number(item?.json.i),
+				emittedAt: Number(item?.json.emittedAt),
+				startedAt: Date.parse(execution.startedAt),
+			};
+		})
+		.sort((a, b) => a.emittedAt - b.emittedAt);
+}
+
+/**
  * Webhook → Split Out → Send: a POST of `{items: [{to, subject, text}]}` to `/webhook/<path>`
  * sends every item in one execution, through our node or n8n's Send Email.
  */

@@ -11,6 +11,7 @@ import { IdleFloor } from '../lab/floor';
 import { percentile, sampleCpu } from '../lab/proc';
 import { listExecutions, sleep, startedAt, waitForQuiet } from '../lab/runs';
 import {
+	baselineEmits,
 	baselineWorkflow,
 	itemSubject,
 	nodeItems,
@@ -324,18 +325,13 @@ export async function pacedN8nAloneBurst(
 		intervalMs,
 	);
 	// With their data: each run's item carries its emit time.
-	const emits = (await listExecutions(lab, id, true))
-		.map((execution) => ({
-			emit: Number(nodeItems(execution, TRIGGER)[0]?.json.emittedAt),
-			start: startedAt(execution),
-		}))
-		.sort((a, b) => a.emit - b.emit);
+	const emits = baselineEmits(await listExecutions(lab, id, true));
 	const last = emits[emits.length - 1];
-	const lags = emits.map(({ emit, start }) => start - emit);
+	const lags = emits.map((run) => run.startedAt - run.emittedAt);
 	const result: PacedN8nAlone = {
 		runs: executions.length,
 		intervalMs,
-		lastRunAfterLastEmitMs: last.start - last.emit,
+		lastRunAfterLastEmitMs: last.startedAt - last.emittedAt,
 		lag: { p50: round(percentile(lags, 50)), max: round(Math.max(...lags)) },
 		cpuMs: rateOf(executions, cpu).cpuMs,
 	};

@@ -7,7 +7,14 @@ import { benchMessage, Deliverer } from '../lab/mail';
 import { IdleFloor } from '../lab/floor';
 import { percentile } from '../lab/proc';
 import { listExecutions, sleep, startedAt, waitForQuiet } from '../lab/runs';
-import { baselineWorkflow, itemSubject, nodeItems, TRIGGER, type Side } from '../lab/workflows';
+import {
+	baselineEmits,
+	baselineWorkflow,
+	itemSubject,
+	nodeItems,
+	TRIGGER,
+	type Side,
+} from '../lab/workflows';
 import {
 	activate,
 	deactivate,
@@ -158,14 +165,9 @@ export async function n8nAloneLatency(
 	} finally {
 		await deactivate(context, id);
 	}
-	const measured = (await listExecutions(lab, id, true))
-		.map((execution) => {
-			const [item] = nodeItems(execution, TRIGGER);
-			return { i: Number(item?.json.i), lag: startedAt(execution) - Number(item?.json.emittedAt) };
-		})
-		.filter((entry) => entry.i >= WARM_UP)
-		.sort((a, b) => a.i - b.i)
-		.map((entry) => entry.lag);
+	const measured = baselineEmits(await listExecutions(lab, id, true))
+		.filter((run) => run.i >= WARM_UP)
+		.map((run) => run.startedAt - run.emittedAt);
 	const result = {
 		savePosition,
 		runs: measured.length,

@@ -5,7 +5,7 @@
  * n8n.
  */
 import { benchMessage, Deliverer } from '../lab/mail';
-import { median, rssBytes, sampleRss } from '../lab/proc';
+import { rssBytes, sampleRss } from '../lab/proc';
 import { listExecutions, sleep, waitForQuiet } from '../lab/runs';
 import type { Side } from '../lab/workflows';
 import {
@@ -29,7 +29,6 @@ export interface MemorySide {
 	side: Side;
 	/** Peak RSS growth per round, MB. */
 	growthMb: number[];
-	medianMb: number;
 	/** Whether every run succeeded with the attachment as binary data. */
 	ok: boolean;
 }
@@ -72,7 +71,6 @@ export async function memory(
 	return {
 		side,
 		growthMb: growth.map((value) => round(value, 1)),
-		medianMb: round(median(growth), 1),
 		ok,
 	};
 }
