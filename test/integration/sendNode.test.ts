@@ -108,6 +108,41 @@ describe('AgentMail node: Send', () => {
 		}
 	});
 
+	it('reads the next item only once the previous message is past RCPT TO: reading it earlier held up the exchange', async () => {
+		const tag = randomUUID();
+		const since = smtpEvents().length;
+		const count = 5;
+		// For each item, how many recipients the server had accepted when the node first read it.
+		const rcptsWhenRead = new Map<number, number>();
+		const { output } = await runNode({
+			node,
+			credentials: credentials(),
+			parameters: (i) => {
+				if (!rcptsWhenRead.has(i)) {
+					rcptsWhenRead.set(
+						i,
+						smtpEvents()
+							.slice(since)
+							.filter((e) => e.event === 'rcpt').length,
+					);
+				}
+				return {
+					resource: 'message',
+					operation: 'send',
+					to: peer,
+					subject: `paced ${tag} #${i}`,
+					text: `n ${i}`,
+				};
+			},
+			items: Array.from({ length: count }, (_, k) => ({ json: { k } })),
+		});
+		expect(output[0].map((o) => o.json.sent)).toEqual(Array(count).fill(true));
+		// Item i is read after message i - 1 (one recipient each) has passed RCPT TO.
+		expect([...rcptsWhenRead.entries()].sort(([a], [b]) => a - b)).toEqual(
+			Array.from({ length: count }, (_, i) => [i, i]),
+		);
+	});
+
 	it('sends 100 items over one SMTP connection, each delivered once', async () => {
 		const tag = randomUUID();
 		const since = smtpEvents().length;

@@ -17,10 +17,15 @@ export interface PreparedMessage {
 	validateOnly: boolean;
 }
 
+/**
+ * @param onBodyRead called once the connection has read the message body (see
+ * SmtpSession.send); never when only validating.
+ */
 export async function deliver(
 	composed: ComposedMessage,
 	context: OperationContext,
 	validateOnly: boolean,
+	onBodyRead?: () => void,
 ): Promise<IDataObject> {
 	const threading = {
 		subject: composed.subject,
@@ -41,7 +46,7 @@ export async function deliver(
 			...threading,
 		};
 	}
-	const info = await context.session.send(composed);
+	const info = await context.session.send(composed, onBodyRead);
 	return {
 		sent: true,
 		messageId: info.messageId,

@@ -46,11 +46,18 @@ function isConnectionFailure(error: unknown): boolean {
 	return CONNECTION_CODES.has(err?.code ?? '') || err?.responseCode === 421;
 }
 
-/** Wraps the message so we know whether any of it was asked for by the connection. */
+/**
+ * Wraps the message so we know whether any of it was asked for by the connection, and when
+ * all of it has been read by the connection.
+ */
 class TrackedBody extends Readable {
 	started = false;
-	constructor(private readonly data: Buffer) {
+	constructor(
+		private readonly data: Buffer,
+		onRead?: () => void,
+	) {
 		super();
+		if (onRead) this.once('end', onRead);
 	}
 	_read() {
 		this.started = true;
@@ -82,13 +89,16 @@ export class SmtpSession {
 	/**
 	 * Sends one built message.
 	 *
+	 * @param onBodyRead called once the connection has read the whole message body; the end
+	 * of the body still goes out in the same turn of the event loop. From then on the send
+	 * only waits for the server's verdict.
 	 * @throws SendError with a user-facing message; `delivered` is 'unknown' only when the
 	 * connection broke after the body was handed over.
 	 */
-	async send(message: ComposedMessage): Promise<SentInfo> {
+	async send(message: ComposedMessage, onBodyRead?: () => void): Promise<SentInfo> {
 		for (let attempt = 1; ; attempt++) {
 			const connection = await this.ensureOpen();
-			const body = new TrackedBody(message.raw);
+			const body = new TrackedBody(message.raw, onBodyRead);
 			try {
 				const info = await new Promise<SMTPConnection.SentMessageInfo>((resolve, reject) =>
 					// nodemailer writes its progress into the envelope object: hand it a copy.
