@@ -8,6 +8,8 @@
  *
  * Run: npm run build && npx tsx bench/harnessLatency.ts [--messages 200]
  */
+import { performance } from 'node:perf_hooks';
+
 import { activateTrigger } from '../test/helpers/triggerHarness';
 import { sandboxCredential } from '../test/sandbox/info';
 import { startTemporarySandbox } from '../test/sandbox/sandbox';
@@ -29,10 +31,17 @@ async function main(): Promise<void> {
 	const sandbox = await startTemporarySandbox('agentmail-harness-latency-');
 	try {
 		const emittedAt: number[] = [];
+		const busyAfterEmit: number[] = [];
 		const trigger = await activateTrigger({
 			node: await loadBuiltTrigger(),
 			credentials: sandboxCredential(sandbox.info, inbox),
-			onEmit: () => emittedAt.push(Date.now()),
+			onEmit: () => {
+				emittedAt.push(Date.now());
+				// How long the trigger keeps the thread after its emit: n8n's next step (a database
+				// call's callback) waits for it as this immediate does.
+				const at = performance.now();
+				setImmediate(() => busyAfterEmit.push(performance.now() - at));
+			},
 		});
 		const floor = await IdleFloor.start(sandbox.info, inbox);
 		const deliverer = new Deliverer(sandbox.info);
@@ -58,6 +67,7 @@ async function main(): Promise<void> {
 				`${emittedAt.length} of ${messages} emitted; floor heard → trigger emitted, ms:`,
 				`first message after activation: ${overFloor[0]}`,
 				`the other ${rest.length}: p50 ${percentile(rest, 50)}, p95 ${percentile(rest, 95)}, max ${Math.max(...rest)}`,
+				`emit → the thread is free again (a setImmediate runs), ms: p50 ${percentile(busyAfterEmit, 50).toFixed(1)}, p95 ${percentile(busyAfterEmit, 95).toFixed(1)}, max ${Math.max(...busyAfterEmit).toFixed(1)}`,
 			].join('\n') + '\n',
 		);
 	} finally {
