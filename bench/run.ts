@@ -13,7 +13,13 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { startLab } from './lab/lab';
-import { batchedBurst, pacedN8nAloneBurst, n8nAloneBurst, perMessageRate } from './phases/burst';
+import {
+	batchedBurst,
+	loadedN8nAloneBurst,
+	pacedN8nAloneBurst,
+	n8nAloneBurst,
+	perMessageRate,
+} from './phases/burst';
 import type { BenchContext } from './phases/common';
 import { latency, n8nAloneLatency } from './phases/latency';
 import { memory } from './phases/memory';
@@ -45,6 +51,7 @@ const PHASE_KEYS = [
 	'burst',
 	'burstN8nAlone',
 	'burstN8nAlonePaced',
+	'burstN8nAloneLoaded',
 	'perMessage',
 	'memory',
 	'send',
@@ -96,6 +103,7 @@ async function main(): Promise<void> {
 			results.latencyN8nAlone = [
 				await n8nAloneLatency(context, size.singles),
 				await n8nAloneLatency(context, size.singles, true),
+				await n8nAloneLatency(context, size.singles, true, true),
 			];
 		}
 		if (wanted('burst')) {
@@ -107,6 +115,11 @@ async function main(): Promise<void> {
 			const ours = results.burst.find((side) => side.side === 'ours');
 			if (ours) {
 				results.burstN8nAlonePaced = await pacedN8nAloneBurst(context, size.burst, ours.deliveryMs);
+				results.burstN8nAloneLoaded = await loadedN8nAloneBurst(
+					context,
+					size.burst,
+					ours.deliveryMs,
+				);
 			}
 			results.perMessage = await perMessageRate(context, size.burst);
 		}

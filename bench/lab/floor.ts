@@ -3,11 +3,13 @@
  * when Dovecot tells it, nothing more), and a bare nodemailer pool on one connection.
  */
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 
 import { ImapFlow } from 'imapflow';
 import nodemailer from 'nodemailer';
 
 import { sandboxCredential, type SandboxInfo } from '../../test/sandbox/info';
+import { runCommand } from '../../test/sandbox/processes';
 
 /** IDLE must be re-issued before servers drop it (RFC 2177 says 29 min; Dovecot is patient). */
 const IDLE_RESTART_MS = 5 * 60_000;
@@ -80,4 +82,32 @@ export async function sendWithBarePool(
 	} finally {
 		transport.close();
 	}
+}
+
+/** A whole floor send in its own process, at most. */
+const OWN_PROCESS_TIMEOUT_MS = 5 * 60_000;
+
+/**
+ * {@link sendWithBarePool} in a process of its own (bench/lab/sendFloorProcess.ts, on this
+ * Node), so that, like n8n, it talks to the sandbox's SMTP server across processes; returns the
+ * elapsed ms it measured.
+ */
+export async function sendWithBarePoolInOwnProcess(
+	info: SandboxInfo,
+	address: string,
+	messages: Array<{ to: string; subject: string; text: string }>,
+): Promise<number> {
+	const script = path.join(__dirname, 'sendFloorProcess.ts');
+	const result = await runCommand(process.execPath, ['--import', 'tsx', script], {
+		input: JSON.stringify({ info, address, messages }),
+		timeoutMs: OWN_PROCESS_TIMEOUT_MS,
+		cwd: path.resolve(__dirname, '..', '..'),
+	});
+	const elapsed = Number(result.stdout.toString('utf8').trim());
+	if (result.code !== 0 || !Number.isFinite(elapsed)) {
+		throw new Error(
+			`the send floor's own process failed (exit ${result.code}): ${result.stderr.toString('utf8').trim()}`,
+		);
+	}
+	return elapsed;
 }

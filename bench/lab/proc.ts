@@ -9,9 +9,10 @@ const TICKS_PER_SECOND = 100;
 /** How often the memory sampler looks; a parse of a 10 MB message takes far longer. */
 const RSS_SAMPLE_MS = 5;
 
-/** User + system CPU time of a process so far, in ms. */
-export function cpuMs(pid: number): number {
-	const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+/** User + system CPU time so far, in ms, of a process or (with `tid`) one of its threads. */
+export function cpuMs(pid: number, tid?: number): number {
+	const file = tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`;
+	const stat = readFileSync(file, 'utf8');
 	// Fields after the command name (which may hold spaces) start after the last ')'.
 	const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 	const utime = Number(fields[11]);
@@ -19,13 +20,33 @@ export function cpuMs(pid: number): number {
 	return ((utime + stime) * 1000) / TICKS_PER_SECOND;
 }
 
-/** Reads a process's CPU time every `everyMs` until stopped: samples of [time, CPU ms]. */
-export function sampleCpu(
-	pid: number,
-	everyMs: number,
-): { samples: Array<[number, number]>; stop(): void } {
-	const samples: Array<[number, number]> = [[Date.now(), cpuMs(pid)]];
-	const timer = setInterval(() => samples.push([Date.now(), cpuMs(pid)]), everyMs);
+/** CPU time of the whole machine so far, all cores, in ms: busy and in all. */
+export function machineCpuMs(): { busy: number; all: number } {
+	const line = readFileSync('/proc/stat', 'utf8').split('\n')[0];
+	// "cpu  user nice system idle iowait irq softirq steal guest guest_nice"; guest time is
+	// already counted in user, so only the first eight fields add up.
+	const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
+	const all = ticks.reduce((sum, value) => sum + value, 0);
+	const idle = ticks[3] + ticks[4];
+	return { busy: ((all - idle) * 1000) / TICKS_PER_SECOND, all: (all * 1000) / TICKS_PER_SECOND };
+}
+
+/**
+ * One reading of the sampler: [time, the process's CPU ms, its main thread's CPU ms (Node's
+ * JavaScript thread), the machine's busy CPU ms, the machine's CPU ms in all].
+ */
+export type CpuSample = [number, number, number, number, number];
+
+function cpuSample(pid: number): CpuSample {
+	const machine = machineCpuMs();
+	// A process's main thread has the process's id.
+	return [Date.now(), cpuMs(pid), cpuMs(pid, pid), machine.busy, machine.all];
+}
+
+/** Reads a process's CPU time every `everyMs` until stopped. */
+export function sampleCpu(pid: number, everyMs: number): { samples: CpuSample[]; stop(): void } {
+	const samples: CpuSample[] = [cpuSample(pid)];
+	const timer = setInterval(() => samples.push(cpuSample(pid)), everyMs);
 	return { samples, stop: () => clearInterval(timer) };
 }
 

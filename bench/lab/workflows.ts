@@ -105,6 +105,10 @@ export interface BaselineOptions {
 	mailSized?: boolean;
 	/** Change the static data before each emit, as a trigger keeping its watermark does. */
 	savePosition?: boolean;
+	/** Hold the first emit until this time (epoch ms); 0: emit at activation. */
+	startAt?: number;
+	/** An AgentMail credential set on the node (never read): n8n checks access to it per run. */
+	credential?: CredentialRef;
 }
 
 /**
@@ -122,10 +126,19 @@ export function baselineWorkflow(
 		intervalMs: options.intervalMs ?? 0,
 		mailSized: options.mailSized ?? false,
 		savePosition: options.savePosition ?? false,
+		startAt: options.startAt ?? 0,
 	};
 	return {
 		name,
-		nodes: [node(TRIGGER, 'n8n-nodes-bench-baseline.benchEmitter', 1, parameters)],
+		nodes: [
+			node(
+				TRIGGER,
+				'n8n-nodes-bench-baseline.benchEmitter',
+				1,
+				parameters,
+				options.credential ? { agentMailInboxApi: options.credential } : undefined,
+			),
+		],
 		connections: {},
 	};
 }
@@ -159,6 +172,7 @@ export function sendWorkflow(
 	credential: CredentialRef,
 	from: string,
 	webhookPath: string,
+	validateOnly = false,
 ): WorkflowInput {
 	const send =
 		side === 'ours'
@@ -173,6 +187,7 @@ export function sendWorkflow(
 						subject: '={{ $json.subject }}',
 						emailFormat: 'text',
 						text: '={{ $json.text }}',
+						...(validateOnly ? { options: { validateOnly: true } } : {}),
 					},
 					{ agentMailInboxApi: credential },
 					[600, 0],

@@ -8,7 +8,7 @@
 import { INBOX } from '../lab/lab';
 import { benchMessage, Deliverer, type BenchMessage } from '../lab/mail';
 import { IdleFloor } from '../lab/floor';
-import { percentile, sampleCpu } from '../lab/proc';
+import { percentile, sampleCpu, type CpuSample } from '../lab/proc';
 import { listExecutions, sleep, startedAt, waitForQuiet } from '../lab/runs';
 import {
 	baselineEmits,
@@ -85,6 +85,12 @@ export interface BurstSide {
 	lastRunAfterLastMs: number;
 	/** CPU of n8n's process from the first delivery to the end of the last run, ms. */
 	cpuMs: number;
+	/** Of that, n8n's main thread (the one JavaScript thread the triggers and runs share), ms. */
+	mainThreadCpuMs?: number;
+	/** First delivery → end of the last run, ms: the window the CPU figures cover. */
+	windowMs?: number;
+	/** How busy the whole machine (all cores) was in that window, percent. */
+	machineBusyPercent?: number;
 	/** Cumulative items by run start, for the plot: [ms after first delivery, items]. */
 	timeline: Array<[number, number]>;
 }
@@ -129,7 +135,8 @@ export async function batchedBurst(
 	const ends = counted.executions.map((execution) => Date.parse(execution.stoppedAt ?? ''));
 	const lastEnd = Math.max(...ends);
 	const lastStart = Math.max(...counted.executions.map(startedAt));
-	const cpuAtEnd = cpu.find(([t]) => t >= lastEnd)?.[1] ?? cpu[cpu.length - 1][1];
+	const atEnd = cpu.find(([t]) => t >= lastEnd) ?? cpu[cpu.length - 1];
+	const atStart = cpu[0];
 	const timeline: Array<[number, number]> = [];
 	let cumulative = 0;
 	for (const execution of [...counted.executions].sort((a, b) => startedAt(a) - startedAt(b))) {
@@ -147,11 +154,14 @@ export async function batchedBurst(
 		deliveryMs: last - first,
 		floorAfterLastMs: (floor.last() ?? NaN) - last,
 		lastRunAfterLastMs: lastStart - last,
-		cpuMs: round(cpuAtEnd - cpu[0][1]),
+		cpuMs: round(atEnd[1] - atStart[1]),
+		mainThreadCpuMs: round(atEnd[2] - atStart[2]),
+		windowMs: atEnd[0] - atStart[0],
+		machineBusyPercent: round((100 * (atEnd[3] - atStart[3])) / (atEnd[4] - atStart[4])),
 		timeline,
 	};
 	log(
-		`burst ${side}: ${result.runs} runs, ${result.items} items, missing ${result.missing}, duplicates ${result.duplicates}; last run ${result.lastRunAfterLastMs} ms after the last delivery (floor ${result.floorAfterLastMs} ms); CPU ${result.cpuMs} ms`,
+		`burst ${side}: ${result.runs} runs, ${result.items} items, missing ${result.missing}, duplicates ${result.duplicates}; last run ${result.lastRunAfterLastMs} ms after the last delivery (floor ${result.floorAfterLastMs} ms); CPU ${result.cpuMs} ms, main thread ${result.mainThreadCpuMs} ms in ${result.windowMs} ms; machine ${result.machineBusyPercent}% busy`,
 	);
 	return result;
 }
@@ -172,12 +182,14 @@ export interface RateResult {
 	completedRate: number;
 	/** CPU of n8n's process from the first run start to the last run end, ms. */
 	cpuMs: number;
+	/** Of that, n8n's main thread, ms. */
+	mainThreadCpuMs?: number;
 }
 
 /** Runs per second over a set of executions, with the CPU n8n used between their first start and last end. */
 function rateOf(
 	executions: Array<{ startedAt: string; stoppedAt: string | null }>,
-	cpu: Array<[number, number]>,
+	cpu: CpuSample[],
 ) {
 	const starts = executions.map((execution) => Date.parse(execution.startedAt));
 	const ends = executions.map((execution) => Date.parse(execution.stoppedAt ?? ''));
@@ -191,6 +203,7 @@ function rateOf(
 		rate: round((executions.length - 1) / (spanMs / 1000), 1),
 		completedRate: round(executions.length / ((Math.max(...ends) - Math.min(...starts)) / 1000), 1),
 		cpuMs: round(to[1] - from[1]),
+		mainThreadCpuMs: round(to[2] - from[2]),
 	};
 }
 
@@ -280,7 +293,7 @@ export async function n8nAloneBurst(context: BenchContext, count: number): Promi
 	);
 	const measured = rateOf(executions, cpu);
 	log(
-		`burst, n8n alone: ${executions.length} runs of ${BATCH_SIZE} mail-sized items; CPU ${measured.cpuMs} ms`,
+		`burst, n8n alone: ${executions.length} runs of ${BATCH_SIZE} mail-sized items; CPU ${measured.cpuMs} ms, main thread ${measured.mainThreadCpuMs} ms`,
 	);
 	return {
 		what: 'baseline',
@@ -337,6 +350,97 @@ export async function pacedN8nAloneBurst(
 	};
 	log(
 		`burst, n8n alone paced ${intervalMs} ms: last run ${result.lastRunAfterLastEmitMs} ms after the last emit; lag p50 ${result.lag.p50} max ${result.lag.max} ms; CPU ${result.cpuMs} ms`,
+	);
+	return result;
+}
+
+/** n8n alone while the burst is delivered: what the host leaves for any trigger. */
+export interface LoadedN8nAlone {
+	runs: number;
+	/** Pause between two emits: the delivery time of our pass over its number of runs. */
+	intervalMs: number;
+	/** First to last delivery of this pass, ms. */
+	deliveryMs: number;
+	/** Last run start minus the last delivery, ms: "last run after the last delivery" for a trigger with no mail work. */
+	lastRunAfterLastMs: number;
+	/** Last run start minus the last emit, ms. */
+	lastRunAfterLastEmitMs: number;
+	/** Emit → run start over all runs, ms. */
+	lag: { p50: number; max: number };
+	/** n8n's CPU and its main thread's, first delivery → last run end, ms. */
+	cpuMs: number;
+	mainThreadCpuMs: number;
+	/** How busy the whole machine was in that window, percent. */
+	machineBusyPercent: number;
+}
+
+/** Time between activating the benchmark-only trigger and its first emit, for the two to line up. */
+const LOADED_START_DELAY_MS = 3_000;
+
+/**
+ * The batched burst's runs (20 mail-sized items each, no attachments) emitted by the
+ * benchmark-only trigger at our pass's pace, while the same burst is delivered to an inbox no
+ * one watches: the emits and the delivery start together. A trigger that reads nothing cannot
+ * do better than this run's "last run after the last delivery" on this machine.
+ */
+export async function loadedN8nAloneBurst(
+	context: BenchContext,
+	count: number,
+	deliveryMs: number,
+): Promise<LoadedN8nAlone> {
+	const { lab, log } = context;
+	const runs = Math.ceil(count / BATCH_SIZE);
+	const intervalMs = Math.round(deliveryMs / runs);
+	const startAt = Date.now() + LOADED_START_DELAY_MS;
+	const id = await lab.client.createWorkflow(
+		baselineWorkflow('Burst: n8n alone while the burst is delivered', count, {
+			perRun: BATCH_SIZE,
+			mailSized: true,
+			intervalMs,
+			startAt,
+		}),
+	);
+	await lab.client.activateWorkflow(id);
+	const messages = burstMessages('unwatched', count);
+	const deliverer = new Deliverer(lab.info, DELIVERY_CONNECTIONS);
+	let first = 0;
+	let last = 0;
+	let sampler: ReturnType<typeof sampleCpu> | undefined;
+	try {
+		await sleep(Math.max(0, startAt - Date.now()));
+		sampler = sampleCpu(lab.n8n.pid, CPU_SAMPLE_MS);
+		first = Date.now();
+		await inParallel(messages, DELIVERY_CONNECTIONS, async (message) => {
+			last = Math.max(last, await deliverer.deliver(INBOX.other, message));
+		});
+		await waitForQuiet(lab, id, { atLeast: runs, quietMs: QUIET_MS, timeoutMs: BURST_TIMEOUT_MS });
+	} finally {
+		sampler?.stop();
+		deliverer.close();
+		await lab.client.deactivateWorkflow(id);
+	}
+	const emits = baselineEmits(await listExecutions(lab, id, true));
+	const lastEmit = emits[emits.length - 1];
+	const lastStart = Math.max(...emits.map((run) => run.startedAt));
+	const lags = emits.map((run) => run.startedAt - run.emittedAt);
+	const cpu = sampler.samples;
+	const executions = await listExecutions(lab, id);
+	const lastEnd = Math.max(...executions.map((execution) => Date.parse(execution.stoppedAt ?? '')));
+	const atStart = cpu[0];
+	const atEnd = cpu.find(([t]) => t >= lastEnd) ?? cpu[cpu.length - 1];
+	const result: LoadedN8nAlone = {
+		runs: emits.length,
+		intervalMs,
+		deliveryMs: last - first,
+		lastRunAfterLastMs: lastStart - last,
+		lastRunAfterLastEmitMs: lastStart - lastEmit.emittedAt,
+		lag: { p50: round(percentile(lags, 50)), max: round(Math.max(...lags)) },
+		cpuMs: round(atEnd[1] - atStart[1]),
+		mainThreadCpuMs: round(atEnd[2] - atStart[2]),
+		machineBusyPercent: round((100 * (atEnd[3] - atStart[3])) / (atEnd[4] - atStart[4])),
+	};
+	log(
+		`burst, n8n alone while ${count} are delivered in ${result.deliveryMs} ms (emits ${intervalMs} ms apart): last run ${result.lastRunAfterLastMs} ms after the last delivery, ${result.lastRunAfterLastEmitMs} ms after the last emit; lag p50 ${result.lag.p50} max ${result.lag.max} ms; CPU ${result.cpuMs} ms, main thread ${result.mainThreadCpuMs} ms; machine ${result.machineBusyPercent}% busy`,
 	);
 	return result;
 }

@@ -3,6 +3,7 @@
  * yes) to the moment n8n started the run for it (the execution's startedAt). Beside the trigger
  * a bare imapflow client idles on the same folder: when it hears of the message is the floor.
  */
+import { INBOX } from '../lab/lab';
 import { benchMessage, Deliverer } from '../lab/mail';
 import { IdleFloor } from '../lab/floor';
 import { percentile } from '../lab/proc';
@@ -127,6 +128,8 @@ export async function latency(
 export interface N8nAloneLatency {
 	/** Whether the trigger changed its static data before each emit (as the mail triggers do). */
 	savePosition?: boolean;
+	/** Whether the trigger's node held a credential (as the mail triggers' do). */
+	withCredential?: boolean;
 	runs: number;
 	/** Emit → run start, ms, in emit order. */
 	run: number[];
@@ -139,21 +142,26 @@ export interface N8nAloneLatency {
  * to any trigger's latency, measured in the same n8n during the same bench run. With
  * `savePosition` it changes its static data before each emit, as both mail triggers do (they
  * keep their watermark there): n8n then writes the static data to its database as the run
- * starts.
+ * starts. With `withCredential` its node also holds a credential (never read), as the mail
+ * triggers' nodes do: n8n then checks the workflow's access to it before each run.
  */
 export async function n8nAloneLatency(
 	context: BenchContext,
 	runs: number,
 	savePosition = false,
+	withCredential = false,
 ): Promise<N8nAloneLatency> {
 	const { lab, log } = context;
-	const name = savePosition ? 'saving its position with each emit' : 'emit to run start';
+	const name =
+		(savePosition ? 'saving its position with each emit' : 'emit to run start') +
+		(withCredential ? ', with a credential' : '');
 	const id = await activate(
 		context,
 		'baseline',
 		baselineWorkflow(`Latency: n8n alone, ${name}`, WARM_UP + runs, {
 			intervalMs: N8N_ALONE_SPACING_MS,
 			savePosition,
+			credential: withCredential ? lab.ours[INBOX.agent] : undefined,
 		}),
 	);
 	try {
@@ -170,12 +178,13 @@ export async function n8nAloneLatency(
 		.map((run) => run.startedAt - run.emittedAt);
 	const result = {
 		savePosition,
+		withCredential,
 		runs: measured.length,
 		run: measured,
 		summary: summarize(measured),
 	};
 	log(
-		`latency, n8n alone${savePosition ? ', position saved' : ''}: emit → run start p50 ${result.summary.p50} p95 ${result.summary.p95} max ${result.summary.max} ms over ${result.runs} runs`,
+		`latency, n8n alone${savePosition ? ', position saved' : ''}${withCredential ? ', with a credential' : ''}: emit → run start p50 ${result.summary.p50} p95 ${result.summary.p95} max ${result.summary.max} ms over ${result.runs} runs`,
 	);
 	return result;
 }

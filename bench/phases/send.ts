@@ -1,13 +1,16 @@
 /**
  * Sending: one execution sends 200 items through our node and through n8n's Send Email; the
- * floor is a bare nodemailer pool on one connection sending the same 200 messages. The node's
+ * floor is a bare nodemailer pool on one connection sending the same 200 messages, once in the
+ * bench's own process (where the sandbox's SMTP server runs too) and once in a process of its
+ * own, as n8n is. The node's
  * own time is what n8n measured for it (runData executionTime); connections are counted by the
- * SMTP server.
+ * SMTP server. Our node also runs with "Validate Only": every item read and built, nothing
+ * sent, which is n8n's and our per-item cost without the wire.
  */
 import { randomUUID } from 'node:crypto';
 
 import { INBOX } from '../lab/lab';
-import { sendWithBarePool } from '../lab/floor';
+import { sendWithBarePool, sendWithBarePoolInOwnProcess } from '../lab/floor';
 import { median } from '../lab/proc';
 import { listExecutions, sleep, waitForQuiet } from '../lab/runs';
 import { nodeExecutionTime, SEND, sendWorkflow, type Side } from '../lab/workflows';
@@ -20,8 +23,23 @@ const WEBHOOK_TIMEOUT_MS = 30_000;
 /** Between rounds: connections closed, n8n idle. */
 const BETWEEN_MS = 2_000;
 
+/**
+ * What sends: the floor in the SMTP server's process and in its own, the two nodes, and ours
+ * with "Validate Only" (nothing on the wire).
+ */
+export type Sender = Side | 'floor' | 'floorOwnProcess' | 'validateOnly';
+
+type NodeSender = Exclude<Sender, 'floor' | 'floorOwnProcess'>;
+
+/** The workflows of the phase: which node, and whether it only validates. */
+const SENDERS: Array<{ what: NodeSender; side: Side; validateOnly: boolean }> = [
+	{ what: 'ours', side: 'ours', validateOnly: false },
+	{ what: 'validateOnly', side: 'ours', validateOnly: true },
+	{ what: 'builtin', side: 'builtin', validateOnly: false },
+];
+
 export interface SendResult {
-	what: Side | 'floor';
+	what: Sender;
 	/** Messages per second, per round. */
 	rates: number[];
 	medianRate: number;
@@ -29,6 +47,10 @@ export interface SendResult {
 	connections: number[];
 	/** Messages the server accepted, per round. */
 	accepted: number[];
+	/** Per round, the server's mean time from a message's MAIL FROM to its acceptance, ms. */
+	exchangeMs?: number[];
+	/** Per round, the mean time from one message's acceptance to the next MAIL FROM, ms. */
+	gapMs?: number[];
 }
 
 function items(tag: string, count: number) {
@@ -39,12 +61,31 @@ function items(tag: string, count: number) {
 	}));
 }
 
-/** SMTP connections opened and messages accepted since the event index `from`. */
+/**
+ * What the SMTP server saw since the event index `from`: connections opened, messages
+ * accepted, and where the time of one message went. The exchange (MAIL FROM → accepted) is
+ * the protocol round trips plus the server's work on the body; the gap (accepted → next MAIL
+ * FROM) is the sender's own time between two messages. Means over the messages, ms.
+ */
 function serverCounts(context: BenchContext, from: number) {
 	const events = context.lab.sandbox.smtpEvents().slice(from);
+	const times = (name: string) =>
+		events.filter((event) => event.event === name).map((event) => Date.parse(event.t));
+	const mails = times('mail');
+	const accepted = times('data-accepted');
+	const exchange: number[] = [];
+	const gap: number[] = [];
+	accepted.forEach((at, k) => {
+		if (mails[k] !== undefined) exchange.push(at - mails[k]);
+		if (mails[k + 1] !== undefined) gap.push(mails[k + 1] - at);
+	});
+	const mean = (values: number[]) =>
+		values.length ? round(values.reduce((sum, v) => sum + v, 0) / values.length, 1) : undefined;
 	return {
 		connections: events.filter((event) => event.event === 'connect').length,
-		accepted: events.filter((event) => event.event === 'data-accepted').length,
+		accepted: accepted.length,
+		exchangeMs: mean(exchange),
+		gapMs: mean(gap),
 	};
 }
 
@@ -55,35 +96,35 @@ export async function send(
 ): Promise<SendResult[]> {
 	const { lab, log } = context;
 	const results: Record<string, SendResult> = {};
-	const workflows: Record<Side, { id: string; path: string }> = {} as never;
-	for (const side of ['ours', 'builtin'] as const) {
+	const workflows = {} as Record<NodeSender, { id: string; path: string }>;
+	for (const { what, side, validateOnly } of SENDERS) {
 		const from = side === 'ours' ? INBOX.agent : INBOX.peer;
-		const path = `bench-send-${side}-${randomUUID().slice(0, 8)}`;
+		const path = `bench-send-${what}-${randomUUID().slice(0, 8)}`;
 		const credential = side === 'ours' ? lab.ours[from] : lab.smtp[from];
 		const id = await lab.client.createWorkflow(
-			sendWorkflow(`Send 200: ${side}`, side, credential, from, path),
+			sendWorkflow(`Send 200: ${what}`, side, credential, from, path, validateOnly),
 		);
 		await lab.client.activateWorkflow(id);
-		workflows[side] = { id, path };
+		workflows[what] = { id, path };
 	}
 	await sleep(BETWEEN_MS);
-	const record = (
-		what: SendResult['what'],
-		rate: number,
-		counts: { connections: number; accepted: number },
-	) => {
+	const record = (what: Sender, rate: number, counts: ReturnType<typeof serverCounts>) => {
 		const entry = (results[what] ??= {
 			what,
 			rates: [],
 			medianRate: 0,
 			connections: [],
 			accepted: [],
+			exchangeMs: [],
+			gapMs: [],
 		});
 		entry.rates.push(round(rate, 1));
 		entry.connections.push(counts.connections);
 		entry.accepted.push(counts.accepted);
+		if (counts.exchangeMs !== undefined) entry.exchangeMs?.push(counts.exchangeMs);
+		if (counts.gapMs !== undefined) entry.gapMs?.push(counts.gapMs);
 		log(
-			`send ${what}: ${rate.toFixed(1)} msg/s, ${counts.connections} connection(s), ${counts.accepted} accepted`,
+			`send ${what}: ${rate.toFixed(1)} msg/s, ${counts.connections} connection(s), ${counts.accepted} accepted; per message, MAIL FROM → accepted ${counts.exchangeMs ?? '-'} ms, accepted → next MAIL FROM ${counts.gapMs ?? '-'} ms`,
 		);
 	};
 	for (let r = 1; r <= rounds; r++) {
@@ -92,13 +133,21 @@ export async function send(
 		const elapsed = await sendWithBarePool(lab.info, INBOX.agent, items(`floor ${r}`, count));
 		record('floor', (count * 1000) / elapsed, serverCounts(context, mark));
 		await sleep(BETWEEN_MS);
-		for (const side of ['ours', 'builtin'] as const) {
-			const { id, path } = workflows[side];
+		mark = lab.sandbox.smtpEvents().length;
+		const elapsedOwn = await sendWithBarePoolInOwnProcess(
+			lab.info,
+			INBOX.agent,
+			items(`floor, own process ${r}`, count),
+		);
+		record('floorOwnProcess', (count * 1000) / elapsedOwn, serverCounts(context, mark));
+		await sleep(BETWEEN_MS);
+		for (const { what } of SENDERS) {
+			const { id, path } = workflows[what];
 			mark = lab.sandbox.smtpEvents().length;
 			const response = await fetch(`${lab.n8n.url}/webhook/${path}`, {
 				method: 'POST',
 				headers: { 'content-type': 'application/json' },
-				body: JSON.stringify({ items: items(`${side} ${r}`, count) }),
+				body: JSON.stringify({ items: items(`${what} ${r}`, count) }),
 				signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
 			});
 			if (!response.ok) throw new Error(`webhook ${path}: HTTP ${response.status}`);
@@ -106,14 +155,13 @@ export async function send(
 			const [latest] = await listExecutions(lab, id, true);
 			const time = nodeExecutionTime(latest, SEND);
 			if (latest.status !== 'success' || time === undefined) {
-				throw new Error(`send ${side}: execution ${latest.id} ended ${latest.status}`);
+				throw new Error(`send ${what}: execution ${latest.id} ended ${latest.status}`);
 			}
-			record(side, (count * 1000) / time, serverCounts(context, mark));
+			record(what, (count * 1000) / time, serverCounts(context, mark));
 			await sleep(BETWEEN_MS);
 		}
 	}
-	for (const side of ['ours', 'builtin'] as const)
-		await lab.client.deactivateWorkflow(workflows[side].id);
+	for (const { what } of SENDERS) await lab.client.deactivateWorkflow(workflows[what].id);
 	return Object.values(results).map((entry) => ({
 		...entry,
 		medianRate: round(median(entry.rates), 1),

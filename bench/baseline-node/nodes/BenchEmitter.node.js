@@ -6,7 +6,9 @@
  * with "Mail-Sized Items" it also carries what a parsed bench mail carries (2 KB of text, every
  * other one 50 KB of HTML); with "Save Position" it changes its static data before each emit, as
  * a mail trigger keeping its watermark does. What n8n itself costs per run and per item, with no
- * mail work.
+ * mail work. "Start At" (epoch ms) holds the first emit until then, so that emits can start at the
+ * same moment as something else the bench does. With a credential set on the node (never
+ * read), n8n checks the workflow's access to it before each run, as for any trigger with one.
  */
 class BenchEmitter {
 	constructor() {
@@ -19,12 +21,16 @@ class BenchEmitter {
 			defaults: { name: 'Bench Emitter' },
 			inputs: [],
 			outputs: ['main'],
+			// Optional, never read: with one set, n8n checks access to it before each run, as it
+			// does for the mail triggers' credentials.
+			credentials: [{ name: 'agentMailInboxApi', required: false }],
 			properties: [
 				{ displayName: 'Items', name: 'count', type: 'number', default: 1000 },
 				{ displayName: 'Items per Run', name: 'perRun', type: 'number', default: 1 },
 				{ displayName: 'Pause Between Runs (Ms)', name: 'intervalMs', type: 'number', default: 0 },
 				{ displayName: 'Mail-Sized Items', name: 'mailSized', type: 'boolean', default: false },
 				{ displayName: 'Save Position', name: 'savePosition', type: 'boolean', default: false },
+				{ displayName: 'Start At (Epoch Ms)', name: 'startAt', type: 'number', default: 0 },
 			],
 		};
 	}
@@ -35,6 +41,7 @@ class BenchEmitter {
 		const intervalMs = this.getNodeParameter('intervalMs', 0);
 		const mailSized = this.getNodeParameter('mailSized', false);
 		const savePosition = this.getNodeParameter('savePosition', false);
+		const startAt = this.getNodeParameter('startAt', 0);
 		const staticData = this.getWorkflowStaticData('node');
 		const workflow = this.getWorkflow().id;
 		const text = 'lorem ipsum dolor sit amet, consectetur adipiscing elit. '
@@ -43,6 +50,8 @@ class BenchEmitter {
 		const html = `<html><body><p>${'lorem ipsum dolor sit amet. '.repeat(1800).slice(0, 50000)}</p></body></html>`;
 		let stopped = false;
 		const emitAll = async () => {
+			const wait = startAt - Date.now();
+			if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
 			for (let first = 0; first < count && !stopped; first += perRun) {
 				const emittedAt = Date.now();
 				const items = [];
