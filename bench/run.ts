@@ -4,8 +4,9 @@
  * of BENCHMARKS.md and docs/bench.png.
  *
  * `npm run bench -- --quick` runs every phase small (a check that the bench works, not a
- * measurement; nothing is written); `--only=latency,send` runs some phases; `--report-only`
- * redraws BENCHMARKS.md and the plot from bench/results/latest.json.
+ * measurement; nothing is written); `--only=latency,send` runs some phases (latency, burst,
+ * burst-pace, memory, send, recovery); `--report-only` redraws BENCHMARKS.md and the plot from
+ * bench/results/latest.json.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -14,6 +15,7 @@ import path from 'node:path';
 
 import { startLab } from './lab/lab';
 import {
+	BURST_PACES,
 	batchedBurst,
 	loadedN8nAloneBurst,
 	pacedN8nAloneBurst,
@@ -52,6 +54,7 @@ const PHASE_KEYS = [
 	'burstN8nAlone',
 	'burstN8nAlonePaced',
 	'burstN8nAloneLoaded',
+	'burstPaced',
 	'perMessage',
 	'memory',
 	'send',
@@ -122,6 +125,14 @@ async function main(): Promise<void> {
 				);
 			}
 			results.perMessage = await perMessageRate(context, size.burst);
+		}
+		if (wanted('burst-pace')) {
+			results.burstPaced = [];
+			for (const perSecond of BURST_PACES) {
+				for (const side of ['ours', 'builtin'] as const) {
+					results.burstPaced.push(await batchedBurst(context, side, size.burst, perSecond));
+				}
+			}
 		}
 		if (wanted('memory')) {
 			results.memory = [];

@@ -39,6 +39,11 @@ const QUIET_MS = 5_000;
 const BURST_TIMEOUT_MS = 10 * 60_000;
 /** Messages per run when both sides batch (n8n's trigger always takes up to 20). */
 export const BATCH_SIZE = 20;
+/**
+ * Delivery paces of the paced bursts, messages per second: up to what this machine delivers
+ * flat out (220–300), to find the pace each trigger keeps up with.
+ */
+export const BURST_PACES = [50, 100, 150, 200];
 
 /** The burst's messages: every other with HTML, every 50th with a 1 MB attachment. */
 export function burstMessages(tag: string, count: number): BenchMessage[] {
@@ -71,6 +76,8 @@ async function tally(context: BenchContext, id: string, subjects: string[]) {
 
 export interface BurstSide {
 	side: Side;
+	/** The delivery pace, messages per second; absent: as fast as Dovecot takes them. */
+	perSecond?: number;
 	messages: number;
 	runs: number;
 	items: number;
@@ -95,14 +102,20 @@ export interface BurstSide {
 	timeline: Array<[number, number]>;
 }
 
+/**
+ * One side's batched burst. With `perSecond`, message k is handed to the deliverer at
+ * k / perSecond s instead of as fast as Dovecot takes them.
+ */
 export async function batchedBurst(
 	context: BenchContext,
 	side: Side,
 	count: number,
+	perSecond?: number,
 ): Promise<BurstSide> {
 	const { lab, log } = context;
 	const inbox = SIDE_INBOX[side];
-	const workflow = sideTriggerWorkflow(lab, side, 'Burst, 20 per run', {
+	const pace = perSecond ? `, ${perSecond} messages/s` : '';
+	const workflow = sideTriggerWorkflow(lab, side, `Burst, 20 per run${pace}`, {
 		runMode: 'batch',
 		batchSize: BATCH_SIZE,
 	});
@@ -116,10 +129,11 @@ export async function batchedBurst(
 	let last = 0;
 	try {
 		first = Date.now();
-		await inParallel(messages, DELIVERY_CONNECTIONS, async (message) => {
+		await inParallel(messages, DELIVERY_CONNECTIONS, async (message, index) => {
+			if (perSecond) await sleep(Math.max(0, first + (index * 1000) / perSecond - Date.now()));
 			last = Math.max(last, await deliverer.deliver(inbox, message));
 		});
-		log(`burst ${side}: ${count} delivered in ${last - first} ms`);
+		log(`burst ${side}${pace}: ${count} delivered in ${last - first} ms`);
 		await waitForQuiet(lab, id, { atLeast: 1, quietMs: QUIET_MS, timeoutMs: BURST_TIMEOUT_MS });
 	} finally {
 		sampler.stop();
@@ -145,6 +159,7 @@ export async function batchedBurst(
 	}
 	const result: BurstSide = {
 		side,
+		...(perSecond ? { perSecond } : {}),
 		messages: count,
 		runs: counted.executions.length,
 		items: counted.items,
@@ -161,7 +176,7 @@ export async function batchedBurst(
 		timeline,
 	};
 	log(
-		`burst ${side}: ${result.runs} runs, ${result.items} items, missing ${result.missing}, duplicates ${result.duplicates}; last run ${result.lastRunAfterLastMs} ms after the last delivery (floor ${result.floorAfterLastMs} ms); CPU ${result.cpuMs} ms, main thread ${result.mainThreadCpuMs} ms in ${result.windowMs} ms; machine ${result.machineBusyPercent}% busy`,
+		`burst ${side}${pace}: ${result.runs} runs, ${result.items} items, missing ${result.missing}, duplicates ${result.duplicates}; last run ${result.lastRunAfterLastMs} ms after the last delivery (floor ${result.floorAfterLastMs} ms); CPU ${result.cpuMs} ms, main thread ${result.mainThreadCpuMs} ms in ${result.windowMs} ms; machine ${result.machineBusyPercent}% busy`,
 	);
 	return result;
 }
