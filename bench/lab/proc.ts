@@ -43,6 +43,25 @@ function cpuSample(pid: number): CpuSample {
 	return [Date.now(), cpuMs(pid), cpuMs(pid, pid), machine.busy, machine.all];
 }
 
+/**
+ * What the samples say about the window from the first sample to the first one at or after
+ * `until` (the last one if none is): its length, the process's and its main thread's CPU in
+ * it (ms), and how busy the whole machine was (percent of all cores).
+ */
+export function cpuWindow(
+	samples: CpuSample[],
+	until: number,
+): { windowMs: number; processMs: number; mainThreadMs: number; machineBusyPercent: number } {
+	const start = samples[0];
+	const end = samples.find(([t]) => t >= until) ?? samples[samples.length - 1];
+	return {
+		windowMs: end[0] - start[0],
+		processMs: end[1] - start[1],
+		mainThreadMs: end[2] - start[2],
+		machineBusyPercent: (100 * (end[3] - start[3])) / (end[4] - start[4]),
+	};
+}
+
 /** Reads a process's CPU time every `everyMs` until stopped. */
 export function sampleCpu(pid: number, everyMs: number): { samples: CpuSample[]; stop(): void } {
 	const samples: CpuSample[] = [cpuSample(pid)];

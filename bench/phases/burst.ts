@@ -8,7 +8,7 @@
 import { INBOX } from '../lab/lab';
 import { benchMessage, Deliverer, type BenchMessage } from '../lab/mail';
 import { IdleFloor } from '../lab/floor';
-import { percentile, sampleCpu, type CpuSample } from '../lab/proc';
+import { cpuWindow, percentile, sampleCpu, type CpuSample } from '../lab/proc';
 import { listExecutions, sleep, startedAt, waitForQuiet } from '../lab/runs';
 import {
 	baselineEmits,
@@ -149,8 +149,7 @@ export async function batchedBurst(
 	const ends = counted.executions.map((execution) => Date.parse(execution.stoppedAt ?? ''));
 	const lastEnd = Math.max(...ends);
 	const lastStart = Math.max(...counted.executions.map(startedAt));
-	const atEnd = cpu.find(([t]) => t >= lastEnd) ?? cpu[cpu.length - 1];
-	const atStart = cpu[0];
+	const used = cpuWindow(cpu, lastEnd);
 	const timeline: Array<[number, number]> = [];
 	let cumulative = 0;
 	for (const execution of [...counted.executions].sort((a, b) => startedAt(a) - startedAt(b))) {
@@ -169,10 +168,10 @@ export async function batchedBurst(
 		deliveryMs: last - first,
 		floorAfterLastMs: (floor.last() ?? NaN) - last,
 		lastRunAfterLastMs: lastStart - last,
-		cpuMs: round(atEnd[1] - atStart[1]),
-		mainThreadCpuMs: round(atEnd[2] - atStart[2]),
-		windowMs: atEnd[0] - atStart[0],
-		machineBusyPercent: round((100 * (atEnd[3] - atStart[3])) / (atEnd[4] - atStart[4])),
+		cpuMs: round(used.processMs),
+		mainThreadCpuMs: round(used.mainThreadMs),
+		windowMs: used.windowMs,
+		machineBusyPercent: round(used.machineBusyPercent),
 		timeline,
 	};
 	log(
@@ -438,11 +437,9 @@ export async function loadedN8nAloneBurst(
 	const lastEmit = emits[emits.length - 1];
 	const lastStart = Math.max(...emits.map((run) => run.startedAt));
 	const lags = emits.map((run) => run.startedAt - run.emittedAt);
-	const cpu = sampler.samples;
 	const executions = await listExecutions(lab, id);
 	const lastEnd = Math.max(...executions.map((execution) => Date.parse(execution.stoppedAt ?? '')));
-	const atStart = cpu[0];
-	const atEnd = cpu.find(([t]) => t >= lastEnd) ?? cpu[cpu.length - 1];
+	const used = cpuWindow(sampler.samples, lastEnd);
 	const result: LoadedN8nAlone = {
 		runs: emits.length,
 		intervalMs,
@@ -450,9 +447,9 @@ export async function loadedN8nAloneBurst(
 		lastRunAfterLastMs: lastStart - last,
 		lastRunAfterLastEmitMs: lastStart - lastEmit.emittedAt,
 		lag: { p50: round(percentile(lags, 50)), max: round(Math.max(...lags)) },
-		cpuMs: round(atEnd[1] - atStart[1]),
-		mainThreadCpuMs: round(atEnd[2] - atStart[2]),
-		machineBusyPercent: round((100 * (atEnd[3] - atStart[3])) / (atEnd[4] - atStart[4])),
+		cpuMs: round(used.processMs),
+		mainThreadCpuMs: round(used.mainThreadMs),
+		machineBusyPercent: round(used.machineBusyPercent),
 	};
 	log(
 		`burst, n8n alone while ${count} are delivered in ${result.deliveryMs} ms (emits ${intervalMs} ms apart): last run ${result.lastRunAfterLastMs} ms after the last delivery, ${result.lastRunAfterLastEmitMs} ms after the last emit; lag p50 ${result.lag.p50} max ${result.lag.max} ms; CPU ${result.cpuMs} ms, main thread ${result.mainThreadCpuMs} ms; machine ${result.machineBusyPercent}% busy`,
