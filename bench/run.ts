@@ -105,8 +105,8 @@ async function main(): Promise<void> {
 			}
 			results.latencyN8nAlone = [
 				await n8nAloneLatency(context, size.singles),
-				await n8nAloneLatency(context, size.singles, true),
-				await n8nAloneLatency(context, size.singles, true, true),
+				await n8nAloneLatency(context, size.singles, { savePosition: true }),
+				await n8nAloneLatency(context, size.singles, { savePosition: true, withCredential: true }),
 			];
 		}
 		if (wanted('burst')) {

@@ -44,15 +44,18 @@ function cpuSample(pid: number): CpuSample {
 }
 
 /**
- * What the samples say about the window from the first sample to the first one at or after
- * `until` (the last one if none is): its length, the process's and its main thread's CPU in
- * it (ms), and how busy the whole machine was (percent of all cores).
+ * What the samples say about the window from the last sample at or before `since` (the first
+ * sample if none is, or without `since`) to the first one at or after `until` (the last one if
+ * none is): its length, the process's and its main thread's CPU in it (ms), and how busy the
+ * whole machine was (percent of all cores).
  */
 export function cpuWindow(
 	samples: CpuSample[],
 	until: number,
+	since?: number,
 ): { windowMs: number; processMs: number; mainThreadMs: number; machineBusyPercent: number } {
-	const start = samples[0];
+	const start =
+		since === undefined ? samples[0] : (samples.filter(([t]) => t <= since).pop() ?? samples[0]);
 	const end = samples.find(([t]) => t >= until) ?? samples[samples.length - 1];
 	return {
 		windowMs: end[0] - start[0],

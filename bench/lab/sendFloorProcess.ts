@@ -2,8 +2,8 @@
  * The send floor in a process of its own, as n8n is: reads `{ info, address, messages }` as JSON
  * on stdin, sends the messages through one pooled nodemailer connection (sendWithBarePool) and
  * writes the elapsed ms on stdout. In the bench's own process the floor shares an event loop
- * with the sandbox's SMTP server, so its round trips never wait for another process to be
- * scheduled; no real client has that. Started by {@link sendWithBarePoolInOwnProcess}.
+ * with the sandbox's SMTP server, which no real client does (on 2026-11-24 the two came out
+ * alike). Started by {@link sendWithBarePoolInOwnProcess}.
  */
 import { sendWithBarePool } from './floor';
 import type { SandboxInfo } from '../../test/sandbox/info';

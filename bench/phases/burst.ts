@@ -17,6 +17,7 @@ import {
 	nodeItems,
 	oursTriggerWorkflow,
 	TRIGGER,
+	type BaselineOptions,
 	type Side,
 } from '../lab/workflows';
 import {
@@ -208,16 +209,15 @@ function rateOf(
 	const starts = executions.map((execution) => Date.parse(execution.startedAt));
 	const ends = executions.map((execution) => Date.parse(execution.stoppedAt ?? ''));
 	const spanMs = Math.max(...starts) - Math.min(...starts);
-	const from = cpu.filter(([t]) => t <= Math.min(...starts)).pop() ?? cpu[0];
-	const to = cpu.find(([t]) => t >= Math.max(...ends)) ?? cpu[cpu.length - 1];
+	const used = cpuWindow(cpu, Math.max(...ends), Math.min(...starts));
 	return {
 		spanMs,
 		/** First run start to last run end. */
 		wallMs: Math.max(...ends) - Math.min(...starts),
 		rate: round((executions.length - 1) / (spanMs / 1000), 1),
 		completedRate: round(executions.length / ((Math.max(...ends) - Math.min(...starts)) / 1000), 1),
-		cpuMs: round(to[1] - from[1]),
-		mainThreadCpuMs: round(to[2] - from[2]),
+		cpuMs: round(used.processMs),
+		mainThreadCpuMs: round(used.mainThreadMs),
 	};
 }
 
@@ -274,23 +274,40 @@ export async function perMessageRate(context: BenchContext, count: number): Prom
 
 /**
  * Runs the benchmark-only trigger with the burst's items (20 per run, mail-sized) until its
- * runs are all done, sampling n8n's CPU meanwhile.
+ * runs are all done, sampling n8n's CPU meanwhile. `emitter` sets its pace and start; `during`
+ * runs once it is active, before the wait for its runs.
  */
-async function runN8nAlone(context: BenchContext, name: string, count: number, intervalMs = 0) {
+async function runN8nAlone(
+	context: BenchContext,
+	name: string,
+	count: number,
+	emitter: Pick<BaselineOptions, 'intervalMs' | 'startAt'> = {},
+	during?: () => Promise<void>,
+) {
 	const { lab } = context;
 	const sampler = sampleCpu(lab.n8n.pid, CPU_SAMPLE_MS);
 	const id = await lab.client.createWorkflow(
-		baselineWorkflow(name, count, { perRun: BATCH_SIZE, mailSized: true, intervalMs }),
+		baselineWorkflow(name, count, { perRun: BATCH_SIZE, mailSized: true, ...emitter }),
 	);
 	await lab.client.activateWorkflow(id);
-	const executions = await waitForQuiet(lab, id, {
-		atLeast: Math.ceil(count / BATCH_SIZE),
-		quietMs: QUIET_MS,
-		timeoutMs: BURST_TIMEOUT_MS,
-	});
-	sampler.stop();
-	await lab.client.deactivateWorkflow(id);
-	return { id, executions, cpu: sampler.samples };
+	try {
+		await during?.();
+		const executions = await waitForQuiet(lab, id, {
+			atLeast: Math.ceil(count / BATCH_SIZE),
+			quietMs: QUIET_MS,
+			timeoutMs: BURST_TIMEOUT_MS,
+		});
+		return { id, executions, cpu: sampler.samples };
+	} finally {
+		sampler.stop();
+		await lab.client.deactivateWorkflow(id);
+	}
+}
+
+/** Emit → run start over the benchmark-only trigger's runs, ms. */
+function emitLag(emits: ReturnType<typeof baselineEmits>): { p50: number; max: number } {
+	const lags = emits.map((run) => run.startedAt - run.emittedAt);
+	return { p50: round(percentile(lags, 50)), max: round(Math.max(...lags)) };
 }
 
 /**
@@ -349,17 +366,16 @@ export async function pacedN8nAloneBurst(
 		context,
 		'Burst: n8n alone, paced as the mail arrived',
 		count,
-		intervalMs,
+		{ intervalMs },
 	);
 	// With their data: each run's item carries its emit time.
 	const emits = baselineEmits(await listExecutions(lab, id, true));
 	const last = emits[emits.length - 1];
-	const lags = emits.map((run) => run.startedAt - run.emittedAt);
 	const result: PacedN8nAlone = {
 		runs: executions.length,
 		intervalMs,
 		lastRunAfterLastEmitMs: last.startedAt - last.emittedAt,
-		lag: { p50: round(percentile(lags, 50)), max: round(Math.max(...lags)) },
+		lag: emitLag(emits),
 		cpuMs: rateOf(executions, cpu).cpuMs,
 	};
 	log(
@@ -406,47 +422,40 @@ export async function loadedN8nAloneBurst(
 	const runs = Math.ceil(count / BATCH_SIZE);
 	const intervalMs = Math.round(deliveryMs / runs);
 	const startAt = Date.now() + LOADED_START_DELAY_MS;
-	const id = await lab.client.createWorkflow(
-		baselineWorkflow('Burst: n8n alone while the burst is delivered', count, {
-			perRun: BATCH_SIZE,
-			mailSized: true,
-			intervalMs,
-			startAt,
-		}),
-	);
-	await lab.client.activateWorkflow(id);
-	const messages = burstMessages('unwatched', count);
-	const deliverer = new Deliverer(lab.info, DELIVERY_CONNECTIONS);
 	let first = 0;
 	let last = 0;
-	let sampler: ReturnType<typeof sampleCpu> | undefined;
-	try {
-		await sleep(Math.max(0, startAt - Date.now()));
-		sampler = sampleCpu(lab.n8n.pid, CPU_SAMPLE_MS);
-		first = Date.now();
-		await inParallel(messages, DELIVERY_CONNECTIONS, async (message) => {
-			last = Math.max(last, await deliverer.deliver(INBOX.other, message));
-		});
-		await waitForQuiet(lab, id, { atLeast: runs, quietMs: QUIET_MS, timeoutMs: BURST_TIMEOUT_MS });
-	} finally {
-		sampler?.stop();
-		deliverer.close();
-		await lab.client.deactivateWorkflow(id);
-	}
+	const { id, executions, cpu } = await runN8nAlone(
+		context,
+		'Burst: n8n alone while the burst is delivered',
+		count,
+		{ intervalMs, startAt },
+		async () => {
+			const messages = burstMessages('unwatched', count);
+			const deliverer = new Deliverer(lab.info, DELIVERY_CONNECTIONS);
+			try {
+				await sleep(Math.max(0, startAt - Date.now()));
+				first = Date.now();
+				await inParallel(messages, DELIVERY_CONNECTIONS, async (message) => {
+					last = Math.max(last, await deliverer.deliver(INBOX.other, message));
+				});
+			} finally {
+				deliverer.close();
+			}
+		},
+	);
 	const emits = baselineEmits(await listExecutions(lab, id, true));
 	const lastEmit = emits[emits.length - 1];
 	const lastStart = Math.max(...emits.map((run) => run.startedAt));
-	const lags = emits.map((run) => run.startedAt - run.emittedAt);
-	const executions = await listExecutions(lab, id);
 	const lastEnd = Math.max(...executions.map((execution) => Date.parse(execution.stoppedAt ?? '')));
-	const used = cpuWindow(sampler.samples, lastEnd);
+	// From the first delivery: before it the emitter only waits for its start time.
+	const used = cpuWindow(cpu, lastEnd, first);
 	const result: LoadedN8nAlone = {
 		runs: emits.length,
 		intervalMs,
 		deliveryMs: last - first,
 		lastRunAfterLastMs: lastStart - last,
 		lastRunAfterLastEmitMs: lastStart - lastEmit.emittedAt,
-		lag: { p50: round(percentile(lags, 50)), max: round(Math.max(...lags)) },
+		lag: emitLag(emits),
 		cpuMs: round(used.processMs),
 		mainThreadCpuMs: round(used.mainThreadMs),
 		machineBusyPercent: round(used.machineBusyPercent),

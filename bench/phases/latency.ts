@@ -148,8 +148,10 @@ export interface N8nAloneLatency {
 export async function n8nAloneLatency(
 	context: BenchContext,
 	runs: number,
-	savePosition = false,
-	withCredential = false,
+	{
+		savePosition = false,
+		withCredential = false,
+	}: Pick<N8nAloneLatency, 'savePosition' | 'withCredential'> = {},
 ): Promise<N8nAloneLatency> {
 	const { lab, log } = context;
 	const name =
