@@ -715,3 +715,27 @@ describe('sandbox lifecycle (a sandbox of its own)', () => {
 		BIG_MESSAGE_TEST_TIMEOUT_MS,
 	);
 });
+
+describe('freePorts', () => {
+	it('hands out distinct free ports below the ephemeral range, none twice in a row', async () => {
+		const [ephemeralLow] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
+			.trim()
+			.split(/\s+/)
+			.map(Number);
+		const first = await freePorts(6);
+		const second = await freePorts(6);
+		const all = [...first, ...second];
+		expect(new Set(all).size).toBe(all.length);
+		for (const port of all) {
+			// Below the range outgoing connections take their local ports from.
+			expect(port).toBeLessThan(ephemeralLow);
+			expect(port).toBeGreaterThanOrEqual(1024);
+			const server = net.createServer();
+			await new Promise<void>((resolve, reject) => {
+				server.once('error', reject);
+				server.listen(port, '127.0.0.1', () => resolve());
+			});
+			await new Promise<void>((resolve) => server.close(() => resolve()));
+		}
+	});
+});

@@ -15,21 +15,74 @@ export async function delay(ms: number): Promise<void> {
 }
 
 /**
- * Finds `count` distinct TCP ports that are free on 127.0.0.1 right now (the kernel picks them),
- * so tests can start extra sandboxes next to each other.
+ * Linux's default lowest port for outgoing connections and `listen(0)`, if /proc says nothing.
+ */
+const DEFAULT_EPHEMERAL_LOW = 32_768;
+/** How many ports just below the ephemeral range {@link freePorts} hands out. */
+const HANDED_OUT_SPAN = 16_384;
+/** Lowest port ever handed out: below it live well-known services (Redis, PostgreSQL, ...). */
+const LOWEST_PORT = 1_024;
+/** Slices of the span: slice 0 for a process outside jest, slice N for jest worker N. */
+const SLICES = 8;
+
+/** The lowest port of the kernel's ephemeral range, read from /proc. */
+async function ephemeralLow(): Promise<number> {
+	const text = await readFile('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').catch(() => '');
+	const low = Number(text.trim().split(/\s+/)[0]);
+	return Number.isInteger(low) && low > 0 ? low : DEFAULT_EPHEMERAL_LOW;
+}
+
+/** Listens on host:port, or answers undefined when the port is taken. */
+async function tryListen(host: string, port: number): Promise<net.Server | undefined> {
+	const server = net.createServer();
+	return await new Promise<net.Server | undefined>((resolve) => {
+		server.once('error', () => resolve(undefined));
+		server.listen(port, host, () => resolve(server));
+	});
+}
+
+/** Gives the next candidate port of this process's slice, or 0 (the kernel chooses). */
+let candidates: Promise<() => number> | undefined;
+
+async function makeCandidates(): Promise<() => number> {
+	const low = (await ephemeralLow()) - HANDED_OUT_SPAN;
+	// An unusual ephemeral range leaves no quiet ports below it: let the kernel choose instead.
+	if (low < LOWEST_PORT) return () => 0;
+	const sliceSize = Math.floor(HANDED_OUT_SPAN / SLICES);
+	const slice = Number(process.env.JEST_WORKER_ID ?? 0) % SLICES;
+	const sliceLow = low + slice * sliceSize;
+	// A random start, then in order: two runs of one script seldom begin on the same port.
+	let offset = Math.floor(Math.random() * sliceSize);
+	return () => {
+		offset = (offset + 1) % sliceSize;
+		return sliceLow + offset;
+	};
+}
+
+/**
+ * Finds `count` distinct TCP ports that are free on 127.0.0.1 right now, so tests can start
+ * extra servers next to each other.
+ *
+ * The ports come from just below the kernel's ephemeral range, never from it: a port in that
+ * range that is free now can be taken by any outgoing connection (a test opens hundreds a
+ * second) before the server meant for it starts, and n8n then fails with "port already in use".
+ * Each jest worker draws from a slice of its own, so parallel test files do not pick the same
+ * port either, and one process hands out its slice in order before it repeats a port.
  */
 export async function freePorts(count: number, host = '127.0.0.1'): Promise<number[]> {
 	const servers: net.Server[] = [];
 	try {
+		candidates ??= makeCandidates();
+		const next = await candidates;
 		const ports: number[] = [];
-		// All listeners stay open until every port is known, so the kernel cannot hand out one twice.
-		for (let i = 0; i < count; i++) {
-			const server = net.createServer();
+		// All listeners stay open until every port is known, so none is handed out twice.
+		for (let attempt = 0; ports.length < count; attempt++) {
+			if (attempt >= HANDED_OUT_SPAN / SLICES) {
+				throw new Error(`found only ${ports.length} of ${count} free TCP ports on ${host}`);
+			}
+			const server = await tryListen(host, next());
+			if (!server) continue;
 			servers.push(server);
-			await new Promise<void>((resolve, reject) => {
-				server.once('error', reject);
-				server.listen(0, host, () => resolve());
-			});
 			ports.push((server.address() as net.AddressInfo).port);
 		}
 		return ports;
