@@ -23,6 +23,13 @@ import {
 	type N8nServer,
 	type WorkflowInput,
 } from '../../scripts/n8n/server';
+import {
+	messageText,
+	startFakeOpenAi,
+	type ChatRequest,
+	type FakeOpenAi,
+	type ScriptedAnswer,
+} from '../helpers/fakeOpenAi';
 import { credentialData, deliver, listMessages, useOwnSandbox } from '../helpers/sandbox';
 import { freePorts } from '../sandbox/sandbox';
 import {
@@ -50,6 +57,10 @@ const PACKAGE = 'n8n-nodes-agentmail-inbox';
 const CREDENTIAL_TYPE = 'agentMailInboxApi';
 const TRIGGER_NODE = 'AgentMail Trigger';
 const REPLY_TEXT = 'Thanks for your mail: the agent has it.';
+/** What the scripted model answers the peer through the AgentMail tool. */
+const AI_REPLY_TEXT = 'Our opening hours are 9 to 5, Monday to Friday.';
+/** The model's last word once the tool has answered. */
+const AI_DONE_TEXT = 'I have answered the mail.';
 
 useOwnSandbox();
 
@@ -83,21 +94,35 @@ async function repliesToPeer(): Promise<Reply[]> {
 	);
 }
 
+/** The AgentMail Trigger on INBOX that marks each mail read after a successful run. */
+function triggerNode(credentials: Record<string, { id: string; name: string }>): object {
+	return {
+		id: 'a1b2c3d4-0000-4000-8000-000000000001',
+		name: TRIGGER_NODE,
+		type: `${PACKAGE}.agentMailTrigger`,
+		typeVersion: 1,
+		position: [0, 0],
+		parameters: { folder: 'INBOX', afterRun: 'markRead' },
+		credentials,
+	};
+}
+
+/** Waits until the mail with `messageId` in the agent's INBOX has the \Seen flag. */
+async function waitUntilRead(messageId: string, what: string): Promise<void> {
+	await waitFor(what, async () => {
+		const inbox = await listMessages(AGENT, 'INBOX');
+		const original = inbox.find((message) => message.messageId === messageId);
+		return original?.flags.includes('\\Seen') ? true : undefined;
+	});
+}
+
 /** The workflow the README calls the auto-reply agent. */
 function autoReplyWorkflow(credential: { id: string; name: string }): WorkflowInput {
 	const credentials = { [CREDENTIAL_TYPE]: credential };
 	return {
 		name: 'Auto-reply agent (e2e)',
 		nodes: [
-			{
-				id: 'a1b2c3d4-0000-4000-8000-000000000001',
-				name: TRIGGER_NODE,
-				type: `${PACKAGE}.agentMailTrigger`,
-				typeVersion: 1,
-				position: [0, 0],
-				parameters: { folder: 'INBOX', afterRun: 'markRead' },
-				credentials,
-			},
+			triggerNode(credentials),
 			{
 				id: 'a1b2c3d4-0000-4000-8000-000000000002',
 				name: 'Reply',
@@ -143,6 +168,81 @@ function failingReplyWorkflow(credential: { id: string; name: string }): Workflo
 	return { ...workflow, name: 'Reply unless the subject says fail (e2e)', nodes: [trigger, reply] };
 }
 
+/**
+ * AgentMail Trigger → AI Agent whose model is n8n's OpenAI Chat Model (pointed at the fake
+ * endpoint) and whose one tool is the AgentMail node, `tool` giving its parameters.
+ */
+function agentWorkflow(
+	name: string,
+	credential: { id: string; name: string },
+	openAi: { id: string; name: string },
+	tool: Record<string, unknown>,
+): WorkflowInput {
+	const credentials = { [CREDENTIAL_TYPE]: credential };
+	return {
+		name,
+		nodes: [
+			triggerNode(credentials),
+			{
+				id: 'b1b2c3d4-0000-4000-8000-000000000002',
+				name: 'AI Agent',
+				type: '@n8n/n8n-nodes-langchain.agent',
+				typeVersion: 3.1,
+				position: [300, 0],
+				parameters: {
+					promptType: 'define',
+					text: '={{ $json.replyText }}',
+					options: { systemMessage: 'You answer customer mail with the AgentMail tool.' },
+				},
+			},
+			{
+				id: 'b1b2c3d4-0000-4000-8000-000000000003',
+				name: 'OpenAI Chat Model',
+				type: '@n8n/n8n-nodes-langchain.lmChatOpenAi',
+				typeVersion: 1.3,
+				position: [200, 250],
+				parameters: {
+					model: { __rl: true, mode: 'id', value: 'gpt-fake' },
+					responsesApiEnabled: false,
+					options: {},
+				},
+				credentials: { openAiApi: openAi },
+			},
+			{
+				id: 'b1b2c3d4-0000-4000-8000-000000000004',
+				name: 'AgentMail',
+				type: `${PACKAGE}.agentMailTool`,
+				typeVersion: 1,
+				position: [450, 250],
+				parameters: { resource: 'message', emailFormat: 'text', ...tool },
+				credentials,
+			},
+		],
+		connections: {
+			[TRIGGER_NODE]: { main: [[{ node: 'AI Agent', type: 'main', index: 0 }]] },
+			'OpenAI Chat Model': {
+				ai_languageModel: [[{ node: 'AI Agent', type: 'ai_languageModel', index: 0 }]],
+			},
+			AgentMail: { ai_tool: [[{ node: 'AI Agent', type: 'ai_tool', index: 0 }]] },
+		},
+	};
+}
+
+/**
+ * The scripted model: asked a question, it calls the one tool on offer with `arguments`;
+ * shown the tool's result, it says it is done.
+ */
+function callToolOnce(argumentsFor: (request: ChatRequest) => Record<string, unknown>) {
+	return (request: ChatRequest): ScriptedAnswer => {
+		if (request.messages.some((message) => message.role === 'tool')) return { text: AI_DONE_TEXT };
+		const tools = request.tools ?? [];
+		if (tools.length !== 1) {
+			throw new Error(`expected the AgentMail tool alone, got ${tools.length} tool(s)`);
+		}
+		return { call: { name: tools[0].function.name, arguments: argumentsFor(request) } };
+	};
+}
+
 describe(`${PACKAGE} inside n8n`, () => {
 	// Its password is made up at run time; it lives only in this run's temporary user folder.
 	const owner = makeOwner();
@@ -152,6 +252,12 @@ describe(`${PACKAGE} inside n8n`, () => {
 	let client: N8nClient;
 	let credential: { id: string; name: string };
 	let workflowId: string | undefined;
+	let openAi: FakeOpenAi;
+	let openAiCredential: { id: string; name: string };
+	/** What the fake model answers next; each test sets its own. */
+	let model: (request: ChatRequest) => ScriptedAnswer = () => {
+		throw new Error('no model script set for this test');
+	};
 
 	async function start(): Promise<void> {
 		const started = Date.now();
@@ -164,6 +270,28 @@ describe(`${PACKAGE} inside n8n`, () => {
 		return await client.executions(workflowId);
 	}
 
+	/** Makes `workflow` the inbox's one active workflow and waits for its trigger to start. */
+	async function activateAlone(workflow: WorkflowInput): Promise<void> {
+		if (workflowId) await client.deactivateWorkflow(workflowId);
+		workflowId = await client.createWorkflow(workflow);
+		await client.activateWorkflow(workflowId);
+		await waitForTriggerStart(client, workflowId, TRIGGER_NODE, OUTCOME_TIMEOUT_MS);
+	}
+
+	/**
+	 * Activates the AI Agent workflow with the AgentMail tool set to `tool`, scripts the model to
+	 * call it once with `argumentsFor`, and returns how many chat requests came before.
+	 */
+	async function startAgent(
+		name: string,
+		tool: Record<string, unknown>,
+		argumentsFor: () => Record<string, unknown>,
+	): Promise<number> {
+		await activateAlone(agentWorkflow(name, credential, openAiCredential, tool));
+		model = callToolOnce(argumentsFor);
+		return openAi.requests.length;
+	}
+
 	beforeAll(async () => {
 		await ensureBuilt();
 		await installN8n({ log: say });
@@ -173,10 +301,21 @@ describe(`${PACKAGE} inside n8n`, () => {
 		await start();
 		client = new N8nClient(server!.url);
 		credential = await setUpN8n(client, owner, AGENT);
+		openAi = await startFakeOpenAi((request) => model(request));
+		const name = 'OpenAI (fake endpoint)';
+		const fakeKey = `sk-${randomBytes(16).toString('hex')}`;
+		openAiCredential = {
+			id: await client.createCredential(name, 'openAiApi', {
+				apiKey: fakeKey,
+				url: openAi.baseUrl,
+			}),
+			name,
+		};
 	}, SETUP_TIMEOUT_MS);
 
 	afterAll(async () => {
 		await server?.stop();
+		await openAi?.close();
 		// AGENTMAIL_E2E_KEEP=1 keeps n8n's folder (database, n8n.log) for a look afterwards.
 		if (userFolder && !process.env.AGENTMAIL_E2E_KEEP) {
 			await rm(userFolder, { recursive: true, force: true });
@@ -242,11 +381,7 @@ describe(`${PACKAGE} inside n8n`, () => {
 				expect.objectContaining({ inReplyTo: messageId, subject: 'Re: Question one' }),
 			]);
 			expect(replies[0].text).toContain(REPLY_TEXT);
-			await waitFor('the original to be marked read', async () => {
-				const inbox = await listMessages(AGENT, 'INBOX');
-				const original = inbox.find((message) => message.messageId === messageId);
-				return original?.flags.includes('\\Seen') ? true : undefined;
-			});
+			await waitUntilRead(messageId, 'the original to be marked read');
 
 			await sleep(QUIET_PERIOD_MS);
 			expect(await executions()).toHaveLength(1);
@@ -295,10 +430,7 @@ describe(`${PACKAGE} inside n8n`, () => {
 		'leaves the message of a failed run unread; the next successful run marks its message read',
 		async () => {
 			// One trigger on the inbox at a time: the auto-reply workflow steps aside.
-			if (workflowId) await client.deactivateWorkflow(workflowId);
-			workflowId = await client.createWorkflow(failingReplyWorkflow(credential));
-			await client.activateWorkflow(workflowId);
-			await waitForTriggerStart(client, workflowId, TRIGGER_NODE, OUTCOME_TIMEOUT_MS);
+			await activateAlone(failingReplyWorkflow(credential));
 			const ended = (runs: Execution[]) => runs.every((run) => run.stoppedAt !== null);
 
 			const failing = mailFromPeer('Please fail this one');
@@ -321,11 +453,7 @@ describe(`${PACKAGE} inside n8n`, () => {
 				return found.length >= 2 && ended(found) ? found : undefined;
 			});
 			expect(runs.map((run) => run.status).sort()).toEqual(['error', 'success']);
-			await waitFor('the good mail to be marked read', async () => {
-				const inbox = await listMessages(AGENT, 'INBOX');
-				const original = inbox.find((message) => message.messageId === good.messageId);
-				return original?.flags.includes('\\Seen') ? true : undefined;
-			});
+			await waitUntilRead(good.messageId, 'the good mail to be marked read');
 			const replies = await repliesToPeer();
 			expect(replies.filter((reply) => reply.inReplyTo === good.messageId)).toHaveLength(1);
 			expect(replies.filter((reply) => reply.inReplyTo === failing.messageId)).toHaveLength(0);
@@ -335,6 +463,100 @@ describe(`${PACKAGE} inside n8n`, () => {
 			const inbox = await listMessages(AGENT, 'INBOX');
 			const failedMail = inbox.find((message) => message.messageId === failing.messageId);
 			expect(failedMail?.flags).not.toContain('\\Seen');
+		},
+		TEST_TIMEOUT_MS,
+	);
+
+	it(
+		'lets an AI Agent answer a mail in its thread with the AgentMail tool',
+		async () => {
+			const requestsBefore = await startAgent(
+				'AI auto-reply (e2e)',
+				{
+					operation: 'reply',
+					source: 'inputItem',
+					text: "={{ $fromAI('text', 'The answer to the customer', 'string') }}",
+				},
+				() => ({ text: AI_REPLY_TEXT }),
+			);
+
+			const { raw, messageId } = mailFromPeer('Opening hours?');
+			await deliver(AGENT, raw);
+			const [execution] = await waitFor('the agent’s execution', async () => {
+				const runs = await executions();
+				return runs.length >= 1 && runs.every((run) => run.finished) ? runs : undefined;
+			});
+			expect(execution.status).toBe('success');
+			const reply = await waitFor('the AI’s reply in peer’s INBOX', async () => {
+				const found = (await repliesToPeer()).filter((one) => one.inReplyTo === messageId);
+				return found.length >= 1 ? found : undefined;
+			});
+			expect(reply).toEqual([expect.objectContaining({ subject: 'Re: Opening hours?' })]);
+			expect(reply[0].text).toContain(AI_REPLY_TEXT);
+
+			// What n8n told the model: the mail's text, the tool with its one parameter, and
+			// after the call the node's result (sent, to whom).
+			const [asked, answered] = openAi.requests.slice(requestsBefore);
+			expect(asked.messages.map(messageText).join('\n')).toContain('this is "Opening hours?"');
+			expect(Object.keys(asked.tools?.[0].function.parameters?.properties ?? {})).toEqual(['text']);
+			const toolResult = answered.messages.find((message) => message.role === 'tool');
+			expect(toolResult && messageText(toolResult)).toMatch(/"sent":\s*true/);
+			expect(toolResult && messageText(toolResult)).toContain(PEER);
+			await waitUntilRead(messageId, 'the original to be marked read');
+
+			await sleep(QUIET_PERIOD_MS);
+			expect(await executions()).toHaveLength(1);
+			expect(openAi.requests.length - requestsBefore).toBe(2);
+		},
+		TEST_TIMEOUT_MS,
+	);
+
+	it(
+		'checks AgentMail’s limits on what the model asks the tool to send: nothing leaves, the error is clear',
+		async () => {
+			const tooMany = Array.from({ length: 51 }, (_, n) => `reader${n}@example.com`).join(', ');
+			const requestsBefore = await startAgent(
+				'AI sender over the limit (e2e)',
+				{
+					operation: 'send',
+					to: "={{ $fromAI('to', 'Recipients, separated by commas', 'string') }}",
+					subject: 'Newsletter',
+					text: "={{ $fromAI('text', 'The newsletter text', 'string') }}",
+				},
+				() => ({ to: tooMany, text: 'Our news.' }),
+			);
+			const repliesBefore = (await repliesToPeer()).length;
+
+			const { raw, messageId } = mailFromPeer('Send the newsletter to everyone');
+			await deliver(AGENT, raw);
+			const runs = await waitFor('the agent’s execution', async () => {
+				const found = await executions();
+				return found.length >= 1 && found.every((run) => run.stoppedAt !== null)
+					? found
+					: undefined;
+			});
+			// n8n hands a tool's error back to the model as the tool's result (the run itself
+			// succeeds), so the model reads the same clear text a user would.
+			expect(runs.map((run) => run.status)).toEqual(['success']);
+			const toolResults = openAi.requests
+				.slice(requestsBefore)
+				.flatMap((request) => request.messages.filter((message) => message.role === 'tool'))
+				.map(messageText);
+			expect(toolResults).toHaveLength(1);
+			expect(JSON.parse(toolResults[0])).toEqual([
+				{
+					error: expect.stringMatching(
+						/has 51 recipients.*AgentMail accepts at most 50 per message/,
+					),
+				},
+			]);
+			await sleep(QUIET_PERIOD_MS);
+			expect(await repliesToPeer()).toHaveLength(repliesBefore);
+			const agentSent = await listMessages(AGENT, 'Sent');
+			expect(agentSent.filter((message) => message.subject === 'Newsletter')).toHaveLength(0);
+			const inbox = await listMessages(AGENT, 'INBOX');
+			const original = inbox.find((message) => message.messageId === messageId);
+			expect(original).toBeDefined();
 		},
 		TEST_TIMEOUT_MS,
 	);
