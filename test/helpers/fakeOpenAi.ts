@@ -31,6 +31,7 @@ export interface ChatRequest {
 	model: string;
 	messages: ChatMessage[];
 	tools?: ChatTool[];
+	/** Never true from n8n's AI Agent here; the fake refuses it. */
 	stream?: boolean;
 }
 
@@ -81,40 +82,6 @@ function completion(request: ChatRequest, answer: ScriptedAnswer, sequence: numb
 	};
 }
 
-/** The same answer as server-sent events, for a request that asked to stream. */
-function streamed(request: ChatRequest, answer: ScriptedAnswer, sequence: number): string {
-	const chunk = (delta: object, finishReason: string | null) =>
-		`data: ${JSON.stringify({
-			id: `chatcmpl-fake-${sequence}`,
-			object: 'chat.completion.chunk',
-			created: Math.floor(Date.now() / 1000),
-			model: request.model,
-			choices: [{ index: 0, delta, finish_reason: finishReason }],
-		})}\n\n`;
-	const body =
-		'text' in answer
-			? chunk({ role: 'assistant', content: answer.text }, null) + chunk({}, 'stop')
-			: chunk(
-					{
-						role: 'assistant',
-						content: null,
-						tool_calls: [
-							{
-								index: 0,
-								id: `call_${sequence}`,
-								type: 'function',
-								function: {
-									name: answer.call.name,
-									arguments: JSON.stringify(answer.call.arguments),
-								},
-							},
-						],
-					},
-					null,
-				) + chunk({}, 'tool_calls');
-	return `${body}data: [DONE]\n\n`;
-}
-
 /** Answers with OpenAI's error shape, so n8n shows the reason. */
 function fail(response: http.ServerResponse, status: number, message: string): void {
 	response.writeHead(status, { 'content-type': 'application/json' });
@@ -142,14 +109,11 @@ export async function startFakeOpenAi(
 			try {
 				body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ChatRequest;
 				requests.push(body);
+				// n8n's AI Agent asks for whole answers outside chat triggers; fail loudly if it ever streams.
+				if (body.stream) throw new Error('this fake does not stream: send "stream": false');
 				answer = script(body);
 			} catch (error) {
 				fail(response, 400, (error as Error).message);
-				return;
-			}
-			if (body.stream) {
-				response.writeHead(200, { 'content-type': 'text/event-stream' });
-				response.end(streamed(body, answer, requests.length));
 				return;
 			}
 			response.writeHead(200, { 'content-type': 'application/json' });
