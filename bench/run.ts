@@ -157,7 +157,12 @@ async function main(): Promise<void> {
 		// Some phases again: their results replace those of the last full run, the rest stays.
 		const saved = JSON.parse(readFileSync(RESULTS_FILE, 'utf8')) as BenchResults;
 		const rerun = { phases: only, date: results.date, command: results.command };
-		results = { ...saved, ...phaseResults(results), reruns: [...(saved.reruns ?? []), rerun] };
+		// An earlier re-run whose phases all ran again has no numbers left in the results.
+		const phases = new Set(only.split(','));
+		const kept = (saved.reruns ?? []).filter(
+			(earlier) => !earlier.phases.split(',').every((phase) => phases.has(phase)),
+		);
+		results = { ...saved, ...phaseResults(results), reruns: [...kept, rerun] };
 	}
 	await writeFile(RESULTS_FILE, JSON.stringify(results, null, '\t') + '\n');
 	await writeReport(results, PROJECT_ROOT, say);

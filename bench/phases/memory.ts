@@ -19,8 +19,19 @@ import {
 
 /** The attachment of the measured message. */
 const ATTACHMENT_BYTES = 10 * 1024 * 1024;
-/** Before a round: n8n idle long enough for its own timers and GC to settle. */
-const SETTLE_MS = 5_000;
+/**
+ * Before a round, n8n idles until its RSS has not fallen for this long. A freshly started n8n
+ * holds about 750 MB of RSS that V8 gives back only after some idle seconds (its memory
+ * reducer); a round measured before that fits the message into memory already held and shows
+ * almost no growth (0.3 MB for n8n's trigger in one run).
+ */
+const SETTLE_QUIET_MS = 15_000;
+/** The longest a round waits for n8n's RSS to settle. */
+const SETTLE_MAX_MS = 90_000;
+/** How often the RSS is read while settling. */
+const SETTLE_SAMPLE_MS = 1_000;
+/** A fall smaller than this does not count as still falling. */
+const SETTLE_TOLERANCE_BYTES = 2 * 1024 * 1024;
 /** After the run ended: after-run actions and freeing. */
 const AFTER_MS = 2_000;
 const MB = 1024 * 1024;
@@ -31,6 +42,20 @@ export interface MemorySide {
 	growthMb: number[];
 	/** Whether every run succeeded with the attachment as binary data. */
 	ok: boolean;
+}
+
+/** Waits until the RSS of `pid` has not fallen for SETTLE_QUIET_MS (or SETTLE_MAX_MS passed). */
+async function settledRss(pid: number): Promise<number> {
+	const started = Date.now();
+	let lowest = rssBytes(pid);
+	let lowestSince = started;
+	while (Date.now() - lowestSince < SETTLE_QUIET_MS && Date.now() - started < SETTLE_MAX_MS) {
+		await sleep(SETTLE_SAMPLE_MS);
+		const now = rssBytes(pid);
+		if (now < lowest - SETTLE_TOLERANCE_BYTES) lowestSince = Date.now();
+		lowest = Math.min(lowest, now);
+	}
+	return rssBytes(pid);
 }
 
 export async function memory(
@@ -50,8 +75,7 @@ export async function memory(
 			const message = benchMessage(`memory ${side} ${round}`, {
 				attachmentBytes: ATTACHMENT_BYTES,
 			});
-			await sleep(SETTLE_MS);
-			const before = rssBytes(lab.n8n.pid);
+			const before = await settledRss(lab.n8n.pid);
 			const sampler = sampleRss(lab.n8n.pid);
 			await deliverer.deliver(inbox, message);
 			await waitForQuiet(lab, id, { atLeast: round, quietMs: AFTER_MS, timeoutMs: 120_000 });
