@@ -290,7 +290,7 @@ export function renderMarkdown(r: BenchResults): string {
 		if (atPace) {
 			restated.push([
 				`Burst at ${KEEP_UP_PACE} messages/s: the last run starts within floor + 150 ms of the last delivery, nothing missing or twice`,
-				'the same target at a pace this machine can deliver while n8n runs the workflows (see the burst row above)',
+				'the same target at a pace this machine can deliver while n8n runs the workflows (the paced table above)',
 				`${ms(atPace.lastRunAfterLastMs)} (the floor heard of it after ${ms(atPace.floorAfterLastMs)}), ${atPace.missing} missing, ${atPace.duplicates} twice` +
 					(builtinAtPace ? `; the built-in: ${ms(builtinAtPace.lastRunAfterLastMs)}` : ''),
 				atPace.lastRunAfterLastMs <= atPace.floorAfterLastMs + 150 &&
