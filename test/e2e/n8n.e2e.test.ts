@@ -270,6 +270,14 @@ describe(`${PACKAGE} inside n8n`, () => {
 		return await client.executions(workflowId);
 	}
 
+	/** Waits until the workflow has at least `count` executions and every one of them has ended. */
+	async function endedExecutions(what: string, count: number): Promise<Execution[]> {
+		return await waitFor(what, async () => {
+			const runs = await executions();
+			return runs.length >= count && runs.every((run) => run.stoppedAt !== null) ? runs : undefined;
+		});
+	}
+
 	/** Makes `workflow` the inbox's one active workflow and waits for its trigger to start. */
 	async function activateAlone(workflow: WorkflowInput): Promise<void> {
 		if (workflowId) await client.deactivateWorkflow(workflowId);
@@ -368,10 +376,7 @@ describe(`${PACKAGE} inside n8n`, () => {
 			const { raw, messageId } = mailFromPeer('Question one');
 			await deliver(AGENT, raw);
 
-			const [execution] = await waitFor('one execution', async () => {
-				const runs = await executions();
-				return runs.length >= 1 && runs.every((run) => run.finished) ? runs : undefined;
-			});
+			const [execution] = await endedExecutions('one execution', 1);
 			expect(execution.status).toBe('success');
 			const replies = await waitFor('the reply in peer’s INBOX', async () => {
 				const found = await repliesToPeer();
@@ -407,10 +412,7 @@ describe(`${PACKAGE} inside n8n`, () => {
 			}
 			await start();
 
-			const runs = await waitFor('three more executions', async () => {
-				const found = await executions();
-				return found.length >= before + 3 && found.every((run) => run.finished) ? found : undefined;
-			});
+			const runs = await endedExecutions('three more executions', before + 3);
 			expect(runs.map((run) => run.status)).toEqual(Array(before + 3).fill('success'));
 			const replies = await waitFor('three more replies', async () => {
 				const found = await repliesToPeer();
@@ -431,14 +433,9 @@ describe(`${PACKAGE} inside n8n`, () => {
 		async () => {
 			// One trigger on the inbox at a time: the auto-reply workflow steps aside.
 			await activateAlone(failingReplyWorkflow(credential));
-			const ended = (runs: Execution[]) => runs.every((run) => run.stoppedAt !== null);
-
 			const failing = mailFromPeer('Please fail this one');
 			await deliver(AGENT, failing.raw);
-			const [failed] = await waitFor('the failed execution', async () => {
-				const runs = await executions();
-				return runs.length >= 1 && ended(runs) ? runs : undefined;
-			});
+			const [failed] = await endedExecutions('the failed execution', 1);
 			expect(failed.status).toBe('error');
 			expect(JSON.stringify(failed.data?.resultData.error ?? {})).toContain('Not A Header');
 			await sleep(QUIET_PERIOD_MS);
@@ -448,10 +445,7 @@ describe(`${PACKAGE} inside n8n`, () => {
 
 			const good = mailFromPeer('A good one');
 			await deliver(AGENT, good.raw);
-			const runs = await waitFor('the successful execution', async () => {
-				const found = await executions();
-				return found.length >= 2 && ended(found) ? found : undefined;
-			});
+			const runs = await endedExecutions('the successful execution', 2);
 			expect(runs.map((run) => run.status).sort()).toEqual(['error', 'success']);
 			await waitUntilRead(good.messageId, 'the good mail to be marked read');
 			const replies = await repliesToPeer();
@@ -482,10 +476,7 @@ describe(`${PACKAGE} inside n8n`, () => {
 
 			const { raw, messageId } = mailFromPeer('Opening hours?');
 			await deliver(AGENT, raw);
-			const [execution] = await waitFor('the agent’s execution', async () => {
-				const runs = await executions();
-				return runs.length >= 1 && runs.every((run) => run.finished) ? runs : undefined;
-			});
+			const [execution] = await endedExecutions('the agent’s execution', 1);
 			expect(execution.status).toBe('success');
 			const reply = await waitFor('the AI’s reply in peer’s INBOX', async () => {
 				const found = (await repliesToPeer()).filter((one) => one.inReplyTo === messageId);
@@ -529,12 +520,7 @@ describe(`${PACKAGE} inside n8n`, () => {
 
 			const { raw, messageId } = mailFromPeer('Send the newsletter to everyone');
 			await deliver(AGENT, raw);
-			const runs = await waitFor('the agent’s execution', async () => {
-				const found = await executions();
-				return found.length >= 1 && found.every((run) => run.stoppedAt !== null)
-					? found
-					: undefined;
-			});
+			const runs = await endedExecutions('the agent’s execution', 1);
 			// n8n hands a tool's error back to the model as the tool's result (the run itself
 			// succeeds), so the model reads the same clear text a user would.
 			expect(runs.map((run) => run.status)).toEqual(['success']);
