@@ -165,6 +165,26 @@ it('catches up exactly once after being deactivated', async () => {
 	expect(subjects(second)).toEqual(['while off 1', 'while off 2', 'while off 3']);
 });
 
+it('a new message whose UID skips one (another came and went unseen) is emitted all the same', async () => {
+	const trigger = await activate({ parameters: { afterRun: 'nothing' } });
+	const other = await imapClient(agent);
+	try {
+		// Appended and expunged at once, well inside the 500 ms Dovecot waits before it tells an
+		// idling client: the trigger never hears of it, and its UID is used up.
+		const appended = await other.append('INBOX', message('came and went').raw, ['\\Deleted']);
+		expect(appended).toBeTruthy();
+		await other.mailboxOpen('INBOX');
+		await other.messageDelete(String((appended as { uid: number }).uid), { uid: true });
+	} finally {
+		await other.logout();
+	}
+	// A lone EXISTS, but the next UID is gone: the message is found by the listing after it.
+	await deliver(agent, message('after the gap').raw);
+	await waitFor(() => trigger.items().length >= 1, 'the message after the gap');
+	await new Promise((resolve) => setTimeout(resolve, 700));
+	expect(subjects(trigger)).toEqual(['after the gap']);
+});
+
 it('500 messages delivered at once emit 500 times, none twice', async () => {
 	const trigger = await activate({ parameters: { afterRun: 'nothing' } });
 	const sent = Array.from({ length: 500 }, (_, i) => `burst ${i}`);

@@ -447,15 +447,22 @@ export class MailboxSession {
 		if (!client || this.syncing) return;
 		this.syncing = true;
 		try {
+			let listingNeeded = true;
 			if (this.arrivalHint) {
 				this.arrivalHint = false;
-				await this.fetchArrival(client);
+				this.syncAgain = false;
+				const newest = await this.fetchArrival(client);
+				if (client !== this.client || this.stopped) return;
+				// Nothing can be past the newest message; an EXISTS that came meanwhile asks for the
+				// listing all the same. Skipped, it would run beside n8n's start of the run.
+				listingNeeded = !newest || this.syncAgain;
 			}
-			do {
+			while (listingNeeded) {
 				this.syncAgain = false;
 				await this.syncRound(client);
 				if (client !== this.client || this.stopped) return;
-			} while (this.syncAgain);
+				listingNeeded = this.syncAgain;
+			}
 			this.cursor.synced();
 			await this.options.onCaughtUp?.();
 		} catch (error) {
@@ -477,10 +484,14 @@ export class MailboxSession {
 	/**
 	 * The one message that just arrived, in a single FETCH by UID (the next UID past the
 	 * watermark), with its source up to the size cap: one round trip from EXISTS to the run
-	 * instead of two. The regular pass that follows still lists everything past the watermark,
-	 * so a message this misses (its UID was not the next one) is taken there.
+	 * instead of two. Unless the message fetched is the last one in the folder (its sequence
+	 * number is the EXISTS count), the regular pass follows and lists everything past the
+	 * watermark, so a message this misses (its UID was not the next one) is taken there.
+	 *
+	 * @returns Whether the message fetched was the newest in the folder as the server last
+	 * told us; then there is nothing past the watermark to list.
 	 */
-	private async fetchArrival(client: ImapFlow): Promise<void> {
+	private async fetchArrival(client: ImapFlow): Promise<boolean> {
 		const uid = this.cursor.lastUid + 1;
 		const max = this.options.maxMessageBytes;
 		const [message] = await client.fetchAll(
@@ -497,12 +508,16 @@ export class MailboxSession {
 			{ uid: true },
 		);
 		this.progress++;
-		if (!message || message.uid !== uid) return;
+		if (!message || message.uid !== uid) return false;
+		// As the server last told us; an EXISTS during the hand-over sets syncAgain instead.
+		const exists = client.mailbox ? client.mailbox.exists : undefined;
+		const newest = message.seq === exists;
 		if (max && (message.size ?? 0) > max) {
 			await this.handle({ ...message, headers: message.source, source: undefined });
 		} else {
 			await this.handle(message);
 		}
+		return newest;
 	}
 
 	/**
