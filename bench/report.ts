@@ -14,6 +14,7 @@ import {
 	type PacedN8nAlone,
 	type RateResult,
 } from './phases/burst';
+import { percentile } from './lab/proc';
 import type { LatencySide, N8nAloneLatency } from './phases/latency';
 import type { MemorySide } from './phases/memory';
 import type { RecoveryRound } from './phases/recovery';
@@ -88,6 +89,22 @@ function ms(value: number | null | undefined): string {
 		: `${Math.round(value)} ms`;
 }
 
+/**
+ * Each message's run start less when the floor heard of it, p50 and max; only when every
+ * message both started a run and was heard by the floor (the two lists are then in step).
+ */
+function overFloor(side: LatencySide): { p50: number; max: number } | undefined {
+	if (side.run.length !== side.messages || side.floor.length !== side.messages) return undefined;
+	const over = side.run.map((run, i) => run - side.floor[i]).sort((a, b) => a - b);
+	return { p50: percentile(over, 50), max: over[over.length - 1] };
+}
+
+/** The n8n-alone row whose runs n8n held longest between creating and starting one. */
+function maxHeld(rows: N8nAloneLatency[]): { max: number } | undefined {
+	const maxes = rows.flatMap((row) => (row.heldSummary ? [row.heldSummary.max] : []));
+	return maxes.length ? { max: Math.max(...maxes) } : undefined;
+}
+
 /** The markdown tables. */
 export function renderMarkdown(r: BenchResults): string {
 	const out: string[] = [];
@@ -113,26 +130,34 @@ export function renderMarkdown(r: BenchResults): string {
 	line('![latency and burst](docs/bench.png)');
 	line();
 	const targets: Array<[string, string, boolean]> = [];
-	/** The three targets of the issue that cannot be met as written, restated: why, measured, met. */
+	/** The targets of the issue that cannot be met as written, restated: why, measured, met. */
 	const restated: Array<[string, string, string, boolean | null]> = [];
 
 	if (r.latency?.length) {
 		line('### Latency: delivery → run start, single messages');
 		line();
 		line(
-			"One message at a time, 1 s apart. Delivery = Dovecot has stored it (LMTP answered); run start = the execution's `startedAt` in n8n. " +
+			"One message at a time, 1.2–1.5 s apart. Delivery = Dovecot has stored it (LMTP answered); run start = the execution's `startedAt` in n8n. " +
 				'The floor is a bare imapflow client idling on the same folder during the same pass: when it hears of the message. Dovecot itself waits 500 ms before it tells an idling client.',
 		);
 		line();
-		line('| | messages | p50 | p95 | max | missing | duplicates |');
-		line('|---|---|---|---|---|---|---|');
+		line(
+			"Message by message: each message's run start less the moment the floor heard of that same message (the targets below compare the p50 and max columns instead, as the issue words them). The last column is n8n's own wait between creating a run (it has the trigger's emit and has stored the run: the execution's `createdAt`) and starting it, for the same runs.",
+		);
+		line();
+		line(
+			'| | messages | p50 | p95 | max | missing | duplicates | over the floor, message by message: p50 / max | of it, n8n from creating the run to starting it: p50 / max |',
+		);
+		line('|---|---|---|---|---|---|---|---|---|');
+		const heldCell = (held: { p50: number; max: number } | undefined) =>
+			held ? `${ms(held.p50)} / ${ms(held.max)}` : '';
 		for (const side of r.latency) {
 			const s = side.summary;
 			line(
-				`| ${NAMES[side.side]} | ${side.messages} | ${ms(s.run.p50)} | ${ms(s.run.p95)} | ${ms(s.run.max)} | ${side.missing} | ${side.duplicates} |`,
+				`| ${NAMES[side.side]} | ${side.messages} | ${ms(s.run.p50)} | ${ms(s.run.p95)} | ${ms(s.run.max)} | ${side.missing} | ${side.duplicates} | ${heldCell(overFloor(side))} | ${heldCell(s.held)} |`,
 			);
 			line(
-				`| IDLE floor, same pass | ${side.floor.length} | ${ms(s.floor.p50)} | ${ms(s.floor.p95)} | ${ms(s.floor.max)} | | |`,
+				`| IDLE floor, same pass | ${side.floor.length} | ${ms(s.floor.p50)} | ${ms(s.floor.p95)} | ${ms(s.floor.max)} | | | | |`,
 			);
 		}
 		const aloneRows = r.latencyN8nAlone ?? [];
@@ -146,7 +171,7 @@ export function renderMarkdown(r: BenchResults): string {
 					? ', a credential on its node (as on both mail triggers; n8n checks access to it before each run)'
 					: '');
 			line(
-				`| ${what} | ${row.runs} | ${ms(row.summary.p50)} | ${ms(row.summary.p95)} | ${ms(row.summary.max)} | | |`,
+				`| ${what} | ${row.runs} | ${ms(row.summary.p50)} | ${ms(row.summary.p95)} | ${ms(row.summary.max)} | | | | ${heldCell(row.heldSummary)} |`,
 			);
 		}
 		// The row closest to a mail trigger: the last one measured.
@@ -176,6 +201,24 @@ export function renderMarkdown(r: BenchResults): string {
 					"n8n alone takes most of the 8 ms for any trigger; n8n's own trigger misses the target as written too",
 					`+${Math.round(p50)} − ${ms(alone.summary.p50)} = ${Math.round(own)} ms`,
 					own <= 8,
+				]);
+			}
+			const created = ours.summary.created;
+			if (created) {
+				const createdMax = created.max - ours.summary.floor.max;
+				const heldMax = (label: string, held: { max: number } | undefined) =>
+					held ? [`${label} ${ms(held.max)}`] : [];
+				const held = [
+					...r.latency.flatMap((side) =>
+						heldMax(side.side === 'ours' ? 'ours' : 'the built-in', side.summary.held),
+					),
+					...heldMax('n8n alone', maxHeld(aloneRows)),
+				];
+				restated.push([
+					"Latency max: delivery → n8n has created the run, within 50 ms of the floor's max",
+					`n8n sometimes waits between creating a run and starting it, whatever the trigger (a trigger has handed the run over by then); in this run at most ${held.join(', ')}`,
+					`+${Math.round(createdMax)} ms (to run start: +${Math.round(max)} ms)`,
+					createdMax <= 50,
 				]);
 			}
 		}
@@ -444,7 +487,7 @@ export function renderMarkdown(r: BenchResults): string {
 		line('### The targets that cannot be met as written, restated');
 		line();
 		line(
-			'Each replaces a row marked not met above. What each reason is made of, with its measurements, is in the section after this generated part.',
+			'Each stands for a row of the table above that no trigger can be sure to meet on this machine. What each reason is made of, with its measurements, is in the sections after this generated part.',
 		);
 		line();
 		line('| restated target | why | measured | |');

@@ -9,6 +9,8 @@ import type { Lab } from './lab';
 const PAGE_SIZE = 250;
 /** One list call; n8n answers in milliseconds unless it is very busy. */
 const LIST_TIMEOUT_MS = 60_000;
+/** Executions asked for at once by {@link createdTimes}. */
+const CREATED_PARALLEL = 4;
 /** Pause between two looks while waiting. */
 const POLL_MS = 500;
 
@@ -43,6 +45,35 @@ export async function listExecutions(
 		cursor = page.nextCursor ?? undefined;
 	} while (cursor);
 	return all;
+}
+
+/**
+ * When n8n created each execution (ms since the epoch), by id: the moment it had the trigger's
+ * emit and stored the run, before it started it. Only the single-execution endpoint of the
+ * public API gives `createdAt`, so this asks for each one, a few at a time.
+ */
+export async function createdTimes(
+	lab: Lab,
+	ids: Array<number | string>,
+): Promise<Map<string, number>> {
+	const created = new Map<string, number>();
+	const queue = [...ids];
+	const worker = async () => {
+		for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+			const response = await fetch(`${lab.n8n.url}/api/v1/executions/${id}?includeData=false`, {
+				headers: { accept: 'application/json', 'x-n8n-api-key': lab.apiKey },
+				signal: AbortSignal.timeout(LIST_TIMEOUT_MS),
+			});
+			if (!response.ok) {
+				throw new Error(`GET /api/v1/executions/${id}: HTTP ${response.status}`);
+			}
+			const execution = (await response.json()) as { createdAt?: string };
+			if (!execution.createdAt) throw new Error(`execution ${id} has no createdAt`);
+			created.set(String(id), Date.parse(execution.createdAt));
+		}
+	};
+	await Promise.all(Array.from({ length: CREATED_PARALLEL }, worker));
+	return created;
 }
 
 /**

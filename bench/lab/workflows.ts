@@ -149,11 +149,12 @@ export function baselineWorkflow(
  */
 export function baselineEmits(
 	executions: Execution[],
-): Array<{ i: number; emittedAt: number; startedAt: number }> {
+): Array<{ id: number | string; i: number; emittedAt: number; startedAt: number }> {
 	return executions
 		.map((execution) => {
 			const [item] = nodeItems(execution, TRIGGER);
 			return {
+				id: execution.id,
 				i: Number(item?.json.i),
 				emittedAt: Number(item?.json.emittedAt),
 				startedAt: Date.parse(execution.startedAt),

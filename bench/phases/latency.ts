@@ -7,7 +7,7 @@ import { INBOX } from '../lab/lab';
 import { benchMessage, Deliverer } from '../lab/mail';
 import { IdleFloor } from '../lab/floor';
 import { percentile } from '../lab/proc';
-import { listExecutions, sleep, startedAt, waitForQuiet } from '../lab/runs';
+import { createdTimes, listExecutions, sleep, startedAt, waitForQuiet } from '../lab/runs';
 import {
 	baselineEmits,
 	baselineWorkflow,
@@ -47,12 +47,25 @@ export interface LatencySide {
 	run: number[];
 	/** Delivery → the floor client heard of it, ms. */
 	floor: number[];
+	/**
+	 * Delivery → n8n created the run (it had the trigger's emit and stored the run, not yet
+	 * started), ms, in delivery order. Absent in results from before 2026-11-25.
+	 */
+	created?: number[];
+	/** n8n's own wait from creating each run to starting it, ms, in delivery order. */
+	held?: number[];
 	missing: number;
 	duplicates: number;
-	summary: Record<'run' | 'floor', { p50: number; p95: number; max: number }>;
+	summary: Record<'run' | 'floor', Summary> & { created?: Summary; held?: Summary };
 }
 
-function summarize(values: number[]) {
+export interface Summary {
+	p50: number;
+	p95: number;
+	max: number;
+}
+
+function summarize(values: number[]): Summary {
 	return {
 		p50: round(percentile(values, 50)),
 		p95: round(percentile(values, 95)),
@@ -90,14 +103,21 @@ export async function latency(
 		await deactivate(context, id);
 	}
 	const executions = await listExecutions(lab, id, true);
-	const seen = new Map<string, number[]>();
+	const seen = new Map<string, Array<{ id: string; startedAt: number }>>();
 	for (const execution of executions) {
 		for (const item of nodeItems(execution, TRIGGER)) {
 			const subject = itemSubject(item);
-			seen.set(subject, [...(seen.get(subject) ?? []), startedAt(execution)]);
+			const start = { id: String(execution.id), startedAt: startedAt(execution) };
+			seen.set(subject, [...(seen.get(subject) ?? []), start]);
 		}
 	}
+	const createdAt = await createdTimes(
+		lab,
+		executions.map((execution) => execution.id),
+	);
 	const run: number[] = [];
+	const created: number[] = [];
+	const held: number[] = [];
 	const floorLatency: number[] = [];
 	let missing = 0;
 	let duplicates = 0;
@@ -105,7 +125,15 @@ export async function latency(
 		const starts = seen.get(subject) ?? [];
 		if (starts.length === 0) missing++;
 		if (starts.length > 1) duplicates++;
-		if (starts.length > 0) run.push(Math.min(...starts) - at);
+		const first = starts.sort((a, b) => a.startedAt - b.startedAt)[0];
+		if (first) {
+			run.push(first.startedAt - at);
+			const creation = createdAt.get(first.id);
+			if (creation !== undefined) {
+				created.push(creation - at);
+				held.push(first.startedAt - creation);
+			}
+		}
 		const heard = floor.heardAfter(at);
 		if (heard !== undefined) floorLatency.push(heard - at);
 	}
@@ -114,12 +142,19 @@ export async function latency(
 		messages,
 		run,
 		floor: floorLatency,
+		created,
+		held,
 		missing,
 		duplicates,
-		summary: { run: summarize(run), floor: summarize(floorLatency) },
+		summary: {
+			run: summarize(run),
+			floor: summarize(floorLatency),
+			created: summarize(created),
+			held: summarize(held),
+		},
 	};
 	log(
-		`latency ${side}: run p50 ${result.summary.run.p50} p95 ${result.summary.run.p95} max ${result.summary.run.max} ms; floor p50 ${result.summary.floor.p50} max ${result.summary.floor.max} ms; missing ${missing}, duplicates ${duplicates}`,
+		`latency ${side}: run p50 ${result.summary.run.p50} p95 ${result.summary.run.p95} max ${result.summary.run.max} ms; created → started max ${result.summary.held?.max} ms; floor p50 ${result.summary.floor.p50} max ${result.summary.floor.max} ms; missing ${missing}, duplicates ${duplicates}`,
 	);
 	return result;
 }
@@ -133,7 +168,10 @@ export interface N8nAloneLatency {
 	runs: number;
 	/** Emit → run start, ms, in emit order. */
 	run: number[];
-	summary: { p50: number; p95: number; max: number };
+	/** n8n's own wait from creating each run to starting it, ms, in emit order (since 2026-11-25). */
+	held?: number[];
+	summary: Summary;
+	heldSummary?: Summary;
 }
 
 /**
@@ -175,15 +213,26 @@ export async function n8nAloneLatency(
 	} finally {
 		await deactivate(context, id);
 	}
-	const measured = baselineEmits(await listExecutions(lab, id, true))
-		.filter((run) => run.i >= WARM_UP)
-		.map((run) => run.startedAt - run.emittedAt);
+	const emits = baselineEmits(await listExecutions(lab, id, true)).filter(
+		(run) => run.i >= WARM_UP,
+	);
+	const measured = emits.map((run) => run.startedAt - run.emittedAt);
+	const createdAt = await createdTimes(
+		lab,
+		emits.map((run) => run.id),
+	);
+	const held = emits.flatMap((run) => {
+		const creation = createdAt.get(String(run.id));
+		return creation === undefined ? [] : [run.startedAt - creation];
+	});
 	const result = {
 		savePosition,
 		withCredential,
 		runs: measured.length,
 		run: measured,
+		held,
 		summary: summarize(measured),
+		heldSummary: summarize(held),
 	};
 	log(
 		`latency, n8n alone${savePosition ? ', position saved' : ''}${withCredential ? ', with a credential' : ''}: emit → run start p50 ${result.summary.p50} p95 ${result.summary.p95} max ${result.summary.max} ms over ${result.runs} runs`,
