@@ -99,7 +99,7 @@ function overFloor(side: LatencySide): { p50: number; max: number } | undefined 
 	return { p50: percentile(over, 50), max: over[over.length - 1] };
 }
 
-/** The n8n-alone row whose runs n8n held longest between creating and starting one. */
+/** The longest n8n held any run of the n8n-alone rows between creating and starting it. */
 function maxHeld(rows: N8nAloneLatency[]): { max: number } | undefined {
 	const maxes = rows.flatMap((row) => (row.heldSummary ? [row.heldSummary.max] : []));
 	return maxes.length ? { max: Math.max(...maxes) } : undefined;

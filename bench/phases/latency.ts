@@ -49,7 +49,7 @@ export interface LatencySide {
 	floor: number[];
 	/**
 	 * Delivery → n8n created the run (it had the trigger's emit and stored the run, not yet
-	 * started), ms, in delivery order. Absent in results from before 2026-11-25.
+	 * started), ms, in delivery order. Absent in results from before 2026-11-24 23:35 UTC.
 	 */
 	created?: number[];
 	/** n8n's own wait from creating each run to starting it, ms, in delivery order. */
@@ -168,7 +168,10 @@ export interface N8nAloneLatency {
 	runs: number;
 	/** Emit → run start, ms, in emit order. */
 	run: number[];
-	/** n8n's own wait from creating each run to starting it, ms, in emit order (since 2026-11-25). */
+	/**
+	 * n8n's own wait from creating each run to starting it, ms, in emit order (absent before
+	 * 2026-11-24 23:35 UTC).
+	 */
 	held?: number[];
 	summary: Summary;
 	heldSummary?: Summary;
