@@ -149,12 +149,12 @@ export function renderMarkdown(r: BenchResults): string {
 			'| | messages | p50 | p95 | max | missing | duplicates | over the floor, message by message: p50 / max | of it, n8n from creating the run to starting it: p50 / max |',
 		);
 		line('|---|---|---|---|---|---|---|---|---|');
-		const heldCell = (held: { p50: number; max: number } | undefined) =>
+		const p50MaxCell = (held: { p50: number; max: number } | undefined) =>
 			held ? `${ms(held.p50)} / ${ms(held.max)}` : '';
 		for (const side of r.latency) {
 			const s = side.summary;
 			line(
-				`| ${NAMES[side.side]} | ${side.messages} | ${ms(s.run.p50)} | ${ms(s.run.p95)} | ${ms(s.run.max)} | ${side.missing} | ${side.duplicates} | ${heldCell(overFloor(side))} | ${heldCell(s.held)} |`,
+				`| ${NAMES[side.side]} | ${side.messages} | ${ms(s.run.p50)} | ${ms(s.run.p95)} | ${ms(s.run.max)} | ${side.missing} | ${side.duplicates} | ${p50MaxCell(overFloor(side))} | ${p50MaxCell(s.held)} |`,
 			);
 			line(
 				`| IDLE floor, same pass | ${side.floor.length} | ${ms(s.floor.p50)} | ${ms(s.floor.p95)} | ${ms(s.floor.max)} | | | | |`,
@@ -171,7 +171,7 @@ export function renderMarkdown(r: BenchResults): string {
 					? ', a credential on its node (as on both mail triggers; n8n checks access to it before each run)'
 					: '');
 			line(
-				`| ${what} | ${row.runs} | ${ms(row.summary.p50)} | ${ms(row.summary.p95)} | ${ms(row.summary.max)} | | | | ${heldCell(row.heldSummary)} |`,
+				`| ${what} | ${row.runs} | ${ms(row.summary.p50)} | ${ms(row.summary.p95)} | ${ms(row.summary.max)} | | | | ${p50MaxCell(row.heldSummary)} |`,
 			);
 		}
 		// The row closest to a mail trigger: the last one measured.
