@@ -375,7 +375,7 @@ export function renderMarkdown(r: BenchResults): string {
 		line(
 			"n8n's resident memory (VmRSS, sampled every 5 ms) from just before the delivery to the end of the run, minus what it was before; one round after another, each side in a freshly started n8n. " +
 				'Before each round n8n idles until its RSS has stopped falling for 15 s (a fresh n8n gives back about 300 MB after some idle seconds; a round measured before that shows almost no growth; runs before 2026-11-24 21:47 waited a fixed 5 s). ' +
-				'The first round is the one that counts: later rounds reuse memory n8n took in the first and did not give back, so they grow less.',
+				'Later rounds start from whatever n8n kept of the rounds before, and single rounds can differ by tens of MB. The target is judged on the largest round.',
 		);
 		line();
 		line('| | growth per round | largest | every run succeeded |');
