@@ -1,6 +1,6 @@
 /**
  * Watching runs: the public API's execution list, light (no data) while things happen and with
- * data once they are over.
+ * data once they are over, and each run's creation time; plus the bench's small async helpers.
  */
 import type { Execution } from '../../scripts/n8n/server';
 import type { Lab } from './lab';
@@ -18,6 +18,35 @@ export function sleep(ms: number): Promise<void> {
 	return new Promise<void>((resolve) => setTimeout(resolve, ms));
 }
 
+/** Runs `task` over `items` with at most `parallel` at a time, in order of start. */
+export async function inParallel<T>(
+	items: T[],
+	parallel: number,
+	task: (item: T, index: number) => Promise<void>,
+): Promise<void> {
+	let next = 0;
+	const worker = async () => {
+		while (next < items.length) {
+			const index = next++;
+			await task(items[index], index);
+		}
+	};
+	await Promise.all(Array.from({ length: Math.min(parallel, items.length) }, worker));
+}
+
+/** A GET of n8n's public API with the lab's key: the parsed JSON, or an error with n8n's answer. */
+async function getApi(lab: Lab, pathAndQuery: string): Promise<unknown> {
+	const response = await fetch(`${lab.n8n.url}${pathAndQuery}`, {
+		headers: { accept: 'application/json', 'x-n8n-api-key': lab.apiKey },
+		signal: AbortSignal.timeout(LIST_TIMEOUT_MS),
+	});
+	if (!response.ok) {
+		const path = pathAndQuery.split('?')[0];
+		throw new Error(`GET ${path}: HTTP ${response.status} ${await response.text()}`);
+	}
+	return await response.json();
+}
+
 /** Every execution of a workflow, newest first; with their data only when asked. */
 export async function listExecutions(
 	lab: Lab,
@@ -33,14 +62,10 @@ export async function listExecutions(
 			limit: String(withData ? 50 : PAGE_SIZE),
 		});
 		if (cursor) query.set('cursor', cursor);
-		const response = await fetch(`${lab.n8n.url}/api/v1/executions?${query.toString()}`, {
-			headers: { accept: 'application/json', 'x-n8n-api-key': lab.apiKey },
-			signal: AbortSignal.timeout(LIST_TIMEOUT_MS),
-		});
-		if (!response.ok) {
-			throw new Error(`GET /api/v1/executions: HTTP ${response.status} ${await response.text()}`);
-		}
-		const page = (await response.json()) as { data: Execution[]; nextCursor?: string | null };
+		const page = (await getApi(lab, `/api/v1/executions?${query.toString()}`)) as {
+			data: Execution[];
+			nextCursor?: string | null;
+		};
 		all.push(...page.data);
 		cursor = page.nextCursor ?? undefined;
 	} while (cursor);
@@ -57,22 +82,13 @@ export async function createdTimes(
 	ids: Array<number | string>,
 ): Promise<Map<string, number>> {
 	const created = new Map<string, number>();
-	const queue = [...ids];
-	const worker = async () => {
-		for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
-			const response = await fetch(`${lab.n8n.url}/api/v1/executions/${id}?includeData=false`, {
-				headers: { accept: 'application/json', 'x-n8n-api-key': lab.apiKey },
-				signal: AbortSignal.timeout(LIST_TIMEOUT_MS),
-			});
-			if (!response.ok) {
-				throw new Error(`GET /api/v1/executions/${id}: HTTP ${response.status}`);
-			}
-			const execution = (await response.json()) as { createdAt?: string };
-			if (!execution.createdAt) throw new Error(`execution ${id} has no createdAt`);
-			created.set(String(id), Date.parse(execution.createdAt));
-		}
-	};
-	await Promise.all(Array.from({ length: CREATED_PARALLEL }, worker));
+	await inParallel(ids, CREATED_PARALLEL, async (id) => {
+		const execution = (await getApi(lab, `/api/v1/executions/${id}?includeData=false`)) as {
+			createdAt?: string;
+		};
+		if (!execution.createdAt) throw new Error(`execution ${id} has no createdAt`);
+		created.set(String(id), Date.parse(execution.createdAt));
+	});
 	return created;
 }
 

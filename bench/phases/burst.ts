@@ -9,7 +9,7 @@ import { INBOX } from '../lab/lab';
 import { benchMessage, Deliverer, type BenchMessage } from '../lab/mail';
 import { IdleFloor } from '../lab/floor';
 import { cpuWindow, percentile, sampleCpu, type CpuSample } from '../lab/proc';
-import { listExecutions, sleep, startedAt, waitForQuiet } from '../lab/runs';
+import { inParallel, listExecutions, sleep, startedAt, waitForQuiet } from '../lab/runs';
 import {
 	baselineEmits,
 	baselineWorkflow,
@@ -23,7 +23,6 @@ import {
 import {
 	activate,
 	deactivate,
-	inParallel,
 	round,
 	SIDE_INBOX,
 	sideTriggerWorkflow,

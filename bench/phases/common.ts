@@ -58,22 +58,6 @@ export async function deactivate(context: BenchContext, id: string): Promise<voi
 	await context.lab.client.deactivateWorkflow(id);
 }
 
-/** Runs `tasks` with at most `parallel` at a time, in order of start. */
-export async function inParallel<T>(
-	items: T[],
-	parallel: number,
-	task: (item: T, index: number) => Promise<void>,
-): Promise<void> {
-	let next = 0;
-	const worker = async () => {
-		while (next < items.length) {
-			const index = next++;
-			await task(items[index], index);
-		}
-	};
-	await Promise.all(Array.from({ length: Math.min(parallel, items.length) }, worker));
-}
-
 export function round(value: number, digits = 0): number {
 	const factor = 10 ** digits;
 	return Math.round(value * factor) / factor;
