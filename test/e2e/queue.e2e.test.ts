@@ -71,8 +71,14 @@ const WORKERS = 2;
 const WORKER_CONCURRENCY = 5;
 /** LMTP deliveries in flight at once. */
 const DELIVERY_PARALLELISM = 5;
-/** Size of each mail's attachment (random bytes). */
+/** Size of each mail's attachment (random bytes)... */
 const ATTACHMENT_BYTES = 3_000;
+/**
+ * ...except every LARGE_EVERY-th mail's, which is this large: decoded in dozens of pieces,
+ * it reaches n8n's binary data as a stream, not as one Buffer.
+ */
+const LARGE_ATTACHMENT_BYTES = 1_000_000;
+const LARGE_EVERY = 50;
 
 const TRIGGER_NODE = 'AgentMail Trigger';
 /** The trigger's first attachment of a message (binary prefix `attachment_`). */
@@ -94,7 +100,7 @@ function sha256(data: Buffer): string {
 /** Mail number `n` from peer to the agent, with a random attachment whose hash is known. */
 function mailWithAttachment(n: number, subject = `Queue mail ${n}`): SentMail {
 	const messageId = `<queue.${n}.${randomBytes(6).toString('hex')}@agentmail.test>`;
-	const content = randomBytes(ATTACHMENT_BYTES);
+	const content = randomBytes(n % LARGE_EVERY === 0 ? LARGE_ATTACHMENT_BYTES : ATTACHMENT_BYTES);
 	const fileName = `payload-${n}.bin`;
 	const boundary = `b-${randomBytes(8).toString('hex')}`;
 	const base64 = content.toString('base64').replace(/.{76}/g, '$&\r\n');

@@ -4,6 +4,8 @@
  * ends), emitError, static data, parameters, credentials, binary data and a logger. The IMAP
  * server is real; the end-to-end tests run the node inside a real n8n.
  */
+import type { Readable } from 'node:stream';
+
 import type {
 	IDataObject,
 	INodeExecutionData,
@@ -126,12 +128,20 @@ export async function activateTrigger(options: ActivateOptions): Promise<ActiveT
 		saveFailedExecution: (error: Error) => failures.push(error),
 		helpers: {
 			createDeferredPromise: deferred,
-			prepareBinaryData: async (content: Buffer, fileName?: string, mimeType?: string) => {
+			// As n8n's in-memory mode: a stream is read to its end into one Buffer.
+			prepareBinaryData: async (
+				bufferOrStream: Buffer | Readable,
+				fileName?: string,
+				mimeType?: string,
+			) => {
 				await options.binaryGate?.();
 				if (binaryFailuresLeft > 0) {
 					binaryFailuresLeft--;
 					throw new Error('ENOSPC: no space left on device');
 				}
+				const content = Buffer.isBuffer(bufferOrStream)
+					? bufferOrStream
+					: Buffer.concat(await bufferOrStream.toArray());
 				return {
 					data: content.toString('base64'),
 					fileName,

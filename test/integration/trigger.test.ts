@@ -3,6 +3,7 @@
  * bursts, restarts, server crashes, half-open connections and renumbered folders; after-run
  * actions only after a successful run; automatic mail skipped; test mode read-only.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
 import type { IDataObject } from 'n8n-workflow';
@@ -124,6 +125,42 @@ it('emits a delivered message once, with its fields and attachment, and marks it
 	expect(trigger.emitted[0].key).toBe(
 		`agentmail:wf-test:node-1:INBOX:${String(trigger.staticData.uidValidity)}:${String(item.json.uid)}`,
 	);
+});
+
+it('a 2 MB attachment, decoded in many pieces, reaches the binary data byte for byte', async () => {
+	const trigger = await activate();
+	const content = randomBytes(2 * 1024 * 1024);
+	const boundary = 'big';
+	await deliver(
+		agent,
+		message(
+			'Large attachment',
+			['MIME-Version: 1.0', `Content-Type: multipart/mixed; boundary="${boundary}"`],
+			[
+				`--${boundary}`,
+				'Content-Type: text/plain',
+				'',
+				'The file is attached.',
+				`--${boundary}`,
+				'Content-Type: application/octet-stream; name="data.bin"',
+				'Content-Disposition: attachment; filename="data.bin"',
+				'Content-Transfer-Encoding: base64',
+				'',
+				content.toString('base64').replace(/.{76}/g, '$&\r\n').trimEnd(),
+				`--${boundary}--`,
+			].join('\r\n'),
+		).raw,
+	);
+	await waitFor(() => trigger.items().length === 1, 'the message to be emitted');
+	const [item] = trigger.items();
+	expect(item.json.attachments).toEqual([
+		expect.objectContaining({ filename: 'data.bin', size: content.length }),
+	]);
+	// Handed to n8n as a stream of the decoded pieces (the harness reads it whole, as n8n's
+	// in-memory mode does): every piece there, in order.
+	const stored = Buffer.from(item.binary?.attachment_0.data ?? '', 'base64');
+	expect(stored.length).toBe(content.length);
+	expect(stored.equals(content)).toBe(true);
 });
 
 it('a failed run leaves its message unread; a successful one marks it read', async () => {

@@ -2,11 +2,14 @@
  * From fetched messages to n8n runs: parse, filter, emit one run per message (or per batch),
  * and after a run has finished successfully mark its messages read or move them.
  */
+import { Readable } from 'node:stream';
+
 import type { IDataObject, INodeExecutionData, IRun, ITriggerFunctions } from 'n8n-workflow';
 
 import {
 	headersOnlyItem,
 	parseMessage,
+	type MessageBinary,
 	type ParsedMessage,
 	type ToItemOptions,
 } from '../../shared/mime/toItem';
@@ -28,6 +31,17 @@ export interface EmitterSettings {
 }
 
 type Pending = { uid: number; uidValidity: string };
+
+/**
+ * What n8n stores a binary from. A file in pieces goes as a stream of them: n8n's filesystem
+ * mode writes it to disk piece by piece (its other modes join the pieces themselves), where a
+ * Buffer joined here would hold a 10 MB attachment twice for a moment.
+ */
+function binarySource(file: MessageBinary): Buffer | Readable {
+	if (file.chunks.length === 0) return Buffer.alloc(0);
+	if (file.chunks.length === 1) return file.chunks[0];
+	return Readable.from(file.chunks, { objectMode: false });
+}
 
 function runSucceeded(run: IRun | undefined): boolean {
 	if (!run) return false;
@@ -59,7 +73,7 @@ export async function toItem(
 	const binary: INodeExecutionData['binary'] = {};
 	for (const [property, file] of Object.entries(parsed.binaries)) {
 		binary[property] = await ctx.helpers.prepareBinaryData(
-			file.content,
+			binarySource(file),
 			file.fileName,
 			file.mimeType,
 		);

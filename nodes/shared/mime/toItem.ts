@@ -116,8 +116,24 @@ export type TriggerItem = {
 	warnings: string[];
 };
 
-/** One binary of an item. */
-export type MessageBinary = { content: Buffer; fileName: string; mimeType: string };
+/**
+ * One binary of an item. Its bytes stay in the pieces they were decoded in: joining them into
+ * one Buffer would hold the file twice for a moment (10 MB more for a 10 MB attachment), and
+ * n8n stores binary data from a stream as well as from a Buffer. {@link joinBinary} joins them.
+ */
+export type MessageBinary = {
+	/** The bytes, in order; empty for an empty file. */
+	chunks: Buffer[];
+	/** Total bytes of `chunks`. */
+	size: number;
+	fileName: string;
+	mimeType: string;
+};
+
+/** The bytes of a binary as one Buffer: the only piece itself, or a copy of the pieces joined. */
+export function joinBinary(binary: MessageBinary): Buffer {
+	return binary.chunks.length === 1 ? binary.chunks[0] : Buffer.concat(binary.chunks, binary.size);
+}
 
 /** A trigger item with its binaries and the automatic-mail verdict. */
 export type ParsedMessage = {
@@ -297,7 +313,8 @@ async function parseWithin(
 
 	if (options.includeRaw) {
 		binaries[RAW_BINARY_PROPERTY] = {
-			content: raw,
+			chunks: [raw],
+			size: raw.length,
 			fileName: 'message.eml',
 			mimeType: 'message/rfc822',
 		};
@@ -519,7 +536,9 @@ async function fillBody(
 		} else if (attachment.keep) {
 			binaryProperty = `${options.binaryPrefix}${binaryIndex++}`;
 			binaries[binaryProperty] = {
-				content: Buffer.concat(attachment.chunks, attachment.size),
+				// Handed on as they are: see MessageBinary.
+				chunks: attachment.chunks,
+				size: attachment.size,
 				fileName: filename,
 				mimeType: attachment.mimeType,
 			};

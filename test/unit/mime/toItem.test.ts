@@ -1,4 +1,4 @@
-import { headersOnlyItem, parseMessage } from '../../../nodes/shared/mime/toItem';
+import { headersOnlyItem, joinBinary, parseMessage } from '../../../nodes/shared/mime/toItem';
 import { compose, INBOX, metaFor } from './helpers';
 
 const PNG = Buffer.from(
@@ -76,7 +76,8 @@ describe('parseMessage: item shape', () => {
 		expect(result.json.headers['content-type']).toMatch(/^multipart\/mixed; boundary=/);
 		expect(Object.keys(result.binaries)).toEqual(['attachment_0']);
 		expect(result.binaries.attachment_0).toEqual({
-			content: csv,
+			chunks: [csv],
+			size: csv.length,
 			fileName: 'numbers.csv',
 			mimeType: 'text/csv',
 		});
@@ -132,7 +133,7 @@ describe('parseMessage: item shape', () => {
 		});
 		const result = await parseMessage(raw, metaFor(raw), { binaryPrefix: 'file_' });
 		expect(result.json.attachments.map((a) => a.binaryProperty)).toEqual(['file_0', 'file_1']);
-		expect(result.binaries.file_1.content.toString()).toBe('two');
+		expect(joinBinary(result.binaries.file_1).toString()).toBe('two');
 
 		const metadataOnly = await parseMessage(raw, metaFor(raw), { attachments: false });
 		expect(metadataOnly.binaries).toEqual({});
@@ -244,7 +245,7 @@ describe('parseMessage: attachments', () => {
 			['logo.png', 'attachment_0'],
 			['report.pdf', 'attachment_1'],
 		]);
-		expect(result.binaries.attachment_0.content.equals(PNG)).toBe(true);
+		expect(joinBinary(result.binaries.attachment_0).equals(PNG)).toBe(true);
 		expect(result.binaries.attachment_0.mimeType).toBe('image/png');
 	});
 
@@ -265,14 +266,14 @@ describe('parseMessage: attachments', () => {
 			expect.objectContaining({ filename: 'small.txt', size: 4, binaryProperty: 'attachment_0' }),
 		]);
 		expect(Object.keys(result.binaries)).toEqual(['attachment_0']);
-		expect(result.binaries.attachment_0.content.toString()).toBe('tiny');
+		expect(joinBinary(result.binaries.attachment_0).toString()).toBe('tiny');
 		expect(result.json.warnings).toEqual([
 			'attachment "big.bin" (5000 bytes) is larger than the 1000-byte limit and was left out',
 		]);
 
 		// Exactly at the cap is still included.
 		const atCap = await parseMessage(raw, metaFor(raw), { maxAttachmentBytes: 5000 });
-		expect(atCap.binaries.attachment_0.content.equals(big)).toBe(true);
+		expect(joinBinary(atCap.binaries.attachment_0).equals(big)).toBe(true);
 		expect(atCap.json.warnings).toEqual([]);
 	});
 
@@ -309,7 +310,7 @@ describe('parseMessage: attachments', () => {
 		const withRaw = await parseMessage(raw, metaFor(raw), { includeRaw: true });
 		expect(withRaw.binaries.raw.fileName).toBe('message.eml');
 		expect(withRaw.binaries.raw.mimeType).toBe('message/rfc822');
-		expect(withRaw.binaries.raw.content.equals(raw)).toBe(true);
+		expect(joinBinary(withRaw.binaries.raw).equals(raw)).toBe(true);
 		const without = await parseMessage(raw, metaFor(raw));
 		expect(without.binaries).toEqual({});
 	});
@@ -450,7 +451,7 @@ describe('time box', () => {
 		expect(result.json.attachments).toEqual([
 			expect.objectContaining({ filename: 'big.bin', size: 8 * 1024 * 1024 }),
 		]);
-		expect(result.binaries.attachment_0.content.equals(pattern(8 * 1024 * 1024))).toBe(true);
+		expect(joinBinary(result.binaries.attachment_0).equals(pattern(8 * 1024 * 1024))).toBe(true);
 	});
 });
 
