@@ -373,9 +373,9 @@ export function renderMarkdown(r: BenchResults): string {
 		line('### Memory: one message with a 10 MB attachment');
 		line();
 		line(
-			"n8n's resident memory (VmRSS, sampled every 5 ms) from just before the delivery to the end of the run, minus what it was before; one round after another, each side in a freshly started n8n. " +
-				'Before each round n8n idles until its RSS has stopped falling for 15 s (a fresh n8n gives back about 300 MB after some idle seconds; a round measured before that shows almost no growth; runs before 2026-11-24 21:47 waited a fixed 5 s). ' +
-				'Later rounds start from whatever n8n kept of the rounds before, and single rounds can differ by tens of MB. The target is judged on the largest round.',
+			"n8n's resident memory (VmRSS, sampled every 5 ms) from just before the delivery to the end of the run, minus what it was before. " +
+				'Every round is one message in a freshly started n8n, the two sides taking turns. Before each round n8n idles until its RSS has stopped falling for 15 s (a fresh n8n gives back about 300 MB after some idle seconds; a round measured before that shows almost no growth). ' +
+				'Runs before 2026-11-25 ran all rounds of a side in one n8n, so later rounds started from what earlier ones had left, and waited a fixed 5 s before 2026-11-24 21:47. The target is judged on the largest round.',
 		);
 		line();
 		line('| | growth per round | largest | every run succeeded |');
