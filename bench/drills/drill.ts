@@ -178,8 +178,11 @@ export async function deliverEach(
 }
 
 /**
- * One message to each side, and both must put it out: the drill starts from a working state.
- * Every warm-up message sent is one the side must put out once.
+ * One message to each side, and both should put it out: the drill starts from a working state.
+ * Every warm-up message sent is one the side must put out once. A side that puts out none of
+ * them goes on into the drill all the same, its warm-up mail counted as lost and said in its
+ * notes: aborting would drop the other side's row with it (n8n's trigger did that once an
+ * earlier drill had left a trigger of its behind, which read the warm-up mail and lost it).
  */
 export async function warmUp(
 	context: DrillContext,
@@ -191,18 +194,22 @@ export async function warmUp(
 	try {
 		for (const side of SIDES) {
 			const watch = rigs[side].watch;
+			let putOut = false;
 			for (let attempt = 1; ; attempt++) {
 				const subject = `drill ${drill} ${side} warm-up ${attempt}`;
 				await deliverer.deliver(SIDE_INBOX[side], benchMessage(subject));
 				sent[side].push(subject);
-				if (await watch.waitFor(sent[side], WARM_UP_WAIT_MS)) break;
+				putOut = await watch.waitFor(sent[side], WARM_UP_WAIT_MS);
+				if (putOut) break;
 				if (attempt === WARM_UP_ATTEMPTS) {
-					throw new Error(
-						`${drill}: the ${side} trigger put out none of ${attempt} warm-up messages`,
+					context.log(`${drill}: the ${side} trigger put out none of ${attempt} warm-up messages`);
+					rigs[side].notes.push(
+						`put out none of its ${attempt} warm-up messages (${WARM_UP_WAIT_MS / 1000} s each) before the fault; they count as lost`,
 					);
+					break;
 				}
 			}
-			if (sent[side].length > 1) {
+			if (putOut && sent[side].length > 1) {
 				rigs[side].notes.push(
 					`the first warm-up message, delivered just after the activation, came only with warm-up message ${sent[side].length}`,
 				);
