@@ -181,8 +181,9 @@ export async function deliverEach(
  * One message to each side, and both should put it out: the drill starts from a working state.
  * Every warm-up message sent is one the side must put out once. A side that puts out none of
  * them goes on into the drill all the same, its warm-up mail counted as lost and said in its
- * notes: aborting would drop the other side's row with it (n8n's trigger did that once an
- * earlier drill had left a trigger of its behind, which read the warm-up mail and lost it).
+ * notes: aborting would drop the other side's row with it. (In two runs, n8n's trigger put out
+ * none in the n8n-restart drill: its warm-up mail was marked read and no run started, most
+ * likely by a trigger an earlier drill had left behind.)
  */
 export async function warmUp(
 	context: DrillContext,
