@@ -28,6 +28,7 @@ import { deliver } from '../test/sandbox/deliver';
 import { readSandboxInfo, sandboxCredential } from '../test/sandbox/info';
 import { startTemporarySandbox } from '../test/sandbox/sandbox';
 import { benchMessage } from './lab/mail';
+import { median, statusBytes } from './lab/proc';
 import { argument, runScript } from './lab/script';
 
 const STEPS = ['fetch', 'parse', 'parse+join'] as const;
@@ -44,14 +45,6 @@ const SETTLE_MS = 200;
 const STEP_TIMEOUT_MS = 120_000;
 const MB = 1024 * 1024;
 
-/** A field of /proc/self/status in bytes (VmRSS: now; VmHWM: the peak since the last reset). */
-function status(field: 'VmRSS' | 'VmHWM'): number {
-	const text = readFileSync('/proc/self/status', 'utf8');
-	const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(text);
-	if (!match) throw new Error(`no ${field} in /proc/self/status`);
-	return Number(match[1]) * 1024;
-}
-
 /** Runs `work` and returns how far it raised the process's peak RSS, in MB. */
 async function peakGrowth(work: () => Promise<unknown>): Promise<number> {
 	const gc = (globalThis as { gc?: () => void }).gc;
@@ -59,11 +52,11 @@ async function peakGrowth(work: () => Promise<unknown>): Promise<number> {
 	gc();
 	gc();
 	await sleep(SETTLE_MS);
-	const before = status('VmRSS');
+	const before = statusBytes(process.pid, 'VmRSS');
 	// "5" resets the peak (VmHWM) to the current RSS (Linux 4.0+).
 	writeFileSync('/proc/self/clear_refs', '5');
 	await work();
-	return (status('VmHWM') - before) / MB;
+	return (statusBytes(process.pid, 'VmHWM') - before) / MB;
 }
 
 /** One step in this (child) process; prints its growth in MB. */
@@ -122,12 +115,6 @@ async function runStep(step: Step, dir: string, infoPath: string): Promise<numbe
 		{ timeout: STEP_TIMEOUT_MS },
 	);
 	return Number(stdout.trim().split('\n').pop());
-}
-
-function median(values: number[]): number {
-	const sorted = [...values].sort((a, b) => a - b);
-	const middle = Math.floor(sorted.length / 2);
-	return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 async function main(): Promise<void> {

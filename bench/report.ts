@@ -149,8 +149,8 @@ export function renderMarkdown(r: BenchResults): string {
 			'| | messages | p50 | p95 | max | missing | duplicates | over the floor, message by message: p50 / max | of it, n8n from creating the run to starting it: p50 / max |',
 		);
 		line('|---|---|---|---|---|---|---|---|---|');
-		const p50MaxCell = (held: { p50: number; max: number } | undefined) =>
-			held ? `${ms(held.p50)} / ${ms(held.max)}` : '';
+		const p50MaxCell = (values: { p50: number; max: number } | undefined) =>
+			values ? `${ms(values.p50)} / ${ms(values.max)}` : '';
 		for (const side of r.latency) {
 			const s = side.summary;
 			line(

@@ -74,9 +74,14 @@ export function sampleCpu(pid: number, everyMs: number): { samples: CpuSample[];
 
 /** Resident memory of a process now, in bytes. */
 export function rssBytes(pid: number): number {
+	return statusBytes(pid, 'VmRSS');
+}
+
+/** A memory field of /proc/<pid>/status in bytes: VmRSS now, VmHWM the peak RSS so far. */
+export function statusBytes(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 	const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-	const match = /VmRSS:\s+(\d+) kB/.exec(status);
-	if (!match) throw new Error(`no VmRSS for pid ${pid}`);
+	const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(status);
+	if (!match) throw new Error(`no ${field} for pid ${pid}`);
 	return Number(match[1]) * 1024;
 }
 
