@@ -52,6 +52,8 @@ export interface ActivateOptions {
 	onEmit?: (emittedSoFar: number) => void;
 	/** How many times storing binary data fails first (as with a full disk); default 0. */
 	binaryFailures?: number;
+	/** While this says true, storing binary data fails (a disk full for a while). */
+	binaryStoreDown?: () => boolean;
 	/** Awaited before each attachment is stored: lets a test hold a hand-over midway. */
 	binaryGate?: () => Promise<void>;
 	/** Whether the run an emit started succeeds; default always. */
@@ -135,7 +137,7 @@ export async function activateTrigger(options: ActivateOptions): Promise<ActiveT
 				mimeType?: string,
 			) => {
 				await options.binaryGate?.();
-				if (binaryFailuresLeft > 0) {
+				if (binaryFailuresLeft > 0 || options.binaryStoreDown?.()) {
 					binaryFailuresLeft--;
 					throw new Error('ENOSPC: no space left on device');
 				}

@@ -19,6 +19,8 @@ import {
 import { activateTrigger, message, waitFor, type ActiveTrigger } from '../helpers/triggerHarness';
 import { RECONNECT_JITTER, RECONNECT_SLOW_CAP_MS } from '../../nodes/shared/imap/session';
 import { CORPUS_DIR, corpusFiles } from '../unit/mime/helpers';
+import * as toItemModule from '../../nodes/shared/mime/toItem';
+import { MAX_CONVERSION_ATTEMPTS } from '../../nodes/AgentMailTrigger/helpers/emitter';
 
 const agent = 'agent@agentmail.test';
 const sandbox = useOwnSandbox();
@@ -604,10 +606,131 @@ it('a message whose hand-over fails (binary data not stored) is fetched again, a
 	);
 	await new Promise((resolve) => setTimeout(resolve, 500));
 	expect(subjects(trigger)).toEqual(['with attachment, disk full']);
-	expect(trigger.logs.some((l) => /handing over message \d+ failed: ENOSPC/.test(l.message))).toBe(
-		true,
-	);
+	expect(
+		trigger.logs.some(
+			(l) => l.level === 'warn' && /handing over message \d+ failed: .*ENOSPC/.test(l.message),
+		),
+	).toBe(true);
+	expect(trigger.failures.map((f) => f.message)).toEqual([
+		expect.stringMatching(/could not store the attachments of message \d+: ENOSPC/),
+	]);
 });
+
+it('the binary store down for a while: one failed execution, no reconnect, then every message once and in order', async () => {
+	const info = sandbox().info;
+	// Through a proxy that counts connections: a hand-over failure must not replace the connection.
+	const proxy = await startProxy(info.imap.host, info.imap.port);
+	try {
+		let storeDown = true;
+		const trigger = await activate({
+			credentials: credentialData(agent, { imapPort: proxy.port }),
+			parameters: { afterRun: 'nothing' },
+			binaryStoreDown: () => storeDown,
+		});
+		const sent = ['store down 1 (file)', 'store down 2', 'store down 3 (file)', 'store down 4'];
+		for (const subject of sent) {
+			await deliver(
+				agent,
+				subject.includes('file') ? withAttachment(subject) : message(subject).raw,
+			);
+		}
+		// The first message holds the rest: nothing goes out while the store fails.
+		await waitFor(
+			() => trigger.logs.filter((l) => /handing over message/.test(l.message)).length >= 3,
+			'three failed tries',
+			30_000,
+		);
+		expect(trigger.items()).toEqual([]);
+		storeDown = false;
+		await waitFor(() => trigger.items().length === sent.length, 'every message', 30_000);
+		await new Promise((resolve) => setTimeout(resolve, 500));
+		expect(subjects(trigger)).toEqual(sent);
+		for (const item of trigger.items().filter((i) => /file/.test(i.json.subject as string))) {
+			expect(Buffer.from(item.binary?.attachment_0.data ?? '', 'base64').toString()).toBe(
+				'attached text',
+			);
+		}
+		expect(trigger.failures).toHaveLength(1);
+		expect(trigger.failures[0].message).toMatch(/could not store the attachments/);
+		expect(proxy.accepted).toBe(1);
+		expect(trigger.logs.some((l) => /reconnecting|lost/.test(l.message))).toBe(false);
+		expect(trigger.logs.some((l) => l.level === 'info' && /works again/.test(l.message))).toBe(
+			true,
+		);
+		// The pauses between tries grow: three tries took more than the first pause alone.
+		const tries = trigger.logs.filter((l) => /next try in (\d+) ms/.test(l.message));
+		const pauses = tries.map((l) => Number(/next try in (\d+) ms/.exec(l.message)?.[1]));
+		expect(pauses[2]).toBeGreaterThan(pauses[0]);
+	} finally {
+		await proxy.close();
+	}
+}, 90_000);
+
+it('a message whose conversion keeps throwing goes out with its headers and a warning, and the mail behind it flows', async () => {
+	// Taken before the spy replaces it on the module the emitter calls it through.
+	const real = toItemModule.parseMessage;
+	const parse = jest.spyOn(toItemModule, 'parseMessage');
+	let poisonTries = 0;
+	parse.mockImplementation(async (raw, meta, options) => {
+		if (raw.includes('Subject: poison')) {
+			poisonTries++;
+			throw new Error('a parser surprise');
+		}
+		return await real(raw, meta, options);
+	});
+	try {
+		const trigger = await activate({ parameters: { afterRun: 'markRead' } });
+		await deliver(agent, withAttachment('poison'));
+		await deliver(agent, message('behind the poison').raw);
+		await waitFor(() => trigger.items().length === 2, 'both messages', 30_000);
+		expect(subjects(trigger)).toEqual(['poison', 'behind the poison']);
+		expect(poisonTries).toBe(MAX_CONVERSION_ATTEMPTS);
+		const [poison, behind] = trigger.items();
+		expect(poison.json.warnings).toEqual([
+			expect.stringContaining('could not be converted (a parser surprise, 3 tries)'),
+		]);
+		expect(poison.json.from).toEqual({ address: 'jane@outside.example', name: 'Jane Doe' });
+		expect(poison.binary).toBeUndefined();
+		expect(behind.json.warnings).toEqual([]);
+		expect(trigger.failures).toHaveLength(1);
+		expect(trigger.failures[0].message).toMatch(/could not convert message \d+ of INBOX/);
+		// Its run succeeded, so it is marked read like any other.
+		await waitFor(
+			async () => (await flagsOf('poison'))?.includes('\\Seen') === true,
+			'the poison message to be marked read',
+		);
+	} finally {
+		parse.mockRestore();
+	}
+}, 60_000);
+
+it('a conversion that throws once and then works emits the whole message, with no failed execution', async () => {
+	// Taken before the spy replaces it on the module the emitter calls it through.
+	const real = toItemModule.parseMessage;
+	const parse = jest.spyOn(toItemModule, 'parseMessage');
+	let thrown = false;
+	parse.mockImplementation(async (raw, meta, options) => {
+		if (!thrown && raw.includes('Subject: hiccup')) {
+			thrown = true;
+			throw new Error('out of memory for a moment');
+		}
+		return await real(raw, meta, options);
+	});
+	try {
+		const trigger = await activate({ parameters: { afterRun: 'nothing' } });
+		await deliver(agent, withAttachment('hiccup'));
+		await waitFor(() => trigger.items().length === 1, 'the message', 30_000);
+		expect(thrown).toBe(true);
+		const [item] = trigger.items();
+		expect(item.json.warnings).toEqual([]);
+		expect(Buffer.from(item.binary?.attachment_0.data ?? '', 'base64').toString()).toBe(
+			'attached text',
+		);
+		expect(trigger.failures).toEqual([]);
+	} finally {
+		parse.mockRestore();
+	}
+}, 60_000);
 
 it('a connection that goes silent in the middle of a catch-up is replaced too, nothing lost or doubled', async () => {
 	const info = sandbox().info;

@@ -57,6 +57,23 @@ describe('Cursor', () => {
 		expect(state).toMatchObject({ folder: 'Spam', lastUid: '4' });
 	});
 
+	it('a rewind after a failed hand-over makes the message new again, also in a renumbered folder', () => {
+		const state: CursorState = {};
+		new Cursor(state, 'INBOX', 'new').open(7n, 11, now);
+		const cursor = new Cursor(state, 'INBOX', 'new');
+		// Renumbered: only the Message-ID tells a handled message from a new one.
+		expect(cursor.open(8n, 4, now)).toBe('renumbered');
+		const fresh = candidate(3, { messageId: '<m@x>', internalDate: now });
+		expect(cursor.isNew(fresh)).toBe(true);
+		const mark = cursor.mark();
+		cursor.advance(3, '<m@x>');
+		expect(cursor.isNew({ ...fresh, uid: 5 })).toBe(false);
+		cursor.rewind(mark);
+		expect(state.lastUid).toBe('0');
+		expect(state.recentIds).toEqual([]);
+		expect(cursor.isNew(fresh)).toBe(true);
+	});
+
 	it('renumbered: recent Message-IDs and mail older than the last sync are not replayed', () => {
 		const state: CursorState = {};
 		const first = new Cursor(state, 'INBOX', 'new');

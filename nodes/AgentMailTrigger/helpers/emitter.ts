@@ -1,10 +1,25 @@
 /**
  * From fetched messages to n8n runs: parse, filter, emit one run per message (or per batch),
  * and after a run has finished successfully mark its messages read or move them.
+ *
+ * When a message cannot be handed over, add() throws and the session tries it again later
+ * (nodes/shared/imap/handOver.ts). Two kinds of failure, told apart here:
+ * - n8n cannot store its binary data (a full disk, an unreachable bucket): tried again until
+ *   the store works, however long, since handing it over without its files would lose them;
+ *   one failed execution per outage says so.
+ * - turning it into an item throws (a bug, a parser surprise): after
+ *   {@link MAX_CONVERSION_ATTEMPTS} tries it is handed over with its headers only and the
+ *   failure in `warnings`, with one failed execution, so the mail behind it flows.
  */
 import { Readable } from 'node:stream';
 
-import type { IDataObject, INodeExecutionData, IRun, ITriggerFunctions } from 'n8n-workflow';
+import {
+	NodeOperationError,
+	type IDataObject,
+	type INodeExecutionData,
+	type IRun,
+	type ITriggerFunctions,
+} from 'n8n-workflow';
 
 import {
 	headersOnlyItem,
@@ -13,7 +28,9 @@ import {
 	type ParsedMessage,
 	type ToItemOptions,
 } from '../../shared/mime/toItem';
+import { HANDOVER_RETRY_CAP_MS } from '../../shared/imap/handOver';
 import type { FetchedMessage, MailboxSession } from '../../shared/imap/session';
+import { settle } from '../../shared/async';
 import { formatBytes } from '../../shared/smtp/limits';
 import { skipReason, type MessageFilters } from './filters';
 
@@ -33,6 +50,16 @@ export interface EmitterSettings {
 type Pending = { uid: number; uidValidity: string };
 
 /**
+ * Tries of a message whose conversion throws before it is handed over with its headers only:
+ * a passing cause (memory pressure) gets a second chance, a bug does not stall the inbox long.
+ */
+export const MAX_CONVERSION_ATTEMPTS = 3;
+
+function errorText(error: unknown): string {
+	return String((error as Error)?.message ?? error);
+}
+
+/**
  * What n8n stores a binary from. A file in pieces goes as a stream of them: n8n's filesystem
  * mode writes it to disk piece by piece (its other modes join the pieces themselves), where a
  * Buffer joined here would hold a 10 MB attachment twice for a moment.
@@ -50,47 +77,92 @@ function runSucceeded(run: IRun | undefined): boolean {
 	);
 }
 
-/** Turns one fetched message into an item (never throws). */
+function metaOf(message: FetchedMessage) {
+	return { uid: message.uid, folder: message.folder, flags: message.flags, size: message.size };
+}
+
+/** Parses one fetched message (the whole of it, or its headers when it is over the cap). */
+export async function convert(
+	message: FetchedMessage,
+	settings: EmitterSettings,
+): Promise<ParsedMessage> {
+	return message.source
+		? await parseMessage(message.source, metaOf(message), settings.parse)
+		: headersOnlyItem(
+				message.headers,
+				metaOf(message),
+				`the message is ${formatBytes(message.size)}, over the ${formatBytes(settings.maxMessageBytes)} limit set in the trigger: only its headers were read`,
+				settings.parse.inbox,
+			);
+}
+
+/** The item of a message whose conversion kept failing: its headers, and why. */
+function fallbackItem(
+	message: FetchedMessage,
+	settings: EmitterSettings,
+	error: unknown,
+): ParsedMessage {
+	return headersOnlyItem(
+		message.source ?? message.headers,
+		metaOf(message),
+		`the message could not be converted (${errorText(error)}, ${MAX_CONVERSION_ATTEMPTS} tries): only its headers are given, without attachments`,
+		settings.parse.inbox,
+	);
+}
+
+/** n8n could not store a message's binary data: worth retrying as it is, and what to do. */
+function storeError(ctx: ITriggerFunctions, uid: number, cause: unknown): NodeOperationError {
+	return new NodeOperationError(
+		ctx.getNode(),
+		`n8n could not store the attachments of message ${uid}: ${errorText(cause)}`,
+		{
+			description: `The trigger keeps the message and the mail behind it, in order, and tries again every ${HANDOVER_RETRY_CAP_MS / 1000} s at most; they start their runs by themselves once n8n can store binary data again (check the disk or the bucket of n8n's binary data). To let the mail through without its attachments, turn off Options → Download Attachments.`,
+		},
+	);
+}
+
+/** Stores the message's binaries in n8n; throws {@link storeError} when n8n cannot. */
+async function store(
+	ctx: ITriggerFunctions,
+	uid: number,
+	parsed: ParsedMessage,
+): Promise<INodeExecutionData> {
+	const binary: INodeExecutionData['binary'] = {};
+	for (const [property, file] of Object.entries(parsed.binaries)) {
+		try {
+			binary[property] = await ctx.helpers.prepareBinaryData(
+				binarySource(file),
+				file.fileName,
+				file.mimeType,
+			);
+		} catch (error) {
+			throw storeError(ctx, uid, error);
+		}
+	}
+	return {
+		json: parsed.json as unknown as IDataObject,
+		...(Object.keys(binary).length ? { binary } : {}),
+	};
+}
+
+/** Turns one fetched message into an item with its binaries stored (test mode's path). */
 export async function toItem(
 	ctx: ITriggerFunctions,
 	message: FetchedMessage,
 	settings: EmitterSettings,
 ): Promise<{ parsed: ParsedMessage; item: INodeExecutionData }> {
-	const meta = {
-		uid: message.uid,
-		folder: message.folder,
-		flags: message.flags,
-		size: message.size,
-	};
-	const parsed = message.source
-		? await parseMessage(message.source, meta, settings.parse)
-		: headersOnlyItem(
-				message.headers,
-				meta,
-				`the message is ${formatBytes(message.size)}, over the ${formatBytes(settings.maxMessageBytes)} limit set in the trigger: only its headers were read`,
-				settings.parse.inbox,
-			);
-	const binary: INodeExecutionData['binary'] = {};
-	for (const [property, file] of Object.entries(parsed.binaries)) {
-		binary[property] = await ctx.helpers.prepareBinaryData(
-			binarySource(file),
-			file.fileName,
-			file.mimeType,
-		);
-	}
-	return {
-		parsed,
-		item: {
-			json: parsed.json as unknown as IDataObject,
-			...(Object.keys(binary).length ? { binary } : {}),
-		},
-	};
+	const parsed = await convert(message, settings);
+	return { parsed, item: await store(ctx, message.uid, parsed) };
 }
 
 /** Collects messages into runs and applies the after-run action when a run succeeds. */
 export class RunEmitter {
 	private batch: INodeExecutionData[] = [];
 	private batchMessages: Pending[] = [];
+	/** The message whose conversion throws, and how often it did; one at a time (UID order). */
+	private failing?: { key: string; attempts: number };
+	/** The binary store has failed since the last message that went through: reported once. */
+	private storeDown = false;
 	session?: MailboxSession;
 
 	constructor(
@@ -99,17 +171,62 @@ export class RunEmitter {
 		private readonly folder: string,
 	) {}
 
-	/** Handles one new message: skip it, or add it to the current run. */
+	/**
+	 * Handles one new message: skip it, or add it to the current run. Throws when it could not
+	 * be handed over (the session tries it again later).
+	 */
 	async add(message: FetchedMessage): Promise<void> {
-		const { parsed, item } = await toItem(this.ctx, message, this.settings);
-		const reason = skipReason(parsed, this.settings.filters);
+		const { parsed, reason } = await this.convertOrFallBack(message);
 		if (reason) {
 			this.ctx.logger.debug('AgentMail Trigger skipped a message', { uid: message.uid, reason });
 			return;
 		}
+		const stored = await settle(store(this.ctx, message.uid, parsed));
+		if (!stored.ok) {
+			// The first failure since the store last worked becomes a failed execution.
+			if (!this.storeDown) this.ctx.saveFailedExecution(stored.error as NodeOperationError);
+			this.storeDown = true;
+			throw stored.error;
+		}
+		const item = stored.value;
+		this.storeDown = false;
 		this.batch.push(item);
 		this.batchMessages.push({ uid: message.uid, uidValidity: message.uidValidity });
 		if (this.batch.length >= this.settings.batchSize) this.flush();
+	}
+
+	/**
+	 * The message parsed and judged by the filters; after that threw
+	 * {@link MAX_CONVERSION_ATTEMPTS} times, its headers.
+	 */
+	private async convertOrFallBack(
+		message: FetchedMessage,
+	): Promise<{ parsed: ParsedMessage; reason: string | null }> {
+		const key = `${message.uidValidity}:${message.uid}`;
+		try {
+			const parsed = await convert(message, this.settings);
+			const reason = skipReason(parsed, this.settings.filters);
+			this.failing = undefined;
+			return { parsed, reason };
+		} catch (error) {
+			const attempts = this.failing?.key === key ? this.failing.attempts + 1 : 1;
+			this.failing = { key, attempts };
+			if (attempts < MAX_CONVERSION_ATTEMPTS)
+				throw new NodeOperationError(this.ctx.getNode(), error as Error);
+			this.failing = undefined;
+			const summary = `The AgentMail Trigger could not convert message ${message.uid} of ${message.folder} (${message.messageId ?? 'no Message-ID'}): ${errorText(error)}`;
+			this.ctx.logger.warn(`${summary}; handed over with its headers only`, {
+				uid: message.uid,
+			});
+			this.ctx.saveFailedExecution(
+				new NodeOperationError(this.ctx.getNode(), summary, {
+					description: `Tried ${MAX_CONVERSION_ATTEMPTS} times. The message started its run with its headers only and this error in "warnings"; the mail behind it goes on. The message itself is still in the folder, unchanged.`,
+				}),
+			);
+			const parsed = fallbackItem(message, this.settings, error);
+			// The headers still tell automatic mail and the user's filters apart.
+			return { parsed, reason: skipReason(parsed, this.settings.filters) };
+		}
 	}
 
 	/** Emits what has been collected as one run. */

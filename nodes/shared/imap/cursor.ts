@@ -47,6 +47,9 @@ export interface Candidate {
 	internalDate?: Date | null;
 }
 
+/** The watermark at one moment (advance() replaces recentIds rather than changing it). */
+export type CursorMark = Pick<CursorState, 'lastUid' | 'recentIds'>;
+
 /** How the mailbox compared with the saved state when it was opened. */
 export type OpenOutcome = 'first' | 'same' | 'renumbered';
 
@@ -127,12 +130,19 @@ export class Cursor {
 		}
 	}
 
+	/** Where the watermark is now, to go back to with {@link rewind}. */
+	mark(): CursorMark {
+		return { lastUid: this.state.lastUid, recentIds: this.state.recentIds };
+	}
+
 	/**
-	 * Puts the watermark back to where it was before a message whose hand-over failed, so the
-	 * message is fetched again instead of lost.
+	 * Puts the watermark back to a mark taken before a message whose hand-over failed, so the
+	 * message is fetched again instead of lost: its Message-ID leaves the recent list too, or a
+	 * renumbered folder's catch-up would take it for handled.
 	 */
-	rewind(lastUid: number): void {
-		this.state.lastUid = String(lastUid);
+	rewind(mark: CursorMark): void {
+		this.state.lastUid = mark.lastUid;
+		this.state.recentIds = mark.recentIds;
 	}
 
 	/** Records that everything up to the watermark is handled; ends a renumbering catch-up. */

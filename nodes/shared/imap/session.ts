@@ -5,7 +5,8 @@
  * Never silent: a closed, failed or stalled connection (found by a timed NOOP) is replaced by a
  * new client after a capped, jittered backoff, followed by a catch-up, forever; each drop and
  * each restore is logged. Only what retrying cannot fix (a refused login, a missing folder) is
- * reported as fatal, once.
+ * reported as fatal, once. A message that cannot be handed over (./handOver) keeps the
+ * connection: the same message is tried again after a pause, and the mail behind it waits.
  *
  * Plain module: no n8n imports. The client factory is injectable so tests can swap the transport.
  */
@@ -15,6 +16,7 @@ import { settle, withTimeout, type PackageLogger } from '../async';
 import { imapOptions, type AgentMailConnection } from '../connection';
 import { describeConnectionError } from '../connectionErrors';
 import { Cursor, type CursorState, type StartFrom } from './cursor';
+import { HandOverError, handOverDelay, jittered, RETRY_JITTER } from './handOver';
 
 /** Default window within which a silently dead connection is noticed. */
 export const DEFAULT_LIVENESS_WINDOW_MS = 60_000;
@@ -27,7 +29,7 @@ export const RECONNECT_FAST_PERIOD_MS = 60_000;
 /** Reconnect delay cap for a long outage: a down server is not hammered. */
 export const RECONNECT_SLOW_CAP_MS = 30_000;
 /** ± share of each delay that is random, so many triggers do not reconnect in step. */
-export const RECONNECT_JITTER = 0.2;
+export const RECONNECT_JITTER = RETRY_JITTER;
 /** Messages fetched per FETCH command; with FETCH_CHUNK_BYTES it bounds memory on a backlog. */
 export const DEFAULT_BATCH_SIZE = 50;
 /**
@@ -88,7 +90,9 @@ export interface MailboxSessionOptions {
 	startFrom: StartFrom;
 	/**
 	 * Called for each new message in UID order, after the cursor has moved past it; the next
-	 * message waits for it. Must not throw for a bad message (emit it with a warning instead).
+	 * message waits for it. A throw means the message was not handed over: the cursor goes back
+	 * before it and it is tried again later, on the same connection (see ./handOver). So a
+	 * message that can never be handed over must be handed over some other way (headers only).
 	 */
 	onMessage: (message: FetchedMessage) => Promise<void> | void;
 	/** Called after each catch-up pass, once everything known is handed over (batch flushing). */
@@ -141,6 +145,12 @@ export class MailboxSession {
 	private connectedOnce = false;
 	/** The current outage is a refusal (login or folder): retried at the slow pace only. */
 	private refused = false;
+	/** The pause before a failed hand-over is tried again; no catch-up starts while it runs. */
+	private handOverTimer?: NodeJS.Timeout;
+	/** Failed tries of the message that cannot be handed over now; 0 when none fails. */
+	private handOverAttempts = 0;
+	/** When hand-overs started failing (for the log line once they work again). */
+	private handOverFailingSince?: number;
 	private uidValidity?: string;
 	private readonly pending = new Map<
 		string,
@@ -184,6 +194,7 @@ export class MailboxSession {
 	async stop(): Promise<void> {
 		this.stopped = true;
 		clearTimeout(this.reconnectTimer);
+		clearTimeout(this.handOverTimer);
 		clearInterval(this.livenessTimer);
 		const client = this.client;
 		this.client = undefined;
@@ -359,7 +370,7 @@ export class MailboxSession {
 				: RECONNECT_SLOW_CAP_MS;
 		// A refused login is not retried quickly: many wrong logins can get an account locked.
 		const base = this.refused ? cap : Math.min(cap, RECONNECT_INITIAL_MS * 2 ** this.attempts);
-		const wait = Math.round(base * (1 - RECONNECT_JITTER + Math.random() * 2 * RECONNECT_JITTER));
+		const wait = jittered(base);
 		this.attempts++;
 		// Every attempt while young is quiet; then one line per slow attempt is enough.
 		if (cap === RECONNECT_SLOW_CAP_MS) {
@@ -434,6 +445,8 @@ export class MailboxSession {
 	}
 
 	private requestSync(): void {
+		// A hand-over failed and waits for its retry: that catch-up takes this news along too.
+		if (this.handOverTimer) return;
 		if (this.syncing) {
 			this.syncAgain = true;
 			return;
@@ -446,6 +459,8 @@ export class MailboxSession {
 		const client = this.client;
 		if (!client || this.syncing) return;
 		this.syncing = true;
+		clearTimeout(this.handOverTimer);
+		this.handOverTimer = undefined;
 		try {
 			let listingNeeded = true;
 			if (this.arrivalHint) {
@@ -466,12 +481,17 @@ export class MailboxSession {
 			this.cursor.synced();
 			await this.options.onCaughtUp?.();
 		} catch (error) {
-			// A failed fetch means a broken connection: replace it, the cursor keeps our place.
-			this.options.logger.info(
-				`IMAP fetch from ${this.where} failed (${String((error as Error)?.message ?? error)}); reconnecting`,
-			);
-			if (client === this.client) client.close();
-			return;
+			if (error instanceof HandOverError) {
+				// Our own work failed, not the connection: keep it, and try the message again later.
+				this.retryHandOver(error);
+			} else {
+				// A failed fetch means a broken connection: replace it, the cursor keeps our place.
+				this.options.logger.info(
+					`IMAP fetch from ${this.where} failed (${String((error as Error)?.message ?? error)}); reconnecting`,
+				);
+				if (client === this.client) client.close();
+				return;
+			}
 		} finally {
 			this.syncing = false;
 			// The connection was replaced while this pass was busy (e.g. handing a message over):
@@ -479,6 +499,33 @@ export class MailboxSession {
 			if (this.client && this.client !== client && !this.stopped) void this.sync();
 		}
 		await this.flushActions();
+	}
+
+	/** Schedules the next try of a message whose hand-over failed, with a growing pause. */
+	private retryHandOver(error: HandOverError): void {
+		if (this.stopped) return;
+		const wait = handOverDelay(this.handOverAttempts);
+		this.handOverAttempts++;
+		this.handOverFailingSince ??= Date.now();
+		this.options.logger.warn(
+			`AgentMail Trigger: ${error.message} (${this.where}); the mail behind it waits, next try in ${wait} ms`,
+			{ uid: error.uid, attempt: this.handOverAttempts },
+		);
+		clearTimeout(this.handOverTimer);
+		this.handOverTimer = setTimeout(() => {
+			this.handOverTimer = undefined;
+			if (!this.stopped) void this.sync();
+		}, wait);
+	}
+
+	/** A message was handed over: ends a run of failed hand-overs, and says so once. */
+	private handOverWorks(): void {
+		if (this.handOverFailingSince === undefined) return;
+		this.options.logger.info(
+			`AgentMail Trigger: handing messages over works again after ${Date.now() - this.handOverFailingSince} ms (${this.where})`,
+		);
+		this.handOverFailingSince = undefined;
+		this.handOverAttempts = 0;
 	}
 
 	/**
@@ -613,7 +660,7 @@ export class MailboxSession {
 			return;
 		}
 		// The cursor moves before the hand-over, so the emit carries the new watermark with it.
-		const before = this.cursor.lastUid;
+		const before = this.cursor.mark();
 		this.cursor.advance(message.uid, messageId);
 		this.progress++;
 		const handed = await settle(
@@ -633,10 +680,9 @@ export class MailboxSession {
 		if (!handed.ok) {
 			// Not handed over (e.g. n8n could not store its binary data): fetch it again later.
 			this.cursor.rewind(before);
-			throw new TransientSessionError(
-				`handing over message ${message.uid} failed: ${String((handed.error as Error)?.message ?? handed.error)}`,
-			);
+			throw new HandOverError(message.uid, handed.error);
 		}
+		this.handOverWorks();
 	}
 }
 
