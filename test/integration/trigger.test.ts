@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
-import type { IDataObject } from 'n8n-workflow';
+import type { IDataObject, NodeOperationError } from 'n8n-workflow';
 
 import { startProxy } from '../helpers/proxy';
 import {
@@ -611,9 +611,11 @@ it('a message whose hand-over fails (binary data not stored) is fetched again, a
 			(l) => l.level === 'warn' && /handing over message \d+ failed: .*ENOSPC/.test(l.message),
 		),
 	).toBe(true);
-	expect(trigger.failures.map((f) => f.message)).toEqual([
-		expect.stringMatching(/could not store the attachments of message \d+: ENOSPC/),
-	]);
+	expect(trigger.failures).toHaveLength(1);
+	expect(trigger.failures[0].message).toMatch(
+		/^n8n could not store the attachments of message \d+: ENOSPC: no space left on device$/,
+	);
+	expect((trigger.failures[0] as NodeOperationError).description).toMatch(/Download Attachments/);
 });
 
 it('the binary store down for a while: one failed execution, no reconnect, then every message once and in order', async () => {

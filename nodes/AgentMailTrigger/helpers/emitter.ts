@@ -112,13 +112,14 @@ function fallbackItem(
 
 /** n8n could not store a message's binary data: worth retrying as it is, and what to do. */
 function storeError(ctx: ITriggerFunctions, uid: number, cause: unknown): NodeOperationError {
-	return new NodeOperationError(
-		ctx.getNode(),
-		`n8n could not store the attachments of message ${uid}: ${errorText(cause)}`,
-		{
-			description: `The trigger keeps the message and the mail behind it, in order, and tries again every ${HANDOVER_RETRY_CAP_MS / 1000} s at most; they start their runs by themselves once n8n can store binary data again (check the disk or the bucket of n8n's binary data). To let the mail through without its attachments, turn off Options → Download Attachments.`,
-		},
-	);
+	const message = `n8n could not store the attachments of message ${uid}: ${errorText(cause)}`;
+	const error = new NodeOperationError(ctx.getNode(), message, {
+		description: `The trigger keeps the message and the mail behind it, in order, and tries again every ${HANDOVER_RETRY_CAP_MS / 1000} s at most; they start their runs by themselves once n8n can store binary data again (check the disk or the bucket of n8n's binary data). To let the mail through without its attachments, turn off Options → Download Attachments.`,
+	});
+	// n8n swaps a message that names a system error (ENOTDIR, ...) for a generic sentence,
+	// which would lose which message failed and why.
+	error.message = message;
+	return error;
 }
 
 /** Stores the message's binaries in n8n; throws {@link storeError} when n8n cannot. */
