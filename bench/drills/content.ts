@@ -48,7 +48,7 @@ function tagged(file: string, id: string): Buffer {
 }
 
 /** The drill id of an item: our headers (lower-case names), n8n's `metadata`. */
-const byDrillId: KeyOf = (item) => {
+export const byDrillId: KeyOf = (item) => {
 	const name = DRILL_ID_HEADER.toLowerCase();
 	const json = item.json as {
 		headers?: Record<string, unknown>;

@@ -13,6 +13,7 @@ import { INBOX, startLab } from '../lab/lab';
 import { corpus, oversized } from './content';
 import { SIDES, SIDE_INBOX, type Drill, type DrillContext } from './drill';
 import { halfOpen } from './halfOpen';
+import { binaryStoreDown, poisonMessage, POISON_PRELOAD } from './handOver';
 import { keyRevoked } from './keyRevoked';
 import { emptyFolder } from './mailbox';
 import { n8nRestart } from './n8nRestart';
@@ -36,6 +37,9 @@ const DRILLS: Drill[] = [
 	corpus,
 	oversized,
 	smtpSessionEnd,
+	// Issue #16: faults in the trigger's own work.
+	binaryStoreDown,
+	poisonMessage,
 ];
 
 function say(line: string): void {
@@ -48,7 +52,12 @@ async function main(): Promise<void> {
 	if (chosen.length === 0)
 		throw new Error(`no drill called ${only}; drills: ${DRILLS.map((d) => d.id).join(', ')}`);
 	const started = new Date();
-	const lab = await startLab({ name: 'agentmail-drills', log: say });
+	const lab = await startLab({
+		name: 'agentmail-drills',
+		log: say,
+		// The poison drill's fault; it touches only messages that carry its header.
+		n8nEnv: { NODE_OPTIONS: `--require ${POISON_PRELOAD}` },
+	});
 	// test/helpers/sandbox.ts (the mailbox helpers) talks to the sandbox named here.
 	process.env.AGENTMAIL_SANDBOX_JSON = lab.sandbox.infoPath;
 	const context: DrillContext = { lab, log: say, rest: new RestSession(lab) };

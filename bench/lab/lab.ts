@@ -66,6 +66,8 @@ export interface Lab {
 	readonly owner: { email: string; password: string };
 	/** n8n's version and the Node it runs on. */
 	readonly versions: { n8n: string; node: string };
+	/** The folder n8n keeps binary data in (N8N_STORAGE_PATH; filesystem mode). */
+	readonly binaryStore: string;
 	/** Stops n8n (SIGTERM, as a service manager does) and starts it again on the same folder. */
 	restartN8n(between?: () => Promise<void>): Promise<void>;
 	/** Stops n8n and the sandbox and removes the folders (unless BENCH_KEEP=1). */
@@ -116,9 +118,12 @@ export async function startLab(options: LabOptions): Promise<Lab> {
 	const userFolder = await mkdtemp(path.join(os.tmpdir(), `${options.name}-n8n-`));
 	await linkBaselinePackage(userFolder);
 	const [port, brokerPort] = await freePorts(2);
+	const binaryStore = path.join(userFolder, 'binary-data');
 	const env = {
 		// What production setups use; binary data then never sits in the execution JSON.
 		N8N_DEFAULT_BINARY_DATA_MODE: 'filesystem',
+		// Named, so a drill can make it fail.
+		N8N_STORAGE_PATH: binaryStore,
 		...options.n8nEnv,
 	};
 	const start = async () => await startN8n({ userFolder, port, brokerPort, env, installation });
@@ -167,6 +172,7 @@ export async function startLab(options: LabOptions): Promise<Lab> {
 		apiKey,
 		owner: { email: owner.email, password },
 		versions: { n8n: N8N_VERSION, node: installation.nodeVersion },
+		binaryStore,
 		async restartN8n(between) {
 			await n8n.stop();
 			await between?.();
