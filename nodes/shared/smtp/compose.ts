@@ -48,6 +48,8 @@ export interface OutgoingMessage {
 	/** Extra headers; structural ones (To, Subject, Message-ID...) must use their own fields. */
 	headers?: Record<string, string>;
 	attachments?: OutgoingAttachment[];
+	/** The Message-ID to give it (send once, ./sendOnce); a new random one when absent. */
+	messageId?: string;
 }
 
 /** The built message, ready for SMTP: raw bytes, envelope and what a later node may need. */
@@ -170,7 +172,9 @@ export async function composeMessage(message: OutgoingMessage): Promise<Composed
 		: undefined;
 	const references = boundReferences(parseReferences(message.references));
 	const domain = inbox.split('@')[1];
-	const messageId = `<${randomUUID()}@${domain}>`;
+	const messageId = message.messageId
+		? normaliseMessageId('Message-ID', message.messageId)
+		: `<${randomUUID()}@${domain}>`;
 
 	const composer = new MailComposer({
 		from: fromName ? { name: fromName, address: inbox } : inbox,
