@@ -16,10 +16,15 @@ import type {
 export interface HarnessRun {
 	node: INodeType;
 	credentials: ICredentialDataDecryptedObject;
-	/** Parameters per item (one object for all items, or a function of the item index). */
-	parameters: Record<string, unknown> | ((i: number) => Record<string, unknown>);
+	/**
+	 * Parameters per item (one object for all items, or a function of the item index, told
+	 * which parameter the node is reading).
+	 */
+	parameters: Record<string, unknown> | ((i: number, name: string) => Record<string, unknown>);
 	items: INodeExecutionData[];
 	continueOnFail?: boolean;
+	/** The workflow the node runs in (send once keeps workflows apart); default 'wf-test'. */
+	workflowId?: string;
 }
 
 export interface HarnessLog {
@@ -55,15 +60,16 @@ export async function runNode(
 		parameters: {},
 	};
 	const base = defaults(run.node.description.properties);
-	const params = (i: number) => ({
+	const params = (i: number, name: string) => ({
 		...base,
-		...(typeof run.parameters === 'function' ? run.parameters(i) : run.parameters),
+		...(typeof run.parameters === 'function' ? run.parameters(i, name) : run.parameters),
 	});
 	const context = {
 		getInputData: () => run.items,
 		getNode: () => node,
+		getWorkflow: () => ({ id: run.workflowId ?? 'wf-test', name: 'test', active: false }),
 		getNodeParameter: (name: string, i: number, fallback?: unknown) => {
-			const value = params(i)[name];
+			const value = params(i, name)[name];
 			if (value === undefined) {
 				if (fallback !== undefined) return fallback;
 				throw new Error(`test harness: parameter "${name}" is not set`);

@@ -112,13 +112,15 @@ describe('AgentMail node: Send', () => {
 		const tag = randomUUID();
 		const since = smtpEvents().length;
 		const count = 5;
-		// For each item, how many recipients the server had accepted when the node first read it.
+		// For each item, how many recipients the server had accepted when the node first read
+		// what it builds the message from (its options are read before anything is sent, for
+		// Send Once's look in the Sent folder).
 		const rcptsWhenRead = new Map<number, number>();
 		const { output } = await runNode({
 			node,
 			credentials: credentials(),
-			parameters: (i) => {
-				if (!rcptsWhenRead.has(i)) {
+			parameters: (i, name) => {
+				if (name !== 'options' && !rcptsWhenRead.has(i)) {
 					rcptsWhenRead.set(
 						i,
 						smtpEvents()

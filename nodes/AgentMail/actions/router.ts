@@ -23,16 +23,17 @@ import { SendError } from '../../shared/smtp/errors';
 import { SmtpSession } from '../../shared/smtp/transport';
 import { settle } from '../../shared/async';
 import { deliver, type OperationContext, type PreparedMessage } from '../helpers/deliver';
+import { SendOnceBatch } from '../helpers/sendOnce';
 import * as message from './message/Message.resource';
 
-type Operation = (
-	this: IExecuteFunctions,
-	i: number,
-	context: OperationContext,
-) => Promise<PreparedMessage>;
+interface Operation {
+	execute(this: IExecuteFunctions, i: number, context: OperationContext): Promise<PreparedMessage>;
+	/** The item's send once key, or null when send once is off for it. */
+	sendOnceKey?(this: IExecuteFunctions, i: number): string | null;
+}
 
 const operations: Record<string, Record<string, Operation>> = {
-	message: { send: message.send.execute, reply: message.reply.execute },
+	message: { send: message.send, reply: message.reply },
 };
 
 /** Any error from an operation, as an n8n error with a user-facing message. */
@@ -73,9 +74,13 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 	} catch (error) {
 		throw toNodeError(this, error, 0);
 	}
+	const sendOnceKey = run.sendOnceKey;
+	const sendOnce = await SendOnceBatch.prepare(this, connection, items.length, (i) =>
+		sendOnceKey ? sendOnceKey.call(this, i) : null,
+	);
 	const session = new SmtpSession(connection, { logger: this.logger });
 	const output: INodeExecutionData[] = [];
-	const context = { connection, session };
+	const context: OperationContext = { connection, session, sendOnce };
 	const fail = (error: unknown, i: number): void => {
 		const nodeError = toNodeError(this, error, i);
 		if (!this.continueOnFail()) throw nodeError;
@@ -101,13 +106,30 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 		const { i, outcome } = inFlight;
 		inFlight = undefined;
 		const result = await outcome;
-		if (result.ok) output.push({ json: result.value, pairedItem: { item: i } });
-		else fail(result.error, i);
+		if (result.ok) {
+			if (result.value.sent === true) sendOnce.markSent(i);
+			output.push({ json: result.value, pairedItem: { item: i } });
+		} else fail(result.error, i);
 	};
 	try {
 		for (let i = 0; i < items.length; i++) {
 			if (inFlight) await inFlight.bodySent;
-			const prepared = await settle(run.call(this, i, context));
+			const identity = sendOnce.identityOf(i);
+			if (identity) {
+				// The same key as the item in flight: whether that one went out decides this one.
+				if (inFlight && sendOnce.identityOf(inFlight.i)?.hash === identity.hash) {
+					await finishInFlight();
+				}
+				const earlier = await settle(Promise.resolve().then(() => sendOnce.alreadySent(i)));
+				if (!earlier.ok || earlier.value) {
+					// Output stays in item order.
+					await finishInFlight();
+					if (earlier.ok) output.push({ json: earlier.value!, pairedItem: { item: i } });
+					else fail(earlier.error, i);
+					continue;
+				}
+			}
+			const prepared = await settle(run.execute.call(this, i, context));
 			// The previous item's outcome first: output stays in item order, and after a failure
 			// (without continueOnFail) nothing more is sent.
 			await finishInFlight();

@@ -4,11 +4,14 @@ import type { IDataObject } from 'n8n-workflow';
 import type { AgentMailConnection } from '../../shared/connection';
 import type { ComposedMessage } from '../../shared/smtp/compose';
 import type { SmtpSession } from '../../shared/smtp/transport';
+import type { SendOnceBatch } from './sendOnce';
 
 /** What every operation gets: the checked credential and the execution's SMTP session. */
 export interface OperationContext {
 	connection: AgentMailConnection;
 	session: SmtpSession;
+	/** Send once for this execution: the identity each item is sent with, if any. */
+	sendOnce: SendOnceBatch;
 }
 
 /** A message built from one item, ready to go on the wire (or to be described, when validating). */

@@ -28,7 +28,7 @@ export interface NewestOptions {
 }
 
 /** A logged-in client for one short look; a failure is worded for the user. */
-async function openClient(
+export async function openClient(
 	connection: AgentMailConnection,
 	createClient: (options: ImapFlowOptions) => ImapFlow = (o) => new ImapFlow(o),
 ): Promise<ImapFlow> {

@@ -153,6 +153,10 @@ export interface MessageOptions {
 	validateOnly?: boolean;
 	replyAll?: boolean;
 	quoteOriginal?: boolean;
+	/** Reply: skip what this node already answered (default on). */
+	sendOnce?: boolean;
+	/** Send: the key that makes a message go out once. */
+	sendOnceKey?: string;
 }
 
 /** Reads body, attachments and common options of item `i` into the parts of a message. */

@@ -10,7 +10,8 @@ import {
 	type OriginalInput,
 } from '../../../shared/smtp/reply';
 import type { OperationContext, PreparedMessage } from '../../helpers/deliver';
-import { bodyProperties, optionsProperty, readCommon } from './common';
+import { withIdentity } from '../../helpers/sendOnce';
+import { bodyProperties, optionsProperty, readCommon, type MessageOptions } from './common';
 
 const show = { resource: ['message'], operation: ['reply'] };
 const showFields = { ...show, source: ['fields'] };
@@ -93,6 +94,14 @@ export const description: INodeProperties[] = [
 			default: false,
 			description: 'Whether to copy everyone the original went to (To and CC), except this inbox',
 		},
+		{
+			displayName: 'Send Once',
+			name: 'sendOnce',
+			type: 'boolean',
+			default: true,
+			description:
+				'Whether to answer each message only once from this node: a retried execution finds the earlier reply in the Sent folder and sends nothing (the item says alreadySent). On unless turned off here.',
+		},
 	]),
 ];
 
@@ -109,6 +118,13 @@ function originalInput(ctx: IExecuteFunctions, i: number): OriginalInput {
 	};
 }
 
+/** The key send once answers for: the original's Message-ID, unless turned off. */
+export function sendOnceKey(this: IExecuteFunctions, i: number): string | null {
+	const options = this.getNodeParameter('options', i, {}) as MessageOptions;
+	if (options.sendOnce === false) return null;
+	return readOriginal(originalInput(this, i)).messageId;
+}
+
 export async function execute(
 	this: IExecuteFunctions,
 	i: number,
@@ -120,7 +136,7 @@ export async function execute(
 	const addressing = replyAddressing(original, inbox, options.replyAll === true);
 	const quote = options.quoteOriginal === true;
 	const composed = await composeMessage({
-		...message,
+		...withIdentity(message, context.sendOnce.identityOf(i)),
 		to: addressing.to,
 		// The original's recipients (reply to all) first, then any CC the user added.
 		cc: [...addressing.cc, ...(message.cc ? [String(message.cc)] : [])],

@@ -2,8 +2,9 @@
 import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
 import { composeMessage } from '../../../shared/smtp/compose';
-import { bodyProperties, optionsProperty, readCommon } from './common';
+import { bodyProperties, optionsProperty, readCommon, type MessageOptions } from './common';
 import type { OperationContext, PreparedMessage } from '../../helpers/deliver';
+import { withIdentity } from '../../helpers/sendOnce';
 
 export const description: INodeProperties[] = [
 	{
@@ -25,8 +26,25 @@ export const description: INodeProperties[] = [
 		displayOptions: { show: { resource: ['message'], operation: ['send'] } },
 	},
 	...bodyProperties('send'),
-	optionsProperty('send'),
+	optionsProperty('send', [
+		{
+			displayName: 'Send Once Key',
+			name: 'sendOnceKey',
+			type: 'string',
+			default: '',
+			placeholder: '={{ $json.orderId }}',
+			description:
+				'Sends the message for a key only once from this node: a retried execution finds the earlier message in the Sent folder and sends nothing (the item says alreadySent). Use something unique to what the message is for, e.g. an order number. Empty: every run sends.',
+		},
+	]),
 ];
+
+/** The key send once answers for, when one is set. */
+export function sendOnceKey(this: IExecuteFunctions, i: number): string | null {
+	const options = this.getNodeParameter('options', i, {}) as MessageOptions;
+	const key = String(options.sendOnceKey ?? '').trim();
+	return key || null;
+}
 
 export async function execute(
 	this: IExecuteFunctions,
@@ -35,7 +53,7 @@ export async function execute(
 ): Promise<PreparedMessage> {
 	const { message, options } = await readCommon(this, i, context.connection.email);
 	const composed = await composeMessage({
-		...message,
+		...withIdentity(message, context.sendOnce.identityOf(i)),
 		to: this.getNodeParameter('to', i) as string,
 		subject: this.getNodeParameter('subject', i, '') as string,
 	});
