@@ -466,6 +466,15 @@ export class N8nClient {
 	}
 
 	/**
+	 * Retries a failed execution as the executions list does ("Retry with original workflow"
+	 * unless `loadWorkflow`): n8n runs it again from the node that failed, with that node's
+	 * input. Answers once the retry has ended.
+	 */
+	async retryExecution(id: string | number, loadWorkflow = false): Promise<void> {
+		await this.request('POST', `/rest/executions/${id}/retry`, { loadWorkflow }, 'cookie');
+	}
+
+	/**
 	 * Executions of a workflow (newest first, with their data unless `includeData` is false),
 	 * all pages.
 	 */

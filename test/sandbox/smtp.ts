@@ -190,6 +190,8 @@ export async function startSmtpServers(options: SmtpServersOptions): Promise<Smt
 				let kept = 0;
 				let answered = false;
 				if (armedDrop !== undefined && ++bodiesSinceArmed === armedDrop) {
+					// Fired: disarmed, so that setting the same number again arms it again.
+					delete faults.dropDuringData;
 					stream.once('data', () => {
 						log(port, session, 'data-dropped', { reason: 'fault: connection cut mid-message' });
 						// Cut, not refused: there will be no answer of any kind to this message.
