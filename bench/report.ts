@@ -65,6 +65,8 @@ const SEND_NAMES = {
 	ours: 'AgentMail node (ours)',
 	validateOnly:
 		'AgentMail node (ours) with "Validate Only": every item read and built, nothing sent',
+	sendOnce:
+		'AgentMail node (ours) with a Send Once Key on every item: Sent looked up first (one IMAP connection), then sent',
 	builtin: 'n8n Send Email',
 } as const;
 

@@ -173,7 +173,8 @@ export function sendWorkflow(
 	credential: CredentialRef,
 	from: string,
 	webhookPath: string,
-	validateOnly = false,
+	/** Ours only: validate without sending; a Send Once Key (the subject) on every item. */
+	options: { validateOnly?: boolean; sendOnce?: boolean } = {},
 ): WorkflowInput {
 	const send =
 		side === 'ours'
@@ -188,7 +189,10 @@ export function sendWorkflow(
 						subject: '={{ $json.subject }}',
 						emailFormat: 'text',
 						text: '={{ $json.text }}',
-						...(validateOnly ? { options: { validateOnly: true } } : {}),
+						options: {
+							...(options.validateOnly ? { validateOnly: true } : {}),
+							...(options.sendOnce ? { sendOnceKey: '={{ $json.subject }}' } : {}),
+						},
 					},
 					{ agentMailInboxApi: credential },
 					[600, 0],

@@ -5,7 +5,8 @@
  * own, as n8n is. The node's
  * own time is what n8n measured for it (runData executionTime); connections are counted by the
  * SMTP server. Our node also runs with "Validate Only": every item read and built, nothing
- * sent, which is n8n's and our per-item cost without the wire.
+ * sent, which is n8n's and our per-item cost without the wire; and with a Send Once Key on
+ * every item, which adds the look in Sent (none found) before the first message.
  */
 import { randomUUID } from 'node:crypto';
 
@@ -27,16 +28,18 @@ const BETWEEN_MS = 2_000;
  * What sends: the floor in the SMTP server's process and in its own, the two nodes, and ours
  * with "Validate Only" (nothing on the wire).
  */
-export type Sender = Side | 'floor' | 'floorOwnProcess' | 'validateOnly';
+export type Sender = Side | 'floor' | 'floorOwnProcess' | 'validateOnly' | 'sendOnce';
 
 type NodeSender = Exclude<Sender, 'floor' | 'floorOwnProcess'>;
 
 /** The workflows of the phase: which node, and whether it only validates. */
-const SENDERS: Array<{ what: NodeSender; side: Side; validateOnly: boolean }> = [
-	{ what: 'ours', side: 'ours', validateOnly: false },
-	{ what: 'validateOnly', side: 'ours', validateOnly: true },
-	{ what: 'builtin', side: 'builtin', validateOnly: false },
-];
+const SENDERS: Array<{ what: NodeSender; side: Side; validateOnly?: boolean; sendOnce?: boolean }> =
+	[
+		{ what: 'ours', side: 'ours' },
+		{ what: 'validateOnly', side: 'ours', validateOnly: true },
+		{ what: 'sendOnce', side: 'ours', sendOnce: true },
+		{ what: 'builtin', side: 'builtin' },
+	];
 
 export interface SendResult {
 	what: Sender;
@@ -97,12 +100,12 @@ export async function send(
 	const { lab, log } = context;
 	const results: Record<string, SendResult> = {};
 	const workflows = {} as Record<NodeSender, { id: string; path: string }>;
-	for (const { what, side, validateOnly } of SENDERS) {
+	for (const { what, side, validateOnly, sendOnce } of SENDERS) {
 		const from = side === 'ours' ? INBOX.agent : INBOX.peer;
 		const path = `bench-send-${what}-${randomUUID().slice(0, 8)}`;
 		const credential = side === 'ours' ? lab.ours[from] : lab.smtp[from];
 		const id = await lab.client.createWorkflow(
-			sendWorkflow(`Send 200: ${what}`, side, credential, from, path, validateOnly),
+			sendWorkflow(`Send 200: ${what}`, side, credential, from, path, { validateOnly, sendOnce }),
 		);
 		await lab.client.activateWorkflow(id);
 		workflows[what] = { id, path };
