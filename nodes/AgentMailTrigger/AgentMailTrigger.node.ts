@@ -8,9 +8,9 @@ import {
 	type ITriggerResponse,
 } from 'n8n-workflow';
 
-import { tryParseConnection } from '../shared/connection';
+import { CredentialError, forInbox, tryParseConnection } from '../shared/connection';
 import { fetchNewest } from '../shared/imap/browse';
-import type { CursorState, StartFrom } from '../shared/imap/cursor';
+import { selectPlace, type CursorState, type StartFrom } from '../shared/imap/cursor';
 import { FatalSessionError, MailboxSession, RECONNECT_SLOW_CAP_MS } from '../shared/imap/session';
 import { agentMailInboxConnectionTest } from '../shared/methods/credentialTest';
 import { RunEmitter, toItem, type AfterRun, type EmitterSettings } from './helpers/emitter';
@@ -45,6 +45,15 @@ export class AgentMailTrigger implements INodeType {
 			{ name: 'agentMailInboxApi', required: true, testedBy: 'agentMailInboxConnectionTest' },
 		],
 		properties: [
+			{
+				displayName: 'Inbox Address',
+				name: 'inbox',
+				type: 'string',
+				default: '',
+				placeholder: 'support@agentmail.to',
+				description:
+					"Another inbox the credential's API key may open, so one credential serves many inboxes. Empty: the credential's inbox. The trigger keeps its place in each inbox and folder separately.",
+			},
 			{
 				displayName: 'Folder Name or ID',
 				name: 'folder',
@@ -227,7 +236,12 @@ export class AgentMailTrigger implements INodeType {
 	async trigger(this: ITriggerFunctions): Promise<ITriggerResponse> {
 		const parsed = tryParseConnection(await this.getCredentials('agentMailInboxApi'));
 		if (!parsed.ok) throw new NodeOperationError(this.getNode(), parsed.message);
-		const connection = parsed.connection;
+		let connection;
+		try {
+			connection = forInbox(parsed.connection, this.getNodeParameter('inbox', '') as string);
+		} catch (error) {
+			throw new NodeOperationError(this.getNode(), (error as CredentialError).message);
+		}
 		const folder = String(this.getNodeParameter('folder', 'INBOX')).trim() || 'INBOX';
 		const options = this.getNodeParameter('options', {}) as IDataObject;
 		const afterRunKind = this.getNodeParameter('afterRun', 'markRead') as string;
@@ -278,10 +292,14 @@ export class AgentMailTrigger implements INodeType {
 		}
 
 		const emitter = new RunEmitter(this, settings, folder);
+		const cursorState = this.getWorkflowStaticData('node') as CursorState;
+		// Each inbox and folder has its own place: pointing the trigger elsewhere and back
+		// neither replays nor skips mail of either.
+		selectPlace(cursorState, connection.email, folder, parsed.connection.email);
 		const session = new MailboxSession({
 			connection,
 			folder,
-			cursorState: this.getWorkflowStaticData('node') as CursorState,
+			cursorState,
 			startFrom: this.getNodeParameter('startFrom', 'new') as StartFrom,
 			maxMessageBytes,
 			livenessWindowMs: Number(options.livenessSeconds ?? 60) * 1000,

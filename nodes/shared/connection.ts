@@ -37,6 +37,11 @@ export interface AgentMailConnection {
 	caCertificate?: string;
 	/** Accept certificates that do not verify. Off by default; for private test servers only. */
 	allowUnauthorizedCerts: boolean;
+	/**
+	 * Set when `email` is a node's Inbox Address rather than the credential's: a refused login
+	 * then most likely means the key may not open that inbox.
+	 */
+	inboxFromNode?: boolean;
 }
 
 /** Time allowed for DNS + TCP + TLS before a connection attempt is given up. */
@@ -124,6 +129,26 @@ export function parseConnection(data: Record<string, unknown>): AgentMailConnect
 		caCertificate,
 		allowUnauthorizedCerts: data.allowSelfSigned === true,
 	};
+}
+
+/**
+ * The connection for another inbox the same API key may open: a node's Inbox Address, so one
+ * credential (one key) serves many inboxes. Empty, or the credential's own: unchanged.
+ *
+ * @throws CredentialError when `inbox` is not an address.
+ */
+export function forInbox(
+	connection: AgentMailConnection,
+	inbox: string | undefined | null,
+): AgentMailConnection {
+	const address = String(inbox ?? '').trim();
+	if (!address || address.toLowerCase() === connection.email.toLowerCase()) return connection;
+	if (!EMAIL_PATTERN.test(address)) {
+		throw new CredentialError(
+			`The node's Inbox Address "${address}" is not an email address: enter an inbox's full address, e.g. support@agentmail.to, or leave it empty to use the credential's inbox (${connection.email}).`,
+		);
+	}
+	return { ...connection, email: address, inboxFromNode: true };
 }
 
 /** {@link parseConnection} without throwing: a field problem becomes its message. */

@@ -131,7 +131,9 @@ export function describeConnectionError(
 	) {
 		return fail(
 			'auth',
-			`${where} refused the login for ${connection.email}: check the API key (AgentMail Console → API Keys) and that Inbox Address is the inbox's full email address.`,
+			connection.inboxFromNode
+				? `${where} refused the login for ${connection.email}: the credential's API key may not open this inbox (a key can be limited to some inboxes or pods), or the address is not an inbox. Check the node's Inbox Address, or use a key that may open it.`
+				: `${where} refused the login for ${connection.email}: check the API key (AgentMail Console → API Keys) and that Inbox Address is the inbox's full email address.`,
 			true,
 		);
 	}

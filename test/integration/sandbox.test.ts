@@ -44,6 +44,7 @@ const BIG_MESSAGE_TEST_TIMEOUT_MS = 120_000;
 const AGENT = 'agent@agentmail.test';
 const PEER = 'peer@agentmail.test';
 const OTHER = 'other@agentmail.test';
+const TEAM = 'team@agentmail.test';
 const WRONG_KEY = `am_${'0'.repeat(32)}`;
 
 /** A unique marker per test, so parallel test files sharing the sandbox never mix up mail. */
@@ -228,7 +229,7 @@ async function bySubject(address: string, folder: string, subject: string) {
 }
 
 describe('sandbox.json', () => {
-	it('has exactly the documented keys, three inboxes with am_ keys and absolute paths', () => {
+	it('has exactly the documented keys, four inboxes with am_ keys (team@ shares agent@’s) and absolute paths', () => {
 		const info = JSON.parse(
 			readFileSync(process.env.AGENTMAIL_SANDBOX_JSON as string, 'utf8'),
 		) as SandboxInfo;
@@ -241,12 +242,13 @@ describe('sandbox.json', () => {
 			'127.0.0.1',
 			'127.0.0.1',
 		]);
-		expect(info.inboxes.map((inbox) => inbox.address)).toEqual([AGENT, PEER, OTHER]);
+		expect(info.inboxes.map((inbox) => inbox.address)).toEqual([AGENT, PEER, OTHER, TEAM]);
 		for (const inbox of info.inboxes) {
 			expect(Object.keys(inbox).sort()).toEqual(['address', 'apiKey']);
 			expect(inbox.apiKey).toMatch(/^am_[0-9a-f]{32}$/);
 		}
 		expect(new Set(info.inboxes.map((inbox) => inbox.apiKey)).size).toBe(3);
+		expect(info.inboxes[3].apiKey).toBe(info.inboxes[0].apiKey);
 		expect(path.isAbsolute(info.ca) && existsSync(info.ca)).toBe(true);
 		expect(path.isAbsolute(info.outbox) && existsSync(info.outbox)).toBe(true);
 	});

@@ -776,3 +776,61 @@ it('a connection that goes silent in the middle of a catch-up is replaced too, n
 		await proxy.close();
 	}
 }, 90_000);
+
+describe('Inbox Address: one credential, several inboxes', () => {
+	const team = 'team@agentmail.test';
+
+	it('watches the inbox it names, with the credential’s key', async () => {
+		const trigger = await activate({ parameters: { inbox: team, afterRun: 'nothing' } });
+		await deliver(agent, message('to the agent, not watched').raw);
+		await deliver(team, message('to the team inbox').raw);
+		await waitFor(() => trigger.items().length === 1, 'the team inbox message');
+		await new Promise((resolve) => setTimeout(resolve, 500));
+		expect(subjects(trigger)).toEqual(['to the team inbox']);
+	});
+
+	it('pointed at another inbox and back: each keeps its place, nothing replayed or skipped', async () => {
+		const staticData: IDataObject = {};
+		const parameters = { afterRun: 'nothing' };
+		// Mail already in the agent's inbox before it is first watched: old, never to be emitted.
+		await deliver(agent, message('agent, there before 1').raw);
+		await deliver(agent, message('agent, there before 2').raw);
+		const onTeam = await activate({ staticData, parameters: { ...parameters, inbox: team } });
+		await deliver(team, message('team before the switch').raw);
+		await waitFor(() => onTeam.items().length === 1, 'the first team message');
+		await onTeam.close();
+		// Now the credential's own inbox; meanwhile mail reaches the team inbox.
+		const onAgent = await activate({ staticData, parameters });
+		await deliver(team, message('team while watching the agent').raw);
+		await deliver(agent, message('agent while watched').raw);
+		await waitFor(() => onAgent.items().length === 1, 'the agent message');
+		await onAgent.close();
+		const back = await activate({ staticData, parameters: { ...parameters, inbox: team } });
+		await waitFor(() => back.items().length === 1, 'the team mail that waited');
+		await new Promise((resolve) => setTimeout(resolve, 500));
+		expect(subjects(onAgent)).toEqual(['agent while watched']);
+		expect(subjects(back)).toEqual(['team while watching the agent']);
+	});
+
+	it('an inbox the key may not open fails the activation naming the inbox, never the key', async () => {
+		const other = 'other@agentmail.test';
+		const failure = await activate({ parameters: { inbox: other } }).then(
+			() => null,
+			(error: Error) => error,
+		);
+		expect(failure?.message).toMatch(
+			new RegExp(
+				`refused the login for ${other}: the credential's API key may not open this inbox`,
+			),
+		);
+		expect(failure?.message).not.toContain(String(credentialData(agent).apiKey));
+	});
+
+	it('an Inbox Address that is not an address fails the activation with what to enter', async () => {
+		const failure = await activate({ parameters: { inbox: 'team inbox' } }).then(
+			() => null,
+			(error: Error) => error,
+		);
+		expect(failure?.message).toMatch(/Inbox Address "team inbox" is not an email address/);
+	});
+});

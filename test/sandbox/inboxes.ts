@@ -10,6 +10,13 @@ export const INBOX_ADDRESSES = [
 	'other@agentmail.test',
 ] as const;
 
+/**
+ * Inboxes that open with another inbox's API key, as the inboxes of one AgentMail organisation
+ * share an organisation key: team@ opens with agent@'s key (agent@'s key opens both), while
+ * peer@ and other@ have keys of their own, as keys scoped to one inbox.
+ */
+export const SHARED_KEY_INBOXES = { 'team@agentmail.test': 'agent@agentmail.test' } as const;
+
 /** An inbox and its API key (the IMAP/SMTP password). */
 export interface Inbox {
 	address: string;
@@ -57,5 +64,9 @@ export async function ensureInboxes(dir: string): Promise<Inbox[]> {
 		await writeFile(temporary, JSON.stringify(content, null, '\t') + '\n', { mode: 0o600 });
 		await rename(temporary, file);
 	}
-	return inboxes;
+	const shared = Object.entries(SHARED_KEY_INBOXES).map(([address, keyOf]) => ({
+		address,
+		apiKey: inboxes.find((inbox) => inbox.address === keyOf)?.apiKey ?? newApiKey(),
+	}));
+	return [...inboxes, ...shared];
 }

@@ -111,9 +111,9 @@ async function releaseFolder(pidFile: string): Promise<void> {
 }
 
 /**
- * Starts a sandbox: its own CA and localhost certificate, three inboxes with API keys
- * (agent@, peer@, other@agentmail.test), a private Dovecot (IMAPS + LMTP) and two SMTP servers,
- * all on 127.0.0.1. Writes `<dir>/sandbox.json` last, once everything answers. Keys, TLS files
+ * Starts a sandbox: its own CA and localhost certificate, four inboxes with API keys (agent@,
+ * peer@, other@ and team@agentmail.test; team@ opens with agent@'s key), a private Dovecot
+ * (IMAPS + LMTP) and two SMTP servers, all on 127.0.0.1. Writes `<dir>/sandbox.json` last, once everything answers. Keys, TLS files
  * and mail are kept in the folder and reused by the next start.
  */
 export async function startSandbox(options: StartSandboxOptions = {}): Promise<Sandbox> {

@@ -3,6 +3,7 @@ import { rootCertificates } from 'node:tls';
 
 import {
 	CredentialError,
+	forInbox,
 	imapOptions,
 	parseConnection,
 	smtpOptions,
@@ -99,5 +100,42 @@ describe('describeConnectionError', () => {
 				connection,
 			),
 		).toMatchObject({ kind: 'refused', permanent: false });
+	});
+});
+
+describe('forInbox (a node’s Inbox Address)', () => {
+	const connection = parseConnection(base);
+
+	it('empty, or the credential’s own inbox: the credential’s connection as it is', () => {
+		expect(forInbox(connection, '')).toBe(connection);
+		expect(forInbox(connection, undefined)).toBe(connection);
+		expect(forInbox(connection, ' MyInbox@AgentMail.to ')).toBe(connection);
+	});
+
+	it('another inbox: its address as login and From, the same key and servers', () => {
+		expect(forInbox(connection, ' team@agentmail.to')).toEqual({
+			...connection,
+			email: 'team@agentmail.to',
+			inboxFromNode: true,
+		});
+	});
+
+	it('refuses what is not an address, naming the field', () => {
+		expect(() => forInbox(connection, 'team')).toThrow(CredentialError);
+		expect(() => forInbox(connection, 'team')).toThrow(
+			/node's Inbox Address "team" is not an email address/,
+		);
+	});
+
+	it('a refused login for it says the key may not open that inbox, and never shows the key', () => {
+		const failure = describeConnectionError(
+			Object.assign(new Error(`denied ${base.apiKey}`), { authenticationFailed: true }),
+			'IMAP',
+			forInbox(connection, 'team@agentmail.to'),
+		);
+		expect(failure.message).toMatch(
+			/refused the login for team@agentmail.to: the credential's API key may not open this inbox/,
+		);
+		expect(failure.message).not.toContain(base.apiKey);
 	});
 });

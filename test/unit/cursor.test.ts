@@ -1,6 +1,8 @@
 import {
 	Cursor,
+	MAX_SAVED_PLACES,
 	RECENT_IDS_KEPT,
+	selectPlace,
 	RESET_GRACE_MS,
 	type CursorState,
 } from '../../nodes/shared/imap/cursor';
@@ -99,5 +101,51 @@ describe('Cursor', () => {
 		for (let uid = 1; uid <= RECENT_IDS_KEPT + 50; uid++) cursor.advance(uid, `<m${uid}@x>`);
 		expect(state.recentIds).toHaveLength(RECENT_IDS_KEPT);
 		expect(state.recentIds?.at(-1)).toBe(`<m${RECENT_IDS_KEPT + 50}@x>`);
+	});
+
+	describe('selectPlace', () => {
+		const own = 'agent@agentmail.to';
+		const team = 'team@agentmail.to';
+
+		it('state saved before there was a choice belongs to the credential’s inbox', () => {
+			const state: CursorState = { folder: 'INBOX', uidValidity: '7', lastUid: '42' };
+			selectPlace(state, own, 'INBOX', own);
+			expect(state).toEqual({ inbox: own, folder: 'INBOX', uidValidity: '7', lastUid: '42' });
+		});
+
+		it('another inbox starts afresh; going back resumes where it was left', () => {
+			const state: CursorState = { folder: 'INBOX', uidValidity: '7', lastUid: '42' };
+			selectPlace(state, team, 'INBOX', own);
+			expect(state.lastUid).toBeUndefined();
+			const cursor = new Cursor(state, 'INBOX', 'new');
+			expect(cursor.isFresh).toBe(true);
+			cursor.open(3n, 10, now);
+			cursor.advance(12);
+			selectPlace(state, own.toUpperCase(), 'INBOX', own);
+			expect(state).toMatchObject({ folder: 'INBOX', uidValidity: '7', lastUid: '42' });
+			expect(new Cursor(state, 'INBOX', 'new').open(7n, 50, now)).toBe('same');
+			selectPlace(state, team, 'INBOX', own);
+			expect(state).toMatchObject({ inbox: team, uidValidity: '3', lastUid: '12' });
+		});
+
+		it('another folder of the same inbox has a place of its own too', () => {
+			const state: CursorState = { inbox: own, folder: 'INBOX', uidValidity: '7', lastUid: '42' };
+			selectPlace(state, own, 'Spam', own);
+			expect(state.folder).toBeUndefined();
+			selectPlace(state, own, 'INBOX', own);
+			expect(state.lastUid).toBe('42');
+		});
+
+		it(`keeps at most ${MAX_SAVED_PLACES} places besides the current one, the most recently synced`, () => {
+			const state: CursorState = {};
+			for (let i = 0; i <= MAX_SAVED_PLACES + 5; i++) {
+				selectPlace(state, `inbox${i}@agentmail.to`, 'INBOX', own);
+				new Cursor(state, 'INBOX', 'new').open(1n, 1, new Date(now.getTime() + i * 1000));
+			}
+			const kept = Object.keys(state.places ?? {});
+			expect(kept).toHaveLength(MAX_SAVED_PLACES);
+			expect(kept).not.toContain('inbox0@agentmail.to\nINBOX');
+			expect(kept).toContain(`inbox${MAX_SAVED_PLACES + 4}@agentmail.to\nINBOX`);
+		});
 	});
 });

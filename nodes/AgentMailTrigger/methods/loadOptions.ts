@@ -1,14 +1,21 @@
 import type { ILoadOptionsFunctions, INodePropertyOptions } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { tryParseConnection } from '../../shared/connection';
+import { CredentialError, forInbox, tryParseConnection } from '../../shared/connection';
 import { listFolders as readFolders } from '../../shared/imap/browse';
 
 /** The inbox's folders (IMAP LIST), for the Folder and Move To pickers. */
 export async function listFolders(this: ILoadOptionsFunctions): Promise<INodePropertyOptions[]> {
 	const parsed = tryParseConnection(await this.getCredentials('agentMailInboxApi'));
 	if (!parsed.ok) throw new NodeOperationError(this.getNode(), parsed.message);
-	const folders = await readFolders(parsed.connection).then(
+	let connection;
+	try {
+		// The folders of the inbox the node is set to, when it names one.
+		connection = forInbox(parsed.connection, this.getCurrentNodeParameter('inbox') as string);
+	} catch (error) {
+		throw new NodeOperationError(this.getNode(), (error as CredentialError).message);
+	}
+	const folders = await readFolders(connection).then(
 		(list) => ({ list }),
 		(error: Error) => ({ error }),
 	);

@@ -14,8 +14,10 @@
 /** Which messages already in the folder the first activation takes. */
 export type StartFrom = 'new' | 'unread' | 'all';
 
-/** What is kept between runs; mutate only through {@link Cursor}. */
+/** What is kept between runs; mutate only through {@link Cursor} and {@link selectPlace}. */
 export interface CursorState {
+	/** The inbox watched; absent in state saved before there was a choice: the credential's. */
+	inbox?: string;
 	folder?: string;
 	uidValidity?: string;
 	/** Highest UID handled (emitted or deliberately skipped). */
@@ -28,7 +30,15 @@ export interface CursorState {
 	syncedAt?: string;
 	/** Set after a UIDVALIDITY change, until the first sync of the new numbering completes. */
 	resetSince?: string;
+	/** The places (inbox and folder) watched before, each as it was left, to resume there. */
+	places?: Record<string, SavedPlace>;
 }
+
+/** One place's watermark, kept while the trigger watches another. */
+export type SavedPlace = Omit<CursorState, 'places'>;
+
+/** Places kept besides the current one; the least recently synced go first. */
+export const MAX_SAVED_PLACES = 50;
 
 /** Message-IDs kept for UIDVALIDITY changes: enough for any burst around a renumbering. */
 export const RECENT_IDS_KEPT = 200;
@@ -37,6 +47,53 @@ export const RECENT_IDS_KEPT = 200;
  * as new if its Message-ID was not seen (clock skew between n8n and the server).
  */
 export const RESET_GRACE_MS = 5 * 60_000;
+
+function placeKey(inbox: string, folder: string): string {
+	return `${inbox.toLowerCase()}\n${folder}`;
+}
+
+/**
+ * Makes `state`'s top level the watermark of `inbox`'s `folder`: the place watched until now
+ * is put aside (to resume there if the trigger is pointed back at it), and the one asked for is
+ * taken back if it was watched before, or left empty for a first activation. The top level is
+ * what n8n watches for changes (its static data tracks the objects it loaded, not ones added
+ * later), so the cursor only ever moves there.
+ *
+ * @param ownInbox the credential's inbox: where state saved without an inbox belongs
+ */
+export function selectPlace(
+	state: CursorState,
+	inbox: string,
+	folder: string,
+	ownInbox: string,
+): void {
+	const currentInbox = state.inbox ?? (state.folder !== undefined ? ownInbox : undefined);
+	if (
+		currentInbox !== undefined &&
+		currentInbox.toLowerCase() === inbox.toLowerCase() &&
+		state.folder === folder
+	) {
+		state.inbox = inbox;
+		return;
+	}
+	const places: Record<string, SavedPlace> = { ...state.places };
+	const current: SavedPlace = { ...state };
+	delete (current as CursorState).places;
+	if (currentInbox !== undefined && state.folder !== undefined) {
+		places[placeKey(currentInbox, state.folder)] = { ...current, inbox: currentInbox };
+	}
+	for (const field of Object.keys(current) as Array<keyof SavedPlace>) delete state[field];
+	const key = placeKey(inbox, folder);
+	const saved = places[key];
+	delete places[key];
+	if (saved) Object.assign(state, saved);
+	state.inbox = inbox;
+	// Bounded: an Inbox Address expression that changes often must not grow the state forever.
+	const kept = Object.entries(places)
+		.sort(([, a], [, b]) => String(b.syncedAt ?? '').localeCompare(String(a.syncedAt ?? '')))
+		.slice(0, MAX_SAVED_PLACES);
+	state.places = Object.fromEntries(kept);
+}
 
 /** A message as the cursor needs to judge it. */
 export interface Candidate {
