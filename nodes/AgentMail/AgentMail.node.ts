@@ -37,6 +37,15 @@ export class AgentMail implements INodeType {
 				default: 'message',
 			},
 			...message.description,
+			{
+				displayName: 'Inbox Address',
+				name: 'inbox',
+				type: 'string',
+				default: '',
+				placeholder: 'support@agentmail.to',
+				description:
+					"The inbox to send from: another inbox the credential's API key may open, so one credential serves many inboxes. Empty: the credential's inbox. It is the login and the only allowed From.",
+			},
 		],
 	};
 

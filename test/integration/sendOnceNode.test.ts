@@ -131,3 +131,102 @@ it('when the Sent folder cannot be checked, keyed items fail and send nothing; t
 	expect(plain.sent).toBe(true);
 	expect(await subjectsIn(peer, tag)).toEqual([`${tag} #1`]);
 });
+
+describe('Inbox Address: one credential, several inboxes', () => {
+	const team = 'team@agentmail.test';
+
+	it('items of one execution send from the inbox each names, one SMTP session per inbox', async () => {
+		const tag = `inboxes-${randomUUID()}`;
+		const since = sandbox().smtpEvents().length;
+		const from = [team, '', team, agent];
+		const { output } = await runNode({
+			node,
+			credentials: credentialData(agent),
+			parameters: (i) => ({
+				resource: 'message',
+				operation: 'send',
+				inbox: from[i],
+				to: peer,
+				subject: `${tag} #${i}`,
+				text: 'x',
+			}),
+			items: from.map(() => ({ json: {} })),
+		});
+		expect(output[0].map((o) => o.json.sent)).toEqual([true, true, true, true]);
+		const senders: Record<string, string[]> = {};
+		for (const m of await listMessages(peer, 'INBOX')) {
+			if (m.subject?.startsWith(tag)) senders[m.subject] = m.from;
+		}
+		expect(senders).toEqual({
+			[`${tag} #0`]: [team],
+			[`${tag} #1`]: [agent],
+			[`${tag} #2`]: [team],
+			[`${tag} #3`]: [agent],
+		});
+		// Sent copies land in each inbox's own Sent.
+		expect((await subjectsInFolder(team, 'Sent', tag)).sort()).toEqual([`${tag} #0`, `${tag} #2`]);
+		const sessions = new Set(
+			sandbox()
+				.smtpEvents()
+				.slice(since)
+				.filter((e) => e.event === 'connect')
+				.map((e) => e.session),
+		);
+		expect(sessions.size).toBe(2);
+	});
+
+	it('an inbox the key may not open fails its item naming the inbox, never the key', async () => {
+		const tag = `refused-${randomUUID()}`;
+		const { output } = await runNode({
+			node,
+			credentials: credentialData(agent),
+			parameters: (i) => ({
+				resource: 'message',
+				operation: 'send',
+				inbox: i === 0 ? 'other@agentmail.test' : 'not an address',
+				to: peer,
+				subject: `${tag} #${i}`,
+				text: 'x',
+			}),
+			items: [{ json: {} }, { json: {} }],
+			continueOnFail: true,
+		});
+		const [refused, malformed] = output[0].map((o) => o.json);
+		expect(refused.sent).toBe(false);
+		expect(refused.error).toMatch(
+			/refused the login for other@agentmail\.test: the credential's API key may not open this inbox/,
+		);
+		expect(refused.error).not.toContain(String(credentialData(agent).apiKey));
+		expect(malformed.error).toMatch(/Inbox Address "not an address" is not an email address/);
+		expect(await subjectsIn(peer, tag)).toEqual([]);
+	});
+
+	it('Send Once looks in the Sent folder of the inbox the item sends from', async () => {
+		const tag = `once-team-${randomUUID()}`;
+		const sendFromTeam = () =>
+			runNode({
+				node,
+				credentials: credentialData(agent),
+				parameters: {
+					resource: 'message',
+					operation: 'send',
+					inbox: team,
+					to: peer,
+					subject: tag,
+					text: 'x',
+					options: { sendOnceKey: tag },
+				},
+				items: [{ json: {} }],
+			});
+		expect((await sendFromTeam()).output[0][0].json.sent).toBe(true);
+		const again = (await sendFromTeam()).output[0][0].json;
+		expect(again).toMatchObject({ alreadySent: true, sentCopy: { folder: 'Sent' } });
+		expect(await subjectsIn(peer, tag)).toEqual([tag]);
+	});
+});
+
+async function subjectsInFolder(address: string, folder: string, prefix: string) {
+	return (await listMessages(address, folder))
+		.map((m) => m.subject ?? '')
+		.filter((subject) => subject.startsWith(prefix));
+}

@@ -1,5 +1,6 @@
 /**
- * Runs the chosen operation for every item over one SMTP session, which is closed at the end.
+ * Runs the chosen operation for every item over one SMTP session per inbox it sends from
+ * (usually one: the credential's), closed at the end.
  * Each item fails on its own (continueOnFail) and keeps its pairedItem.
  *
  * Items go out one after another, in order, but the next item is read and built while the
@@ -17,7 +18,12 @@ import {
 	type INodeExecutionData,
 } from 'n8n-workflow';
 
-import { CredentialError, parseConnection } from '../../shared/connection';
+import {
+	CredentialError,
+	forInbox,
+	parseConnection,
+	type AgentMailConnection,
+} from '../../shared/connection';
 import { LimitError } from '../../shared/smtp/limits';
 import { SendError } from '../../shared/smtp/errors';
 import { SmtpSession } from '../../shared/smtp/transport';
@@ -68,19 +74,32 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 			`The operation "${operation}" of "${resource}" is not supported.`,
 		);
 	}
-	let connection;
+	let credential: AgentMailConnection;
 	try {
-		connection = parseConnection(await this.getCredentials('agentMailInboxApi'));
+		credential = parseConnection(await this.getCredentials('agentMailInboxApi'));
 	} catch (error) {
 		throw toNodeError(this, error, 0);
 	}
+	// Each item sends from its Inbox Address (the credential's inbox when empty).
+	const connectionOf = (i: number): AgentMailConnection =>
+		forInbox(credential, this.getNodeParameter('inbox', i, '') as string);
 	const sendOnceKey = run.sendOnceKey;
-	const sendOnce = await SendOnceBatch.prepare(this, connection, items.length, (i) =>
+	const sendOnce = await SendOnceBatch.prepare(this, connectionOf, items.length, (i) =>
 		sendOnceKey ? sendOnceKey.call(this, i) : null,
 	);
-	const session = new SmtpSession(connection, { logger: this.logger });
+	// One SMTP session per inbox an execution sends from, each opened at its first message.
+	const sessions = new Map<string, SmtpSession>();
+	const contextOf = (i: number): OperationContext => {
+		const connection = connectionOf(i);
+		const login = connection.email.toLowerCase();
+		let session = sessions.get(login);
+		if (!session) {
+			session = new SmtpSession(connection, { logger: this.logger });
+			sessions.set(login, session);
+		}
+		return { connection, session, sendOnce };
+	};
 	const output: INodeExecutionData[] = [];
-	const context: OperationContext = { connection, session, sendOnce };
 	const fail = (error: unknown, i: number): void => {
 		const nodeError = toNodeError(this, error, i);
 		if (!this.continueOnFail()) throw nodeError;
@@ -129,7 +148,13 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 					continue;
 				}
 			}
-			const prepared = await settle(run.execute.call(this, i, context));
+			const context = await settle(Promise.resolve().then(() => contextOf(i)));
+			if (!context.ok) {
+				await finishInFlight();
+				fail(context.error, i);
+				continue;
+			}
+			const prepared = await settle(run.execute.call(this, i, context.value));
 			// The previous item's outcome first: output stays in item order, and after a failure
 			// (without continueOnFail) nothing more is sent.
 			await finishInFlight();
@@ -142,12 +167,12 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 			// The connection writes the body's end mark after it has read the body, in the same
 			// turn: the next turn is when the whole body is on its way.
 			const bodySent = new Promise<void>((resolve) => (bodyRead = resolve)).then(() => nextTurn());
-			const outcome = settle(deliver(composed, context, validateOnly, bodyRead));
+			const outcome = settle(deliver(composed, context.value, validateOnly, bodyRead));
 			inFlight = { i, outcome, bodySent: Promise.race([bodySent, outcome]) };
 		}
 		await finishInFlight();
 	} finally {
-		await session.close();
+		await Promise.all([...sessions.values()].map(async (session) => await session.close()));
 	}
 	return [output];
 }

@@ -1,7 +1,7 @@
 /**
  * Send once in the node: before the first message of an execution goes out, the keys of all
- * its items are read, and one IMAP connection looks up in Sent which of them this node already
- * sent (nodes/shared/smtp/sendOnce.ts). Those items output `alreadySent: true` and send
+ * its items are read, and one IMAP connection per inbox they send from looks up in Sent which
+ * of them this node already sent (nodes/shared/smtp/sendOnce.ts). Those items output `alreadySent: true` and send
  * nothing; so do later items of the same execution with a key already sent in it.
  */
 import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
@@ -25,46 +25,63 @@ const SEND_ONCE_HEADER_NAME = 'X-AgentMail-Send-Once';
 export class SendOnceBatch {
 	/** Identities by item index; items without a key have none. */
 	private readonly identities = new Map<number, SendOnceIdentity>();
-	/** Copies found in Sent, by hash. */
-	private found = new Map<string, SentCopy>();
+	/** Copies found in Sent, by hash (the hash includes the inbox). */
+	private readonly found = new Map<string, SentCopy>();
 	/** Hashes sent by this execution, by the item that sent them. */
 	private readonly sentNow = new Map<string, number>();
-	/** Why the lookup failed; then every item with a key fails with it, sending nothing. */
-	private lookupError?: string;
+	/** Why the lookup failed, by inbox; then its items with a key fail, sending nothing. */
+	private readonly lookupErrors = new Map<string, string>();
+	/** The inbox each keyed item sends from (lower case). */
+	private readonly inboxes = new Map<number, string>();
 
 	/**
 	 * Reads every item's key (`keyOf`, null when send once is off for it) and looks the keys up
-	 * in Sent over one IMAP connection. Nothing is opened when no item has a key.
+	 * in Sent, one IMAP connection per inbox the items send from (`connectionOf`). Nothing is
+	 * opened when no item has a key.
 	 */
 	static async prepare(
 		ctx: IExecuteFunctions,
-		connection: AgentMailConnection,
+		connectionOf: (i: number) => AgentMailConnection,
 		count: number,
 		keyOf: (i: number) => string | null,
 	): Promise<SendOnceBatch> {
 		const batch = new SendOnceBatch();
 		// One node, one scope: two nodes that answer the same message do not silence each other.
 		const scope = `${ctx.getWorkflow().id ?? 'unsaved'}:${ctx.getNode().id}`;
+		const byInbox = new Map<string, { connection: AgentMailConnection; ids: SendOnceIdentity[] }>();
 		for (let i = 0; i < count; i++) {
-			// A key that cannot be read fails its item later, with the operation's own error.
-			const key = await settle(Promise.resolve().then(() => keyOf(i)));
-			if (key.ok && key.value) {
-				batch.identities.set(i, sendOnceIdentity(connection.email, scope, key.value));
-			}
+			// A key or inbox that cannot be read fails its item later, with the operation's own error.
+			const read = await settle(
+				Promise.resolve().then(() => {
+					const key = keyOf(i);
+					// The inbox only matters, and is only read, for an item with a key.
+					return key ? { key, connection: connectionOf(i) } : null;
+				}),
+			);
+			if (!read.ok || !read.value) continue;
+			const { key, connection } = read.value;
+			const identity = sendOnceIdentity(connection.email, scope, key);
+			const inbox = connection.email.toLowerCase();
+			batch.identities.set(i, identity);
+			batch.inboxes.set(i, inbox);
+			const group = byInbox.get(inbox) ?? { connection, ids: [] };
+			group.ids.push(identity);
+			byInbox.set(inbox, group);
 		}
-		if (batch.identities.size === 0) return batch;
-		const looked = await settle(
-			(async () => {
-				const client = await openClient(connection);
-				try {
-					return await findSent(client, [...batch.identities.values()]);
-				} finally {
-					await client.logout().catch(() => client.close());
-				}
-			})(),
-		);
-		if (looked.ok) batch.found = looked.value;
-		else batch.lookupError = String((looked.error as Error)?.message ?? looked.error);
+		for (const [inbox, { connection, ids }] of byInbox) {
+			const looked = await settle(
+				(async () => {
+					const client = await openClient(connection);
+					try {
+						return await findSent(client, ids);
+					} finally {
+						await client.logout().catch(() => client.close());
+					}
+				})(),
+			);
+			if (looked.ok) for (const [hash, copy] of looked.value) batch.found.set(hash, copy);
+			else batch.lookupErrors.set(inbox, String((looked.error as Error)?.message ?? looked.error));
+		}
 		return batch;
 	}
 
@@ -80,9 +97,10 @@ export class SendOnceBatch {
 	alreadySent(i: number): IDataObject | undefined {
 		const identity = this.identities.get(i);
 		if (!identity) return undefined;
-		if (this.lookupError !== undefined) {
+		const lookupError = this.lookupErrors.get(this.inboxes.get(i) ?? '');
+		if (lookupError !== undefined) {
 			throw new LimitError(
-				`Send Once could not look in the Sent folder for what this node already sent: ${this.lookupError}. Nothing was sent for this item; run it again, or turn off Send Once to send without the check.`,
+				`Send Once could not look in the Sent folder for what this node already sent: ${lookupError}. Nothing was sent for this item; run it again, or turn off Send Once to send without the check.`,
 			);
 		}
 		const copy = this.found.get(identity.hash);
