@@ -22,6 +22,7 @@ const sandbox = useOwnSandbox();
 afterEach(() => {
 	delete sandbox().smtpFaults.endSessionAfterMessages;
 	delete sandbox().smtpFaults.dropDuringData;
+	delete sandbox().smtpFaults.closeInsteadOfAccepting;
 });
 
 const credentials = (overrides: Record<string, string | number | boolean> = {}) =>
@@ -68,6 +69,23 @@ it('the server ending the session between messages: every item delivered exactly
 	expect(sessionsSince(since)).toBe(4);
 	const received = await subjectsIn(peer, tag);
 	expect(received.sort()).toEqual(Array.from({ length: 10 }, (_, i) => `${tag} #${i}`).sort());
+});
+
+it('the server closing the session (421) in answer to a message body: that message is sent again, once', async () => {
+	// What a session limit striking mid-transaction does; seen in the drills under load, where
+	// the server's 421 came after the client had begun the next message.
+	sandbox().smtpFaults.closeInsteadOfAccepting = 3;
+	const tag = `closed-${randomUUID()}`;
+	const since = sandbox().smtpEvents().length;
+	const { output, logs } = await sendItems(tag, 5);
+	expect(output[0].map((o) => o.json.sent)).toEqual([true, true, true, true, true]);
+	expect(sessionsSince(since)).toBe(2);
+	expect(
+		logs.some((l) => /SMTP session ended before the server took the message/.test(l.message)),
+	).toBe(true);
+	expect((await subjectsIn(peer, tag)).sort()).toEqual(
+		Array.from({ length: 5 }, (_, i) => `${tag} #${i}`).sort(),
+	);
 });
 
 it('a connection cut mid-message: that item reports it, is not resent, the rest go out', async () => {

@@ -43,6 +43,11 @@ export interface SmtpFaults {
 	 * on, counting all sessions; set it again to arm it again.
 	 */
 	dropDuringData?: number;
+	/**
+	 * Answer the Nth message body received from now on with 421 and end the session, taking
+	 * nothing: a session limit that strikes in the middle of a transaction. Fires once.
+	 */
+	closeInsteadOfAccepting?: number;
 }
 
 /** Options of {@link startSmtpServers}. */
@@ -185,6 +190,15 @@ export async function startSmtpServers(options: SmtpServersOptions): Promise<Smt
 				if (faults.dropDuringData !== armedDrop) {
 					armedDrop = faults.dropDuringData;
 					bodiesSinceArmed = 0;
+				}
+				if (faults.closeInsteadOfAccepting !== undefined && --faults.closeInsteadOfAccepting <= 0) {
+					delete faults.closeInsteadOfAccepting;
+					stream.resume();
+					stream.once('end', () => {
+						log(port, session, 'data-refused', { code: 421, reason: 'fault: session closed' });
+						connectionOf(session)?.endSession();
+					});
+					return;
 				}
 				const chunks: Buffer[] = [];
 				let kept = 0;

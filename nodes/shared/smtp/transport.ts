@@ -124,9 +124,12 @@ export class SmtpSession {
 				const connectionFailed = isConnectionFailure(error);
 				if (connectionFailed) this.drop();
 				else await this.resetAfterRefusal();
-				// Safe to retry only when the body never left and the session, not the message, failed.
-				if (connectionFailed && !body.started && attempt === 1) {
-					this.logger.info('SMTP session ended before the message was sent; reconnecting', {
+				// Safe to retry only when the session, not the message, failed, and the server
+				// provably took nothing: the body never left, or it answered 421 (closing, nothing
+				// accepted), which a session limit can do to a message whose body already went out.
+				const closing = (error as { responseCode?: number })?.responseCode === 421;
+				if (connectionFailed && (!body.started || closing) && attempt === 1) {
+					this.logger.info('SMTP session ended before the server took the message; reconnecting', {
 						host: this.connection.smtpHost,
 					});
 					continue;
