@@ -29,8 +29,10 @@ import {
 	MAX_MESSAGE_BYTES,
 	MAX_RECIPIENTS,
 	startSandbox,
+	startTemporarySandbox,
 	type SandboxInfo,
 } from '../sandbox/sandbox';
+import { extraInboxAddresses } from '../sandbox/inboxes';
 
 /** A reply from the sandbox's own servers on loopback comes within milliseconds. */
 const REPLY_TIMEOUT_MS = 15_000;
@@ -38,6 +40,10 @@ const REPLY_TIMEOUT_MS = 15_000;
 const PLAINTEXT_WAIT_MS = 2_000;
 /** Dovecot closes a connection right after LOGOUT; the count follows within this time. */
 const CONNECTION_COUNT_SETTLE_MS = 5_000;
+/** Sessions the many-inboxes test holds at once: more than Dovecot's default cap of 100. */
+const MANY_SESSIONS = 250;
+/** Logins it starts at a time (a burst of 250 TLS handshakes at once is not what it tests). */
+const LOGINS_AT_ONCE = 25;
 /** Big-message tests move 10 MB twice through TLS. */
 const BIG_MESSAGE_TEST_TIMEOUT_MS = 120_000;
 
@@ -740,4 +746,58 @@ describe('freePorts', () => {
 			await new Promise<void>((resolve) => server.close(() => resolve()));
 		}
 	});
+});
+
+describe('many inboxes (a sandbox of its own)', () => {
+	it(
+		`opens extra inboxes with one inbox's key and holds ${MANY_SESSIONS} IMAP sessions at once`,
+		async () => {
+			const set = { prefix: 'many-', count: MANY_SESSIONS, keyOf: AGENT } as const;
+			const sandbox = await startTemporarySandbox('agentmail-sandbox-many-', [set]);
+			const { info } = sandbox;
+			const addresses = extraInboxAddresses(set);
+			const agentKey = info.inboxes.find((inbox) => inbox.address === AGENT)?.apiKey;
+			const clients: ImapFlow[] = [];
+			try {
+				expect(addresses[0]).toBe('many-001@agentmail.test');
+				for (const address of addresses) {
+					expect(info.inboxes.find((inbox) => inbox.address === address)?.apiKey).toBe(agentKey);
+				}
+				const last = addresses[addresses.length - 1];
+				const subject = `to the last extra inbox ${tag()}`;
+				await deliver(info, last, rawMessage(PEER, last, subject));
+				for (let i = 0; i < addresses.length; i += LOGINS_AT_ONCE) {
+					await Promise.all(
+						addresses.slice(i, i + LOGINS_AT_ONCE).map(async (address) => {
+							const client = new ImapFlow({
+								host: info.imap.host,
+								port: info.imap.port,
+								secure: true,
+								auth: { user: address, pass: agentKey ?? '' },
+								tls: { ca: readFileSync(info.ca) },
+								logger: false,
+							});
+							client.on('error', () => undefined);
+							clients.push(client);
+							await client.connect();
+							await client.mailboxOpen('INBOX');
+						}),
+					);
+				}
+				expect(await sandbox.imapConnectionCount()).toBe(MANY_SESSIONS);
+				// Every session still answers; only the last inbox has the mail.
+				const searched = await Promise.all(
+					clients.map(async (client) => (await client.search({ subject }, { uid: true })) || []),
+				);
+				expect(searched.filter((uids) => uids.length === 1)).toHaveLength(1);
+			} finally {
+				await Promise.all(
+					clients.map(async (client) => await client.logout().catch(() => undefined)),
+				);
+				await sandbox.stop();
+				await rm(sandbox.dir, { recursive: true, force: true });
+			}
+		},
+		BIG_MESSAGE_TEST_TIMEOUT_MS,
+	);
 });

@@ -25,6 +25,21 @@ const SENT_APPEND_TIMEOUT_MS = 30_000;
 const MAX_BASE_DIR_LENGTH = 80;
 /** Dovecot's default is 10 per user and IP, too few for tests that open clients in parallel. */
 const MAX_CONNECTIONS_PER_USER_AND_IP = 100;
+/**
+ * IMAP sessions the sandbox holds at once. Dovecot's defaults cap them at 100: every TLS
+ * connection keeps an imap-login process as its TLS proxy (one per connection, at most
+ * default_process_limit = 100 of them); the scale benchmark holds 200 triggers and more.
+ * AgentMail publishes no connection limit, so the sandbox must not be the one that sets it.
+ */
+const MAX_IMAP_SESSIONS = 2_000;
+/**
+ * imap-login processes kept running: in Dovecot's "high-performance" login mode each serves
+ * many connections, so one per core of a small machine is enough and no connection waits for a
+ * process to be forked.
+ */
+const IMAP_LOGIN_PROCESSES = 2;
+/** Memory each imap-login process may map: it holds the TLS state of many connections. */
+const IMAP_LOGIN_VSZ_LIMIT = '1G';
 /** How much of the supervisor's stderr is kept for error messages. */
 const STDERR_TAIL_BYTES = 4_096;
 /** Lines of dovecot.log quoted when Dovecot fails to start. */
@@ -408,6 +423,14 @@ service imap-login {
     port = ${imapPort}
     ssl = yes
   }${noChroot}
+  # High-performance login mode: a few processes proxy every TLS connection (see dovecot.ts).
+  service_count = 0
+  process_min_avail = ${IMAP_LOGIN_PROCESSES}
+  client_limit = ${MAX_IMAP_SESSIONS}
+  vsz_limit = ${IMAP_LOGIN_VSZ_LIMIT}
+}
+service imap {
+  process_limit = ${MAX_IMAP_SESSIONS}
 }
 service lmtp {
   inet_listener lmtp {

@@ -17,6 +17,28 @@ export const INBOX_ADDRESSES = [
  */
 export const SHARED_KEY_INBOXES = { 'team@agentmail.test': 'agent@agentmail.test' } as const;
 
+/**
+ * Many more inboxes that open with one sandbox inbox's key, as the inboxes an organisation
+ * creates by the dozen (the scale benchmark): `<prefix>001@agentmail.test` … up to `count`.
+ */
+export interface ExtraInboxes {
+	prefix: string;
+	count: number;
+	/** The sandbox inbox whose API key opens them. */
+	keyOf: (typeof INBOX_ADDRESSES)[number];
+}
+
+/** The addresses of a set of extra inboxes, in order. */
+export function extraInboxAddresses({
+	prefix,
+	count,
+}: Pick<ExtraInboxes, 'prefix' | 'count'>): string[] {
+	return Array.from(
+		{ length: count },
+		(_, i) => `${prefix}${String(i + 1).padStart(3, '0')}@agentmail.test`,
+	);
+}
+
 /** An inbox and its API key (the IMAP/SMTP password). */
 export interface Inbox {
 	address: string;
@@ -36,7 +58,7 @@ function newApiKey(): string {
  * Returns the inboxes with their API keys, made on the first start of a sandbox folder and kept
  * in `<dir>/inboxes.json` (mode 0600) so that a credential stored somewhere keeps working.
  */
-export async function ensureInboxes(dir: string): Promise<Inbox[]> {
+export async function ensureInboxes(dir: string, extra: ExtraInboxes[] = []): Promise<Inbox[]> {
 	const file = path.join(dir, 'inboxes.json');
 	let stored: Record<string, unknown> = {};
 	if (existsSync(file)) {
@@ -64,9 +86,14 @@ export async function ensureInboxes(dir: string): Promise<Inbox[]> {
 		await writeFile(temporary, JSON.stringify(content, null, '\t') + '\n', { mode: 0o600 });
 		await rename(temporary, file);
 	}
-	const shared = Object.entries(SHARED_KEY_INBOXES).map(([address, keyOf]) => ({
+	const keyOf = (address: string) =>
+		inboxes.find((inbox) => inbox.address === address)?.apiKey ?? newApiKey();
+	const shared = Object.entries(SHARED_KEY_INBOXES).map(([address, owner]) => ({
 		address,
-		apiKey: inboxes.find((inbox) => inbox.address === keyOf)?.apiKey ?? newApiKey(),
+		apiKey: keyOf(owner),
 	}));
-	return [...inboxes, ...shared];
+	const many = extra.flatMap((set) =>
+		extraInboxAddresses(set).map((address) => ({ address, apiKey: keyOf(set.keyOf) })),
+	);
+	return [...inboxes, ...shared, ...many];
 }

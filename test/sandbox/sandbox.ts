@@ -10,7 +10,7 @@ import path from 'node:path';
 import { lmtpSend } from './deliver';
 import { Dovecot } from './dovecot';
 import { readSmtpEvents, SmtpEventLog, type SmtpEvent } from './events';
-import { ensureInboxes } from './inboxes';
+import { ensureInboxes, type ExtraInboxes } from './inboxes';
 import { SANDBOX_FILES, sandboxDir, type SandboxInfo } from './info';
 import { countEstablishedConnections, freePorts, portAnswers, waitForPortClosed } from './ports';
 import { processAlive } from './processes';
@@ -49,6 +49,8 @@ export interface StartSandboxOptions {
 	smtpStartTlsPort?: number;
 	/** LMTP port for delivery into the inboxes; default 9024. */
 	lmtpPort?: number;
+	/** More inboxes opened with a sandbox inbox's key (not kept in inboxes.json). */
+	extraInboxes?: ExtraInboxes[];
 }
 
 /** A running sandbox. */
@@ -74,6 +76,8 @@ export interface Sandbox {
 	startImap(): Promise<void>;
 	/** Every SMTP event logged since this sandbox started. */
 	smtpEvents(): SmtpEvent[];
+	/** Dovecot's log (logins, errors). */
+	readonly imapLogFile: string;
 	/** Established client TCP connections to the IMAP port right now. */
 	imapConnectionCount(): Promise<number>;
 	/** Faults the SMTP servers inject from now on (tests of clients); empty = none. */
@@ -129,7 +133,7 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<S
 		const outbox = path.join(dir, 'outbox');
 		await mkdir(outbox, { recursive: true });
 		const tls = await ensureTls(path.join(dir, 'tls'));
-		const inboxes = await ensureInboxes(dir);
+		const inboxes = await ensureInboxes(dir, options.extraInboxes);
 		const info: SandboxInfo = {
 			imap: { host: HOST, port: options.imapPort ?? DEFAULT_PORTS.imap },
 			smtp: {
@@ -226,6 +230,7 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<S
 			depositInMaildir: async (address, raw) =>
 				await dovecot.depositInMaildir(address, Buffer.isBuffer(raw) ? raw : Buffer.from(raw)),
 			smtpEvents: () => readSmtpEvents(eventsFile),
+			imapLogFile: dovecot.logFile,
 			imapConnectionCount: async () => await countEstablishedConnections(info.imap.port),
 			smtpFaults,
 		};
@@ -245,8 +250,18 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<S
  * Starts a sandbox in a fresh temporary folder on free ports, for tests and benchmarks that
  * need one of their own. The caller stops it and may remove `sandbox.dir`.
  */
-export async function startTemporarySandbox(prefix = 'agentmail-sandbox-'): Promise<Sandbox> {
+export async function startTemporarySandbox(
+	prefix = 'agentmail-sandbox-',
+	extraInboxes: ExtraInboxes[] = [],
+): Promise<Sandbox> {
 	const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
 	const [imapPort, smtpImplicitTlsPort, smtpStartTlsPort, lmtpPort] = await freePorts(4);
-	return await startSandbox({ dir, imapPort, smtpImplicitTlsPort, smtpStartTlsPort, lmtpPort });
+	return await startSandbox({
+		dir,
+		imapPort,
+		smtpImplicitTlsPort,
+		smtpStartTlsPort,
+		lmtpPort,
+		extraInboxes,
+	});
 }
