@@ -6,7 +6,12 @@
  * without TLS: AgentMail refuses such connections, and an API key must never cross the wire in
  * clear.
  */
-import { rootCertificates, type ConnectionOptions } from 'node:tls';
+import {
+	createSecureContext,
+	rootCertificates,
+	type ConnectionOptions,
+	type SecureContext,
+} from 'node:tls';
 import type { ImapFlowOptions } from 'imapflow';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 
@@ -176,13 +181,43 @@ function normalisePem(raw: string): string | undefined {
 	return certificates.join('\n');
 }
 
+/** The oldest TLS version either protocol may use. */
+const MIN_TLS_VERSION = 'TLSv1.2';
+/**
+ * Custom CAs whose TLS context is kept. A context that trusts a custom CA holds a parsed copy
+ * of every system root as well (about 1 MB); built per connection, it cost each trigger about
+ * 1 MB, so contexts are shared by everything in the process that trusts the same CA. Distinct
+ * CAs are one per credential at most; past this many, the oldest is dropped.
+ */
+const MAX_SHARED_CONTEXTS = 16;
+/** TLS contexts by the custom CA (PEM) they add to the system roots; see MAX_SHARED_CONTEXTS. */
+const sharedContexts = new Map<string, SecureContext>();
+
+/** The one TLS context for a custom CA: the system roots plus it, TLS 1.2 or newer. */
+export function secureContextFor(caCertificate: string): SecureContext {
+	const known = sharedContexts.get(caCertificate);
+	if (known) return known;
+	// Node's `ca` replaces the system roots, so they are listed too: a custom CA adds trust.
+	const context = createSecureContext({
+		ca: [...rootCertificates, caCertificate],
+		minVersion: MIN_TLS_VERSION,
+	});
+	if (sharedContexts.size >= MAX_SHARED_CONTEXTS) {
+		sharedContexts.delete(sharedContexts.keys().next().value as string);
+	}
+	sharedContexts.set(caCertificate, context);
+	return context;
+}
+
 /** TLS settings shared by IMAP and SMTP: system roots plus the custom CA, TLS 1.2 or newer. */
 export function tlsOptions(connection: AgentMailConnection): ConnectionOptions {
 	return {
-		minVersion: 'TLSv1.2',
+		minVersion: MIN_TLS_VERSION,
 		rejectUnauthorized: !connection.allowUnauthorizedCerts,
-		// Node's `ca` replaces the system roots, so they are listed too: a custom CA adds trust.
-		ca: connection.caCertificate ? [...rootCertificates, connection.caCertificate] : undefined,
+		// Without a custom CA, Node's default context (the system roots) is shared already.
+		...(connection.caCertificate
+			? { secureContext: secureContextFor(connection.caCertificate) }
+			: {}),
 	};
 }
 

@@ -6,6 +6,7 @@ import {
 	forInbox,
 	imapOptions,
 	parseConnection,
+	secureContextFor,
 	smtpOptions,
 } from '../../nodes/shared/connection';
 import { describeConnectionError } from '../../nodes/shared/connectionErrors';
@@ -53,15 +54,27 @@ describe('connection options', () => {
 	});
 
 	it('verifies certificates unless told otherwise; a custom CA adds to the system roots', () => {
-		expect(imapOptions(parseConnection(base)).tls).toMatchObject({
-			rejectUnauthorized: true,
-			ca: undefined,
-		});
+		const plain = imapOptions(parseConnection(base)).tls;
+		expect(plain).toMatchObject({ rejectUnauthorized: true, minVersion: 'TLSv1.2' });
+		// No custom CA: Node's own context with the system roots.
+		expect(plain).not.toHaveProperty('secureContext');
+		expect(plain).not.toHaveProperty('ca');
 		const withCa = smtpOptions(parseConnection({ ...base, trustedCa: pem.replace(/\n/g, '\\n') }));
-		expect(withCa.tls?.ca).toHaveLength(rootCertificates.length + 1);
+		expect(withCa.tls?.secureContext).toBeDefined();
+		expect(withCa.tls).not.toHaveProperty('ca');
 		expect(smtpOptions(parseConnection({ ...base, allowSelfSigned: true })).tls).toMatchObject({
 			rejectUnauthorized: false,
 		});
+	});
+
+	it('shares one TLS context per custom CA across connections, IMAP and SMTP alike', () => {
+		const other = rootCertificates[1];
+		const credential = (ca: string) => parseConnection({ ...base, trustedCa: ca });
+		const first = imapOptions(credential(pem)).tls?.secureContext;
+		expect(first).toBe(secureContextFor(credential(pem).caCertificate!));
+		expect(imapOptions(credential(pem)).tls?.secureContext).toBe(first);
+		expect(smtpOptions(credential(pem)).tls?.secureContext).toBe(first);
+		expect(imapOptions(credential(other)).tls?.secureContext).not.toBe(first);
 	});
 
 	it('never lets nodemailer read files or URLs', () => {
