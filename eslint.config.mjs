@@ -9,4 +9,35 @@ export default [
 			'@n8n/community-nodes/no-runtime-dependencies': 'off',
 		},
 	},
+	{
+		// n8n's layout for nodes with resources (e.g. its Postgres v2 node) keeps the description
+		// in actions/versionDescription.ts. These rules take any file holding a description for
+		// a node file; the node class adds the subtitle (with the icon and usableAsTool), where
+		// the community rules look for them.
+		files: ['nodes/*/actions/versionDescription.ts'],
+		rules: {
+			'n8n-nodes-base/node-filename-against-convention': 'off',
+			'n8n-nodes-base/node-class-description-missing-subtitle': 'off',
+		},
+	},
+	{
+		// The protocol code stays free of n8n, so that the tests, the benchmarks and both nodes
+		// use it as it is; only methods/ adapts it to n8n's interfaces.
+		files: ['nodes/shared/**/*.ts'],
+		ignores: ['nodes/shared/methods/**'],
+		rules: {
+			'no-restricted-imports': [
+				'error',
+				{
+					patterns: [
+						{
+							group: ['n8n-workflow', 'n8n-workflow/*', 'n8n-core', 'n8n-core/*'],
+							message:
+								'nodes/shared/** is plain protocol code without n8n imports; adapt it in nodes/shared/methods/** or in the node.',
+						},
+					],
+				},
+			],
+		},
+	},
 ];

@@ -13,8 +13,9 @@ import { fetchNewest } from '../shared/imap/browse';
 import { selectPlace, type CursorState, type StartFrom } from '../shared/imap/cursor';
 import { FatalSessionError, MailboxSession, RECONNECT_SLOW_CAP_MS } from '../shared/imap/session';
 import { agentMailInboxConnectionTest } from '../shared/methods/credentialTest';
+import { inboxAddressProperty } from '../shared/methods/properties';
 import { RunEmitter, toItem, type AfterRun, type EmitterSettings } from './helpers/emitter';
-import { listFolders } from './methods/loadOptions';
+import { listFolders } from '../shared/methods/loadOptions';
 
 const MB = 1024 * 1024;
 
@@ -45,15 +46,9 @@ export class AgentMailTrigger implements INodeType {
 			{ name: 'agentMailInboxApi', required: true, testedBy: 'agentMailInboxConnectionTest' },
 		],
 		properties: [
-			{
-				displayName: 'Inbox Address',
-				name: 'inbox',
-				type: 'string',
-				default: '',
-				placeholder: 'support@agentmail.to',
-				description:
-					"Another inbox the credential's API key may open, so one credential serves many inboxes. Empty: the credential's inbox. The trigger keeps its place in each inbox and folder separately.",
-			},
+			inboxAddressProperty(
+				"Another inbox the credential's API key may open, so one credential serves many inboxes. Empty: the credential's inbox. The trigger keeps its place in each inbox and folder separately.",
+			),
 			{
 				displayName: 'Folder Name or ID',
 				name: 'folder',

@@ -1,7 +1,5 @@
 /**
  * Small promise helpers shared by the IMAP and SMTP modules, and the logger shape they accept.
- *
- * Plain module: no n8n imports.
  */
 
 /** The logging the protocol modules do; n8n's logger fits. */

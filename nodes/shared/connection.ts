@@ -1,8 +1,8 @@
 /**
  * Turns the AgentMail credential into imapflow and nodemailer options.
  *
- * Plain module: no n8n imports, so the trigger, the action node, the tests and the benchmarks
- * all build their connections the same way. There is deliberately no option that connects
+ * The trigger, the action node, the tests and the benchmarks all build their connections
+ * the same way. There is deliberately no option that connects
  * without TLS: AgentMail refuses such connections, and an API key must never cross the wire in
  * clear.
  */

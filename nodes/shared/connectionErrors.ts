@@ -2,7 +2,7 @@
  * Turns what imapflow, nodemailer and Node's sockets throw while connecting and logging in into
  * one sentence a user can act on: what failed, on which side, and what to change.
  *
- * Plain module: no n8n imports. The trigger, the action node and the credential test share it,
+ * The trigger, the action node and the credential test share it,
  * so the same fault reads the same everywhere.
  */
 import { AGENTMAIL_DEFAULTS, type AgentMailConnection } from './connection';

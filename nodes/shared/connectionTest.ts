@@ -2,7 +2,7 @@
  * The credential's connection test: an IMAP login + LIST and an SMTP connect + AUTH, run side
  * by side. Each failure names its side and says what to change (see connectionErrors.ts).
  *
- * Plain module: no n8n imports. `methods/credentialTest.ts` adapts it to n8n's `testedBy`.
+ * `methods/credentialTest.ts` adapts it to n8n's `testedBy`.
  */
 import { ImapFlow, type ImapFlowOptions } from 'imapflow';
 import nodemailer from 'nodemailer';

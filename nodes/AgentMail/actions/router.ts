@@ -1,178 +1,35 @@
 /**
- * Runs the chosen operation for every item over one SMTP session per inbox it sends from
- * (usually one: the credential's), closed at the end.
- * Each item fails on its own (continueOnFail) and keeps its pairedItem.
- *
- * Items go out one after another, in order, but the next item is read and built while the
- * server works on the previous one's body: n8n evaluates an item's expressions synchronously,
- * and that time would otherwise add to every message. Not earlier: reading the next item
- * while MAIL FROM, RCPT TO, DATA or the body itself are under way would hold those up instead
- * (measured in the bench's send phase: about 2 ms per message).
+ * Runs the chosen operation over all items: the operations that send go through one SMTP
+ * session per inbox (helpers/smtpRun.ts).
  */
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
 
-import {
-	NodeOperationError,
-	type IDataObject,
-	type IExecuteFunctions,
-	type INodeExecutionData,
-} from 'n8n-workflow';
-
-import {
-	CredentialError,
-	forInbox,
-	parseConnection,
-	type AgentMailConnection,
-} from '../../shared/connection';
-import { LimitError } from '../../shared/smtp/limits';
-import { SendError } from '../../shared/smtp/errors';
-import { SmtpSession } from '../../shared/smtp/transport';
-import { settle } from '../../shared/async';
-import { deliver, type OperationContext, type PreparedMessage } from '../helpers/deliver';
-import { SendOnceBatch } from '../helpers/sendOnce';
+import { runSmtp, type SmtpOperation } from '../helpers/smtpRun';
 import * as message from './message/Message.resource';
+import type { OperationKey } from './node.type';
 
-interface Operation {
-	execute(this: IExecuteFunctions, i: number, context: OperationContext): Promise<PreparedMessage>;
-	/** The item's send once key, or null when send once is off for it. */
-	sendOnceKey?(this: IExecuteFunctions, i: number): string | null;
-}
+type Runner = (ctx: IExecuteFunctions) => Promise<INodeExecutionData[][]>;
 
-const operations: Record<string, Record<string, Operation>> = {
-	message: { send: message.send, reply: message.reply },
+const smtp =
+	(operation: SmtpOperation): Runner =>
+	async (ctx) =>
+		await runSmtp.call(ctx, operation);
+
+/** Every operation of node.type.ts, and how it runs. */
+const runners: Record<OperationKey, Runner> = {
+	'message:send': smtp(message.send),
+	'message:reply': smtp(message.reply),
 };
 
-/** Any error from an operation, as an n8n error with a user-facing message. */
-function toNodeError(ctx: IExecuteFunctions, error: unknown, i: number): NodeOperationError {
-	if (error instanceof NodeOperationError) return error;
-	if (error instanceof SendError) {
-		return new NodeOperationError(ctx.getNode(), error.message, {
-			itemIndex: i,
-			description:
-				error.delivered === 'unknown'
-					? 'Not retried automatically: a resend could deliver the message twice.'
-					: undefined,
-		});
-	}
-	if (error instanceof LimitError || error instanceof CredentialError) {
-		return new NodeOperationError(ctx.getNode(), error.message, {
-			itemIndex: i,
-			description: 'Nothing was sent.',
-		});
-	}
-	return new NodeOperationError(ctx.getNode(), error as Error, { itemIndex: i });
-}
-
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-	const items = this.getInputData();
 	const resource = this.getNodeParameter('resource', 0) as string;
 	const operation = this.getNodeParameter('operation', 0) as string;
-	const run = operations[resource]?.[operation];
+	const run = runners[`${resource}:${operation}` as OperationKey];
 	if (!run) {
 		throw new NodeOperationError(
 			this.getNode(),
 			`The operation "${operation}" of "${resource}" is not supported.`,
 		);
 	}
-	let credential: AgentMailConnection;
-	try {
-		credential = parseConnection(await this.getCredentials('agentMailInboxApi'));
-	} catch (error) {
-		throw toNodeError(this, error, 0);
-	}
-	// Each item sends from its Inbox Address (the credential's inbox when empty).
-	const connectionOf = (i: number): AgentMailConnection =>
-		forInbox(credential, this.getNodeParameter('inbox', i, '') as string);
-	const sendOnceKey = run.sendOnceKey;
-	const sendOnce = await SendOnceBatch.prepare(this, connectionOf, items.length, (i) =>
-		sendOnceKey ? sendOnceKey.call(this, i) : null,
-	);
-	// One SMTP session per inbox an execution sends from, each opened at its first message.
-	const sessions = new Map<string, SmtpSession>();
-	const contextOf = (i: number): OperationContext => {
-		const connection = connectionOf(i);
-		const login = connection.email.toLowerCase();
-		let session = sessions.get(login);
-		if (!session) {
-			session = new SmtpSession(connection, { logger: this.logger });
-			sessions.set(login, session);
-		}
-		return { connection, session, sendOnce };
-	};
-	const output: INodeExecutionData[] = [];
-	const fail = (error: unknown, i: number): void => {
-		const nodeError = toNodeError(this, error, i);
-		if (!this.continueOnFail()) throw nodeError;
-		output.push({
-			json: {
-				error: nodeError.message,
-				sent: false,
-				...(error instanceof SendError
-					? { delivered: error.delivered, responseCode: error.responseCode ?? null }
-					: {}),
-			},
-			pairedItem: { item: i },
-		});
-	};
-	// The send in flight; settled (never rejected) so that a failure waits for its turn.
-	// `bodySent`: its whole body is on the way to the server, or it has ended (sent, failed or
-	// only validated).
-	let inFlight:
-		| { i: number; outcome: ReturnType<typeof settle<IDataObject>>; bodySent: Promise<unknown> }
-		| undefined;
-	const finishInFlight = async (): Promise<void> => {
-		if (!inFlight) return;
-		const { i, outcome } = inFlight;
-		inFlight = undefined;
-		const result = await outcome;
-		if (result.ok) {
-			if (result.value.sent === true) sendOnce.markSent(i);
-			output.push({ json: result.value, pairedItem: { item: i } });
-		} else fail(result.error, i);
-	};
-	try {
-		for (let i = 0; i < items.length; i++) {
-			if (inFlight) await inFlight.bodySent;
-			const identity = sendOnce.identityOf(i);
-			if (identity) {
-				// The same key as the item in flight: whether that one went out decides this one.
-				if (inFlight && sendOnce.identityOf(inFlight.i)?.hash === identity.hash) {
-					await finishInFlight();
-				}
-				const earlier = await settle(Promise.resolve().then(() => sendOnce.alreadySent(i)));
-				if (!earlier.ok || earlier.value) {
-					// Output stays in item order.
-					await finishInFlight();
-					if (earlier.ok) output.push({ json: earlier.value!, pairedItem: { item: i } });
-					else fail(earlier.error, i);
-					continue;
-				}
-			}
-			const context = await settle(Promise.resolve().then(() => contextOf(i)));
-			if (!context.ok) {
-				await finishInFlight();
-				fail(context.error, i);
-				continue;
-			}
-			const prepared = await settle(run.execute.call(this, i, context.value));
-			// The previous item's outcome first: output stays in item order, and after a failure
-			// (without continueOnFail) nothing more is sent.
-			await finishInFlight();
-			if (!prepared.ok) {
-				fail(prepared.error, i);
-				continue;
-			}
-			const { composed, validateOnly } = prepared.value;
-			let bodyRead!: () => void;
-			// The connection writes the body's end mark after it has read the body, in the same
-			// turn: the next turn is when the whole body is on its way.
-			const bodySent = new Promise<void>((resolve) => (bodyRead = resolve)).then(() => nextTurn());
-			const outcome = settle(deliver(composed, context.value, validateOnly, bodyRead));
-			inFlight = { i, outcome, bodySent: Promise.race([bodySent, outcome]) };
-		}
-		await finishInFlight();
-	} finally {
-		await Promise.all([...sessions.values()].map(async (session) => await session.close()));
-	}
-	return [output];
+	return await run(this);
 }

@@ -8,7 +8,7 @@ import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 
 import { settle } from '../../shared/async';
 import type { AgentMailConnection } from '../../shared/connection';
-import { openClient } from '../../shared/imap/browse';
+import { withClient } from '../../shared/imap/connect';
 import type { OutgoingMessage } from '../../shared/smtp/compose';
 import { LimitError } from '../../shared/smtp/limits';
 import {
@@ -69,16 +69,7 @@ export class SendOnceBatch {
 			byInbox.set(inbox, group);
 		}
 		for (const [inbox, { connection, ids }] of byInbox) {
-			const looked = await settle(
-				(async () => {
-					const client = await openClient(connection);
-					try {
-						return await findSent(client, ids);
-					} finally {
-						await client.logout().catch(() => client.close());
-					}
-				})(),
-			);
+			const looked = await settle(withClient(connection, (client) => findSent(client, ids)));
 			if (looked.ok) for (const [hash, copy] of looked.value) batch.found.set(hash, copy);
 			else batch.lookupErrors.set(inbox, String((looked.error as Error)?.message ?? looked.error));
 		}

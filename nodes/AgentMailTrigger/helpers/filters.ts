@@ -1,6 +1,6 @@
 /**
  * Which messages start a run: the user's sender / subject / unread filters and the
- * automatic-mail guard. Plain module (no n8n imports).
+ * automatic-mail guard.
  */
 import type { ParsedMessage } from '../../shared/mime/toItem';
 

@@ -7,8 +7,6 @@
  * Message-IDs and the time of the last complete sync. The last two only matter when the server
  * renumbers the folder (a new UIDVALIDITY): then UIDs mean nothing, and a message is new when
  * its Message-ID was not seen recently and it arrived after the last sync.
- *
- * Plain module: no n8n imports.
  */
 
 /** Which messages already in the folder the first activation takes. */

@@ -3,8 +3,6 @@
  * n8n taking the emit), not the connection. The session keeps its healthy connection, leaves
  * the watermark before the message, and tries the same message again after a growing pause,
  * so the mail behind it waits in order instead of being skipped, and nothing reconnects.
- *
- * Plain module: no n8n imports.
  */
 
 /** First pause before a failed hand-over is tried again: a store that hiccups is retried soon. */

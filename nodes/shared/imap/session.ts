@@ -8,7 +8,7 @@
  * reported as fatal, once. A message that cannot be handed over (./handOver) keeps the
  * connection: the same message is tried again after a pause, and the mail behind it waits.
  *
- * Plain module: no n8n imports. The client factory is injectable so tests can swap the transport.
+ * The client factory is injectable so tests can swap the transport.
  */
 import { ImapFlow, type FetchMessageObject, type ImapFlowOptions } from 'imapflow';
 

@@ -2,8 +2,6 @@
  * Tells automatic mail (auto-replies, bounces, list and bulk mail, the inbox's own mail) from
  * mail a person wrote, so that the trigger can skip it and an auto-reply workflow cannot loop
  * with itself or with another robot.
- *
- * Plain module: no n8n imports.
  */
 import { parseAddressHeader } from 'mailparser';
 

@@ -5,8 +5,6 @@
  *
  * It exists beside mailparser because the trigger must be able to describe a message from its
  * header bytes alone (messages over the size cap, parses that time out), without the body.
- *
- * Plain module: no n8n imports.
  */
 import { TextDecoder } from 'node:util';
 

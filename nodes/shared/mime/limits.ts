@@ -1,7 +1,5 @@
 /**
  * Every bound the MIME → item conversion works within, in one place.
- *
- * Plain module: no n8n imports.
  */
 
 /** Default per-attachment cap: AgentMail accepts 10 MB messages, so this only stops outliers. */

@@ -3,8 +3,6 @@
  *
  * email-reply-parser is an ES module; n8n's Node (20.19 or newer) loads it with require().
  * Jest loads it through test/setup/esmToCjs.js, so tests run the same library.
- *
- * Plain module: no n8n imports.
  */
 import EmailReplyParser from 'email-reply-parser';
 

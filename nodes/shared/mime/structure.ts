@@ -6,8 +6,6 @@
  * the text parts declare, to name them when decoded text turns out to contain U+FFFD.
  *
  * Works on the Buffer in place (no copies of the body); cost is a few indexOf scans.
- *
- * Plain module: no n8n imports.
  */
 import {
 	findHeaderEnd,

@@ -5,8 +5,6 @@
  * Never throws and never hangs: malformed mail becomes an item with warnings, a parse that
  * takes too long becomes a headers-only item. The header fields come from a small reader of
  * our own (./headers), the body and attachments from mailparser's streaming parser.
- *
- * Plain module: no n8n imports.
  */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 

@@ -1,7 +1,5 @@
 /**
  * Collects the warnings of one message: what could not be parsed or was left out.
- *
- * Plain module: no n8n imports.
  */
 import { MAX_QUOTED_CHARS, MAX_WARNINGS } from './limits';
 

@@ -1,8 +1,6 @@
 /**
  * Builds the MIME message exactly as it will go on the wire, checks it against AgentMail's
  * rules (limits.ts) and measures it, so that nothing over a limit is ever sent.
- *
- * Plain module: no n8n imports.
  */
 import { randomUUID } from 'node:crypto';
 import MailComposer from 'nodemailer/lib/mail-composer';

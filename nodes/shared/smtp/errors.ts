@@ -2,8 +2,6 @@
  * SMTP server answers (and nodemailer's errors) turned into what a user can act on.
  * Connection and login failures are worded by ../connectionErrors.ts; this adds the answers
  * AgentMail gives to a message itself.
- *
- * Plain module: no n8n imports.
  */
 import type { AgentMailConnection } from '../connection';
 import { describeConnectionError, redact } from '../connectionErrors';

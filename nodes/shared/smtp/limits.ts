@@ -2,7 +2,7 @@
  * AgentMail's sending rules, checked on the message before any connection is opened:
  * recipients (count, form), header values (no CR/LF injection), From, and encoded size.
  *
- * Plain module: no n8n imports. Every failure is a {@link LimitError} whose message says what
+ * Every failure is a {@link LimitError} whose message says what
  * is wrong and what to do.
  */
 import addressparser from 'nodemailer/lib/addressparser';

@@ -2,8 +2,6 @@
  * Answering a message in its thread: who gets the reply, the subject, In-Reply-To and
  * References, and optional quoting. Reads the original as the AgentMail Trigger emits it, and
  * is tolerant of hand-mapped fields (a string address, a References header string).
- *
- * Plain module: no n8n imports.
  */
 import { parseReferences, normaliseMessageId } from './compose';
 import { LimitError, parseRecipients, type Mailbox, type RecipientInput } from './limits';

@@ -5,8 +5,6 @@
  * gets a Message-ID derived from the key and a header carrying the same hash, and before a
  * batch is sent one IMAP search (per {@link SEARCH_CHUNK} messages) finds those already in
  * Sent: either mark counts, so a server that rewrites Message-IDs is still caught.
- *
- * Plain module: no n8n imports.
  */
 import { createHash } from 'node:crypto';
 

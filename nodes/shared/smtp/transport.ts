@@ -7,8 +7,6 @@
  * the server asked for the message body. Once body bytes were handed to the socket, a broken
  * connection is reported for that message and never retried, because SMTP has no idempotency
  * key and a blind resend can deliver twice.
- *
- * Plain module: no n8n imports.
  */
 import { Readable } from 'node:stream';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';

@@ -7,9 +7,8 @@ import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workfl
 import type { OutgoingMessage } from '../../../shared/smtp/compose';
 import { readAttachments } from '../../helpers/attachments';
 
-/** Body parameters, shown for the given operation. */
-export function bodyProperties(operation: string): INodeProperties[] {
-	const show = { resource: ['message'], operation: [operation] };
+/** Body parameters; the operation shows them with its own displayOptions. */
+export function bodyProperties(): INodeProperties[] {
 	return [
 		{
 			displayName: 'Email Format',
@@ -21,7 +20,6 @@ export function bodyProperties(operation: string): INodeProperties[] {
 				{ name: 'Both', value: 'both', description: 'HTML with a plain-text alternative' },
 			],
 			default: 'text',
-			displayOptions: { show },
 		},
 		{
 			displayName: 'Text',
@@ -30,7 +28,7 @@ export function bodyProperties(operation: string): INodeProperties[] {
 			typeOptions: { rows: 5 },
 			default: '',
 			description: 'Plain-text body',
-			displayOptions: { show: { ...show, emailFormat: ['text', 'both'] } },
+			displayOptions: { show: { emailFormat: ['text', 'both'] } },
 		},
 		{
 			displayName: 'HTML',
@@ -39,20 +37,19 @@ export function bodyProperties(operation: string): INodeProperties[] {
 			typeOptions: { rows: 5 },
 			default: '',
 			description: 'HTML body',
-			displayOptions: { show: { ...show, emailFormat: ['html', 'both'] } },
+			displayOptions: { show: { emailFormat: ['html', 'both'] } },
 		},
 	];
 }
 
 /** The Options collection; `extra` adds operation-specific entries. */
-export function optionsProperty(operation: string, extra: INodeProperties[] = []): INodeProperties {
+export function optionsProperty(extra: INodeProperties[] = []): INodeProperties {
 	return {
 		displayName: 'Options',
 		name: 'options',
 		type: 'collection',
 		placeholder: 'Add Option',
 		default: {},
-		displayOptions: { show: { resource: ['message'], operation: [operation] } },
 		options: [
 			{
 				displayName: 'Attach All Binary Data',

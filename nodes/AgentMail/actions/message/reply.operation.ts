@@ -1,5 +1,5 @@
 /** Message → Reply: an answer in the same thread as a message the AgentMail Trigger emitted. */
-import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 
 import { composeMessage } from '../../../shared/smtp/compose';
 import {
@@ -13,10 +13,10 @@ import type { OperationContext, PreparedMessage } from '../../helpers/deliver';
 import { withIdentity } from '../../helpers/sendOnce';
 import { bodyProperties, optionsProperty, readCommon, type MessageOptions } from './common';
 
-const show = { resource: ['message'], operation: ['reply'] };
-const showFields = { ...show, source: ['fields'] };
+/** The parameters shown only when the original's fields are mapped. */
+const showFields = { source: ['fields'] };
 
-export const description: INodeProperties[] = [
+const properties: INodeProperties[] = [
 	{
 		displayName: 'Message to Reply To',
 		name: 'source',
@@ -34,7 +34,6 @@ export const description: INodeProperties[] = [
 			},
 		],
 		default: 'inputItem',
-		displayOptions: { show },
 	},
 	{
 		displayName: 'Message-ID',
@@ -78,8 +77,8 @@ export const description: INodeProperties[] = [
 		description: 'References header of the original (Message-IDs separated by spaces), if any',
 		displayOptions: { show: showFields },
 	},
-	...bodyProperties('reply'),
-	optionsProperty('reply', [
+	...bodyProperties(),
+	optionsProperty([
 		{
 			displayName: 'Quote Original',
 			name: 'quoteOriginal',
@@ -104,6 +103,10 @@ export const description: INodeProperties[] = [
 		},
 	]),
 ];
+
+const displayOptions = { show: { resource: ['message'], operation: ['reply'] } };
+
+export const description = updateDisplayOptions(displayOptions, properties);
 
 function originalInput(ctx: IExecuteFunctions, i: number): OriginalInput {
 	if (ctx.getNodeParameter('source', i, 'inputItem') === 'inputItem') {

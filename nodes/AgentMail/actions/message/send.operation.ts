@@ -1,12 +1,12 @@
 /** Message → Send: a new message from the inbox. */
-import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 
 import { composeMessage } from '../../../shared/smtp/compose';
 import { bodyProperties, optionsProperty, readCommon, type MessageOptions } from './common';
 import type { OperationContext, PreparedMessage } from '../../helpers/deliver';
 import { withIdentity } from '../../helpers/sendOnce';
 
-export const description: INodeProperties[] = [
+const properties: INodeProperties[] = [
 	{
 		displayName: 'To',
 		name: 'to',
@@ -16,17 +16,15 @@ export const description: INodeProperties[] = [
 		placeholder: 'jane@example.com, "Bob" <bob@example.com>',
 		description:
 			'Recipients, separated by commas; display names allowed. At most 50 across To, CC and BCC.',
-		displayOptions: { show: { resource: ['message'], operation: ['send'] } },
 	},
 	{
 		displayName: 'Subject',
 		name: 'subject',
 		type: 'string',
 		default: '',
-		displayOptions: { show: { resource: ['message'], operation: ['send'] } },
 	},
-	...bodyProperties('send'),
-	optionsProperty('send', [
+	...bodyProperties(),
+	optionsProperty([
 		{
 			displayName: 'Send Once Key',
 			name: 'sendOnceKey',
@@ -38,6 +36,10 @@ export const description: INodeProperties[] = [
 		},
 	]),
 ];
+
+const displayOptions = { show: { resource: ['message'], operation: ['send'] } };
+
+export const description = updateDisplayOptions(displayOptions, properties);
 
 /** The key send once answers for, when one is set. */
 export function sendOnceKey(this: IExecuteFunctions, i: number): string | null {

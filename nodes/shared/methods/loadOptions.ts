@@ -1,8 +1,8 @@
 import type { ILoadOptionsFunctions, INodePropertyOptions } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { CredentialError, forInbox, tryParseConnection } from '../../shared/connection';
-import { listFolders as readFolders } from '../../shared/imap/browse';
+import { CredentialError, forInbox, tryParseConnection } from '../connection';
+import { listFolders as readFolders } from '../imap/browse';
 
 /** The inbox's folders (IMAP LIST), for the Folder and Move To pickers. */
 export async function listFolders(this: ILoadOptionsFunctions): Promise<INodePropertyOptions[]> {

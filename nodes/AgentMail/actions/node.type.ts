@@ -1,0 +1,15 @@
+/** Every resource of the node and its operations: the router's table is checked against it. */
+import type { AllEntities } from 'n8n-workflow';
+
+type AgentMailMap = {
+	message: 'send' | 'reply';
+};
+
+export type AgentMailType = AllEntities<AgentMailMap>;
+
+/** `resource:operation`, the key of one operation in the router's table. */
+export type OperationKey = AgentMailType extends infer T
+	? T extends { resource: infer R extends string; operation: infer O extends string }
+		? `${R}:${O}`
+		: never
+	: never;

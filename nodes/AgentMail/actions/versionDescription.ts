@@ -1,0 +1,37 @@
+/**
+ * The AgentMail node's description: its resources, their operations and the shared parameters.
+ * The icon, subtitle and usableAsTool stay in the node class, where n8n's community lint reads them.
+ */
+import { NodeConnectionTypes, type INodeTypeDescription } from 'n8n-workflow';
+
+import { inboxAddressProperty } from '../../shared/methods/properties';
+import * as message from './message/Message.resource';
+
+export const versionDescription: Omit<INodeTypeDescription, 'icon' | 'subtitle' | 'usableAsTool'> =
+	{
+		displayName: 'AgentMail',
+		name: 'agentMail',
+		group: ['output'],
+		version: 1,
+		description: 'Send and reply to email from an AgentMail inbox (SMTP)',
+		defaults: { name: 'AgentMail' },
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [
+			{ name: 'agentMailInboxApi', required: true, testedBy: 'agentMailInboxConnectionTest' },
+		],
+		properties: [
+			{
+				displayName: 'Resource',
+				name: 'resource',
+				type: 'options',
+				noDataExpression: true,
+				options: [{ name: 'Message', value: 'message' }],
+				default: 'message',
+			},
+			...message.description,
+			inboxAddressProperty(
+				"The inbox to send from: another inbox the credential's API key may open, so one credential serves many inboxes. Empty: the credential's inbox. It is the login and the only allowed From.",
+			),
+		],
+	};
