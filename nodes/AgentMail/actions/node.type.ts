@@ -3,6 +3,7 @@ import type { AllEntities } from 'n8n-workflow';
 
 type AgentMailMap = {
 	message: 'send' | 'reply';
+	folder: 'getMany';
 };
 
 export type AgentMailType = AllEntities<AgentMailMap>;

@@ -1,10 +1,13 @@
 /**
  * Runs the chosen operation over all items: the operations that send go through one SMTP
- * session per inbox (helpers/smtpRun.ts).
+ * session per inbox (helpers/smtpRun.ts), the others through one IMAP connection per inbox
+ * (helpers/imapRun.ts). Only the one the operation needs is opened.
  */
 import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
 
+import { runImap, type ImapOperation } from '../helpers/imapRun';
 import { runSmtp, type SmtpOperation } from '../helpers/smtpRun';
+import * as folder from './folder/Folder.resource';
 import * as message from './message/Message.resource';
 import type { OperationKey } from './node.type';
 
@@ -15,10 +18,16 @@ const smtp =
 	async (ctx) =>
 		await runSmtp.call(ctx, operation);
 
+const imap =
+	(operation: ImapOperation): Runner =>
+	async (ctx) =>
+		await runImap.call(ctx, operation);
+
 /** Every operation of node.type.ts, and how it runs. */
 const runners: Record<OperationKey, Runner> = {
 	'message:send': smtp(message.send),
 	'message:reply': smtp(message.reply),
+	'folder:getMany': imap(folder.getMany),
 };
 
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {

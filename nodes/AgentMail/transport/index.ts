@@ -3,6 +3,8 @@
  * that needs it and closed when the execution ends (also when an item failed).
  */
 import type { AgentMailConnection } from '../../shared/connection';
+import { openClient, type ClientFactory } from '../../shared/imap/connect';
+import { InboxClient } from '../../shared/imap/inbox';
 import { SmtpSession, type SmtpSessionOptions } from '../../shared/smtp/transport';
 
 /** The key of an inbox: logins are case-insensitive. */
@@ -29,5 +31,40 @@ export class SmtpSessions {
 
 	async closeAll(): Promise<void> {
 		await Promise.all([...this.sessions.values()].map(async (session) => await session.close()));
+	}
+}
+
+/** One IMAP connection per inbox the execution reads or files mail in. */
+export class ImapClients {
+	/**
+	 * By inbox key. A failed login stays here, so later items of that inbox fail with the same
+	 * error instead of trying the refused key again.
+	 */
+	private readonly clients = new Map<string, Promise<InboxClient>>();
+
+	constructor(private readonly createClient?: ClientFactory) {}
+
+	/** The inbox's connection, opened at its first use, or again when it has ended. */
+	async get(connection: AgentMailConnection): Promise<InboxClient> {
+		const key = inboxKey(connection);
+		const open = this.clients.get(key);
+		if (open) {
+			const client = await open;
+			if (client.usable) return client;
+		}
+		const opening = openClient(connection, this.createClient).then(
+			(client) => new InboxClient(client, connection.email),
+		);
+		this.clients.set(key, opening);
+		return await opening;
+	}
+
+	/** Logs every connection out; never throws. */
+	async closeAll(): Promise<void> {
+		const clients = await Promise.all(
+			[...this.clients.values()].map(async (open) => await open.catch(() => undefined)),
+		);
+		await Promise.all(clients.map(async (client) => await client?.close()));
+		this.clients.clear();
 	}
 }

@@ -1,0 +1,46 @@
+/**
+ * Runs an IMAP operation for every item over one IMAP connection per inbox the items name
+ * (usually one: the credential's), opened at the first item and logged out at the end, also
+ * when an item failed. Items run one after another, in order; each fails on its own
+ * (Continue On Fail) and every output item keeps the pairedItem of the item it came from.
+ */
+import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+
+import type { InboxClient } from '../../shared/imap/inbox';
+import { ImapClients } from '../transport';
+import { toNodeError } from './errors';
+import { readInboxes } from './inboxes';
+
+/** What an IMAP operation gives for one item: zero or more output items. */
+export type ImapResult = Array<{ json: IDataObject; binary?: INodeExecutionData['binary'] }>;
+
+export interface ImapOperation {
+	execute(this: IExecuteFunctions, i: number, inbox: InboxClient): Promise<ImapResult>;
+}
+
+export async function runImap(
+	this: IExecuteFunctions,
+	operation: ImapOperation,
+): Promise<INodeExecutionData[][]> {
+	const items = this.getInputData();
+	const connectionOf = await readInboxes(this, 'Nothing was changed.');
+	const clients = new ImapClients();
+	const output: INodeExecutionData[] = [];
+	try {
+		for (let i = 0; i < items.length; i++) {
+			try {
+				const inbox = await clients.get(connectionOf(i));
+				for (const result of await operation.execute.call(this, i, inbox)) {
+					output.push({ ...result, pairedItem: { item: i } });
+				}
+			} catch (error) {
+				const nodeError = toNodeError(this, error, i, 'Nothing was changed.');
+				if (!this.continueOnFail()) throw nodeError;
+				output.push({ json: { error: nodeError.message }, pairedItem: { item: i } });
+			}
+		}
+	} finally {
+		await clients.closeAll();
+	}
+	return [output];
+}
