@@ -85,6 +85,9 @@ export async function runNode(
 				if (!data) throw new Error(`test harness: item ${i} has no binary ${property}`);
 				return Buffer.from(data.data, 'base64');
 			},
+			// As n8n's default (in-memory) binary mode stores it.
+			prepareBinaryData: async (content: Buffer, fileName?: string, mimeType?: string) =>
+				binary(fileName ?? 'file', mimeType ?? 'application/octet-stream', content),
 		},
 	} as unknown as IExecuteFunctions;
 	const output = await (

@@ -2,7 +2,7 @@
 import type { AllEntities } from 'n8n-workflow';
 
 type AgentMailMap = {
-	message: 'send' | 'reply';
+	message: 'send' | 'reply' | 'getMany';
 	folder: 'getMany';
 };
 

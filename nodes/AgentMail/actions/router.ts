@@ -27,6 +27,7 @@ const imap =
 const runners: Record<OperationKey, Runner> = {
 	'message:send': smtp(message.send),
 	'message:reply': smtp(message.reply),
+	'message:getMany': imap(message.getMany),
 	'folder:getMany': imap(folder.getMany),
 };
 

@@ -1,10 +1,11 @@
 /** The Message resource: its operations and their parameters. Add an operation as a file here. */
 import type { INodeProperties } from 'n8n-workflow';
 
+import * as getMany from './getMany.operation';
 import * as reply from './reply.operation';
 import * as send from './send.operation';
 
-export { reply, send };
+export { getMany, reply, send };
 
 export const description: INodeProperties[] = [
 	{
@@ -14,6 +15,13 @@ export const description: INodeProperties[] = [
 		noDataExpression: true,
 		displayOptions: { show: { resource: ['message'] } },
 		options: [
+			{
+				name: 'Get Many',
+				value: 'getMany',
+				description:
+					'Search a folder of the inbox: unread, from, subject, dates and more; newest first',
+				action: 'Search messages',
+			},
 			{
 				name: 'Reply',
 				value: 'reply',
@@ -31,4 +39,5 @@ export const description: INodeProperties[] = [
 	},
 	...send.description,
 	...reply.description,
+	...getMany.description,
 ];

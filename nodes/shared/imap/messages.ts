@@ -1,0 +1,243 @@
+/**
+ * Finding and reading messages of one folder for the action node: SEARCH on the server, then
+ * FETCH of only the messages returned, in chunks, newest first. Headers only is the envelope
+ * and flags; full is the trigger's own item (../mime/toItem.ts), with the folder's UIDVALIDITY.
+ */
+import type { FetchMessageObject } from 'imapflow';
+
+import { fieldValues, messageIdList, parseHeaderBlock, type EmailAddress } from '../mime/headers';
+import { formatBytes } from '../smtp/limits';
+import {
+	headersOnlyItem,
+	parseMessage,
+	type MessageBinary,
+	type ToItemOptions,
+	type TriggerItem,
+} from '../mime/toItem';
+import { ImapError } from './connect';
+import type { InboxClient, SelectedFolder } from './inbox';
+import { buildSearch, type MessageFilters } from './search';
+import { chunkPlan, FETCH_CHUNK_BYTES } from './session';
+
+/** UIDs per FETCH of envelopes: a short command line, and a few hundred kB per answer. */
+export const HEADER_FETCH_CHUNK = 200;
+/** Whole messages per FETCH; also at most {@link FETCH_CHUNK_BYTES} of source per chunk. */
+export const SOURCE_FETCH_MESSAGES = 25;
+/** Messages over this are returned with their headers only (the trigger's default too). */
+export const DEFAULT_MAX_MESSAGE_BYTES = 40 * 1024 * 1024;
+/**
+ * The most Return All gives; past it the search fails, asking for narrower filters, since
+ * every item is held in n8n's memory until the execution ends. Headers-only items are small.
+ */
+export const RETURN_ALL_CAP = { headers: 10_000, full: 1_000 } as const;
+
+export type OutputFormat = keyof typeof RETURN_ALL_CAP;
+
+/** What every item of the action node says about where its message is. */
+export interface MessagePlace {
+	uid: number;
+	/** The folder's UIDVALIDITY: with the UID, names this message for good. */
+	uidValidity: string;
+	folder: string;
+	messageId: string | null;
+	flags: string[];
+}
+
+/** A message with its headers only (the envelope the server parsed). */
+export type HeaderItem = MessagePlace &
+	Pick<
+		TriggerItem,
+		'inReplyTo' | 'references' | 'from' | 'to' | 'cc' | 'replyTo' | 'subject' | 'date' | 'size'
+	>;
+
+/** A message as the trigger emits it, with its UIDVALIDITY and binaries. */
+export type FullItem = {
+	json: TriggerItem & MessagePlace;
+	binaries: Record<string, MessageBinary>;
+};
+
+/** How full items are built. */
+export type FullOptions = ToItemOptions & { maxMessageBytes?: number };
+
+/**
+ * UIDs of the folder's messages that match, newest first (the highest UID arrived last).
+ *
+ * @throws ImapError when a filter cannot be searched or the server refuses the search.
+ */
+export async function searchFolder(
+	inbox: InboxClient,
+	folder: string,
+	filters: MessageFilters,
+): Promise<{ selected: SelectedFolder; uids: number[] }> {
+	const query = buildSearch(filters);
+	const selected = await inbox.select(folder);
+	if (selected.exists === 0) return { selected, uids: [] };
+	const found = await inbox.imap.search(query, { uid: true }).catch((error: unknown) => {
+		// imapflow refuses some queries itself (InvalidSearchQuery) before asking the server.
+		throw new ImapError(`The search could not be run: ${(error as Error)?.message ?? error}.`);
+	});
+	if (!Array.isArray(found)) {
+		throw new ImapError(
+			`${inbox.address} refused the search in "${selected.path}": its server does not support one of these filters. Remove the last filter you added (the custom header or Body Contains are the likeliest) and run it again.`,
+		);
+	}
+	return { selected, uids: [...found].sort((a, b) => b - a) };
+}
+
+/** Fails when Return All would give more than its cap. */
+export function checkReturnAll(count: number, folder: string, format: OutputFormat): void {
+	const cap = RETURN_ALL_CAP[format];
+	if (count <= cap) return;
+	const other =
+		format === 'full' ? ` or choose Output "Headers Only" (up to ${RETURN_ALL_CAP.headers})` : '';
+	throw new ImapError(
+		`The search matched ${count} messages in "${folder}", more than the ${cap} Return All gives: narrow the filters (e.g. Received After), turn off Return All and set a Limit${other}.`,
+	);
+}
+
+/** Envelope, flags and References of the messages, in the order of `uids`. */
+export async function fetchHeaderItems(
+	inbox: InboxClient,
+	selected: SelectedFolder,
+	uids: number[],
+): Promise<HeaderItem[]> {
+	const items: HeaderItem[] = [];
+	for (let start = 0; start < uids.length; start += HEADER_FETCH_CHUNK) {
+		const chunk = uids.slice(start, start + HEADER_FETCH_CHUNK);
+		const fetched = await inbox.imap.fetchAll(
+			chunk.join(','),
+			{ uid: true, flags: true, size: true, envelope: true, headers: ['references'] },
+			{ uid: true },
+		);
+		items.push(...inOrder(chunk, fetched).map((m) => headerItem(m, selected)));
+	}
+	return items;
+}
+
+/**
+ * The messages as full items, in the order of `uids`, one chunk of sources in memory at a
+ * time. A message over `maxMessageBytes` comes with its headers only and a warning.
+ */
+export async function* fetchFullItems(
+	inbox: InboxClient,
+	selected: SelectedFolder,
+	uids: number[],
+	options: FullOptions,
+): AsyncGenerator<FullItem> {
+	const maxBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+	for (let start = 0; start < uids.length; start += HEADER_FETCH_CHUNK) {
+		const wanted = uids.slice(start, start + HEADER_FETCH_CHUNK);
+		const sizes = inOrder(
+			wanted,
+			await inbox.imap.fetchAll(wanted.join(','), { uid: true, size: true }, { uid: true }),
+		);
+		const plan = sizes.map((m) => ({
+			uid: m.uid,
+			size: m.size ?? 0,
+			fetch: (m.size ?? 0) > maxBytes ? ('headers' as const) : ('source' as const),
+		}));
+		for (const chunk of chunkPlan(plan, {
+			messages: SOURCE_FETCH_MESSAGES,
+			bytes: FETCH_CHUNK_BYTES,
+		})) {
+			const whole = chunk.filter((p) => p.fetch === 'source').map((p) => p.uid);
+			const large = chunk.filter((p) => p.fetch === 'headers').map((p) => p.uid);
+			const fetched = [
+				...(whole.length ? await fetchParts(inbox, whole, { source: true }) : []),
+				...(large.length ? await fetchParts(inbox, large, { headers: true }) : []),
+			];
+			for (const message of inOrder(
+				chunk.map((p) => p.uid),
+				fetched,
+			)) {
+				yield await fullItem(message, selected, options, maxBytes);
+			}
+		}
+	}
+}
+
+async function fetchParts(
+	inbox: InboxClient,
+	uids: number[],
+	part: { source: true } | { headers: true },
+): Promise<FetchMessageObject[]> {
+	return await inbox.imap.fetchAll(
+		uids.join(','),
+		{ uid: true, flags: true, size: true, envelope: true, ...part },
+		{ uid: true },
+	);
+}
+
+async function fullItem(
+	message: FetchMessageObject,
+	selected: SelectedFolder,
+	options: FullOptions,
+	maxBytes: number,
+): Promise<FullItem> {
+	const meta = {
+		uid: message.uid,
+		folder: selected.path,
+		flags: flagsOf(message),
+		size: message.size ?? 0,
+	};
+	const parsed = message.source
+		? await parseMessage(message.source, meta, options)
+		: headersOnlyItem(
+				message.headers ?? Buffer.alloc(0),
+				meta,
+				`the message is ${formatBytes(meta.size)}, over the ${formatBytes(maxBytes)} limit set in the node: only its headers were read`,
+				options.inbox,
+			);
+	const { uid, folder, ...rest } = parsed.json;
+	return {
+		json: { uid, uidValidity: selected.uidValidity, folder, ...rest },
+		binaries: parsed.binaries,
+	};
+}
+
+/**
+ * The message's flags without \Recent, which only says whether this session is the first to
+ * see it (gone in IMAP4rev2): a second read would show other flags for the same message.
+ */
+export function flagsOf(message: { flags?: Set<string> }): string[] {
+	return [...(message.flags ?? [])].filter((flag) => flag !== '\\Recent');
+}
+
+/** The fetched messages in the order of `uids`; UIDs that no longer exist are left out. */
+function inOrder(uids: number[], fetched: FetchMessageObject[]): FetchMessageObject[] {
+	const byUid = new Map(fetched.map((m) => [m.uid, m]));
+	return uids.flatMap((uid) => {
+		const message = byUid.get(uid);
+		return message ? [message] : [];
+	});
+}
+
+function addresses(list: Array<{ name?: string; address?: string }> | undefined): EmailAddress[] {
+	return (list ?? [])
+		.filter((a) => a.address)
+		.map((a) => ({ address: a.address ?? '', name: a.name ?? '' }));
+}
+
+function headerItem(message: FetchMessageObject, selected: SelectedFolder): HeaderItem {
+	const envelope = message.envelope ?? {};
+	const references = message.headers
+		? messageIdList(fieldValues(parseHeaderBlock(message.headers), 'references').join(' '))
+		: [];
+	const date = envelope.date ? new Date(envelope.date) : null;
+	return {
+		uid: message.uid,
+		uidValidity: selected.uidValidity,
+		folder: selected.path,
+		messageId: envelope.messageId ?? null,
+		flags: flagsOf(message),
+		inReplyTo: envelope.inReplyTo ?? null,
+		references,
+		from: addresses(envelope.from)[0] ?? null,
+		to: addresses(envelope.to),
+		cc: addresses(envelope.cc),
+		replyTo: addresses(envelope.replyTo),
+		subject: envelope.subject ?? '',
+		date: date && !Number.isNaN(date.getTime()) ? date.toISOString() : null,
+		size: message.size ?? 0,
+	};
+}

@@ -1,0 +1,76 @@
+/** Message → Get Many's filters as one IMAP SEARCH (nodes/shared/imap/search.ts), and its limits. */
+import { ImapError } from '../../nodes/shared/imap/connect';
+import type { InboxClient } from '../../nodes/shared/imap/inbox';
+import { checkReturnAll, RETURN_ALL_CAP, searchFolder } from '../../nodes/shared/imap/messages';
+import { buildSearch } from '../../nodes/shared/imap/search';
+
+it('no filter searches everything', () => {
+	expect(buildSearch({})).toEqual({});
+});
+
+it('maps every filter to its SEARCH key', () => {
+	expect(
+		buildSearch({
+			readStatus: 'unread',
+			flagged: 'unflagged',
+			from: ' jane@example.com ',
+			to: 'agent@agentmail.to',
+			subject: 'Invoice',
+			text: 'pay now',
+			since: '2026-01-01',
+			before: new Date('2026-02-01T00:00:00Z'),
+			hasAttachments: true,
+			messageId: '<a@b>',
+			headerName: 'X-Ticket-ID',
+			headerValue: 'T-1',
+		}),
+	).toEqual({
+		seen: false,
+		flagged: false,
+		from: 'jane@example.com',
+		to: 'agent@agentmail.to',
+		subject: 'Invoice',
+		body: 'pay now',
+		since: new Date('2026-01-01'),
+		before: new Date('2026-02-01T00:00:00Z'),
+		header: { 'content-type': 'multipart/mixed', 'message-id': '<a@b>', 'x-ticket-id': 'T-1' },
+	});
+	expect(buildSearch({ readStatus: 'read', flagged: 'flagged' })).toEqual({
+		seen: true,
+		flagged: true,
+	});
+});
+
+it.each([
+	[{ since: 'soon' }, /Received After "soon" is not a date/],
+	[{ before: '2026-13-45' }, /Received Before "2026-13-45" is not a date/],
+	[{ since: '2026-02-01', before: '2026-01-01' }, /is not earlier than Received Before/],
+	[{ headerName: 'Bad Name' }, /Header Name "Bad Name" is not a header name/],
+	[{ headerValue: 'x' }, /Header Value is set without a Header Name/],
+	[{ subject: 'a\r\nb' }, /Subject Contains contains a line break/],
+])('refuses %j with a message saying what to enter', (filters, message) => {
+	expect(() => buildSearch(filters)).toThrow(ImapError);
+	expect(() => buildSearch(filters)).toThrow(message);
+});
+
+it('Return All stops at its cap, with what to do instead', () => {
+	expect(() => checkReturnAll(RETURN_ALL_CAP.full, 'INBOX', 'full')).not.toThrow();
+	expect(() => checkReturnAll(RETURN_ALL_CAP.full + 1, 'INBOX', 'full')).toThrow(
+		/matched 1001 messages in "INBOX", more than the 1000 Return All gives: narrow the filters .* or choose Output "Headers Only" \(up to 10000\)/,
+	);
+	expect(() => checkReturnAll(RETURN_ALL_CAP.headers + 1, 'INBOX', 'headers')).toThrow(
+		/more than the 10000 Return All gives/,
+	);
+});
+
+it('a search the server refuses fails, naming the folder, instead of finding nothing', async () => {
+	const inbox = {
+		address: 'agent@agentmail.to',
+		select: async () => ({ path: 'INBOX', uidValidity: '1', exists: 3, writable: false }),
+		// imapflow answers a NO or BAD to SEARCH with false.
+		imap: { search: async () => false },
+	} as unknown as InboxClient;
+	await expect(searchFolder(inbox, 'INBOX', { headerName: 'X-A' })).rejects.toThrow(
+		/agent@agentmail\.to refused the search in "INBOX": its server does not support one of these filters/,
+	);
+});
