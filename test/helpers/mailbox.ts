@@ -48,3 +48,42 @@ export async function recreateFolder(address: string, folder: string): Promise<v
 		await client.logout();
 	}
 }
+
+/** A raw message; `attachment` makes it multipart/mixed with a small text file. */
+export function mail(
+	n: number,
+	from: string,
+	subject: string,
+	body: string,
+	extra: { headers?: string[]; attachment?: boolean } = {},
+): { raw: string; messageId: string } {
+	const messageId = `<m${n}.${Math.random().toString(36).slice(2)}@outside.example>`;
+	const head = [
+		`From: ${from}`,
+		'To: Agent <agent@agentmail.test>',
+		`Subject: ${subject}`,
+		`Message-ID: ${messageId}`,
+		'Date: Tue, 24 Nov 2026 10:00:00 +0000',
+		'MIME-Version: 1.0',
+		...(extra.headers ?? []),
+	];
+	const raw = extra.attachment
+		? [
+				...head,
+				'Content-Type: multipart/mixed; boundary="b1"',
+				'',
+				'--b1',
+				'Content-Type: text/plain; charset=utf-8',
+				'',
+				body,
+				'--b1',
+				'Content-Type: text/plain; name="notes.txt"',
+				'Content-Disposition: attachment; filename="notes.txt"',
+				'',
+				'attached notes',
+				'--b1--',
+				'',
+			]
+		: [...head, 'Content-Type: text/plain; charset=utf-8', '', body, ''];
+	return { raw: raw.join('\r\n'), messageId };
+}

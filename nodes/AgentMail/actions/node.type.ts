@@ -2,7 +2,7 @@
 import type { AllEntities } from 'n8n-workflow';
 
 type AgentMailMap = {
-	message: 'send' | 'reply' | 'getMany';
+	message: 'send' | 'reply' | 'getMany' | 'get';
 	folder: 'getMany';
 };
 

@@ -28,6 +28,7 @@ const runners: Record<OperationKey, Runner> = {
 	'message:send': smtp(message.send),
 	'message:reply': smtp(message.reply),
 	'message:getMany': imap(message.getMany),
+	'message:get': imap(message.get),
 	'folder:getMany': imap(folder.getMany),
 };
 

@@ -18,7 +18,8 @@ export const versionDescription: Description = {
 	name: 'agentMail',
 	group: ['output'],
 	version: 1,
-	description: 'Send and reply to email, search, read and file it, in an AgentMail inbox (SMTP and IMAP)',
+	description:
+		'Send and reply to email, search, read and file it, in an AgentMail inbox (SMTP and IMAP)',
 	defaults: { name: 'AgentMail' },
 	inputs: [NodeConnectionTypes.Main],
 	outputs: [NodeConnectionTypes.Main],

@@ -1,11 +1,12 @@
 /** The Message resource: its operations and their parameters. Add an operation as a file here. */
 import type { INodeProperties } from 'n8n-workflow';
 
+import * as get from './get.operation';
 import * as getMany from './getMany.operation';
 import * as reply from './reply.operation';
 import * as send from './send.operation';
 
-export { getMany, reply, send };
+export { get, getMany, reply, send };
 
 export const description: INodeProperties[] = [
 	{
@@ -15,6 +16,13 @@ export const description: INodeProperties[] = [
 		noDataExpression: true,
 		displayOptions: { show: { resource: ['message'] } },
 		options: [
+			{
+				name: 'Get',
+				value: 'get',
+				description:
+					'Read one message: the input item’s (from the trigger or Get Many), or by UID or Message-ID',
+				action: 'Get a message',
+			},
 			{
 				name: 'Get Many',
 				value: 'getMany',
@@ -40,4 +48,5 @@ export const description: INodeProperties[] = [
 	...send.description,
 	...reply.description,
 	...getMany.description,
+	...get.description,
 ];
