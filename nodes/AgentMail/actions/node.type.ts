@@ -2,7 +2,17 @@
 import type { AllEntities } from 'n8n-workflow';
 
 type AgentMailMap = {
-	message: 'send' | 'reply' | 'getMany' | 'get';
+	message:
+		| 'send'
+		| 'reply'
+		| 'getMany'
+		| 'get'
+		| 'markRead'
+		| 'markUnread'
+		| 'flag'
+		| 'unflag'
+		| 'move'
+		| 'delete';
 	folder: 'getMany';
 };
 

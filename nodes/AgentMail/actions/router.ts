@@ -29,6 +29,12 @@ const runners: Record<OperationKey, Runner> = {
 	'message:reply': smtp(message.reply),
 	'message:getMany': imap(message.getMany),
 	'message:get': imap(message.get),
+	'message:markRead': imap(message.markRead),
+	'message:markUnread': imap(message.markUnread),
+	'message:flag': imap(message.flag),
+	'message:unflag': imap(message.unflag),
+	'message:move': imap(message.move),
+	'message:delete': imap(message.delete),
 	'folder:getMany': imap(folder.getMany),
 };
 

@@ -21,6 +21,7 @@ export interface MessageTarget {
 export interface LocatedMessage {
 	selected: SelectedFolder;
 	uid: number;
+	messageId: string | null;
 	/** How it was found: 'messageId' when the UID no longer named it. */
 	foundBy: 'uid' | 'messageId';
 }
@@ -71,7 +72,9 @@ export async function locateMessage(
 				{ uid: true },
 			);
 			const foundId = found ? normaliseMessageId(found.envelope?.messageId) : null;
-			if (found && (!messageId || foundId === messageId)) return { selected, uid, foundBy: 'uid' };
+			if (found && (!messageId || foundId === messageId)) {
+				return { selected, uid, messageId: foundId, foundBy: 'uid' };
+			}
 			why = found
 				? `UID ${uid} in ${where} is another message now (Message-ID ${foundId ?? 'none'}, not ${messageId}).`
 				: `There is no message with UID ${uid} in ${where}: it was moved or deleted, or the UID or folder is wrong.`;
@@ -88,7 +91,7 @@ export async function locateMessage(
 			`${why ? `${why} ` : ''}No message with Message-ID ${messageId} is in ${where}. Nothing was done: check the folder (a moved message is in another one) and the Message-ID.`,
 		);
 	}
-	return { selected, uid: byId, foundBy: 'messageId' };
+	return { selected, uid: byId, messageId, foundBy: 'messageId' };
 }
 
 /** The newest message of the folder whose Message-ID is exactly `messageId`. */

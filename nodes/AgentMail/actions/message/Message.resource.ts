@@ -1,12 +1,18 @@
 /** The Message resource: its operations and their parameters. Add an operation as a file here. */
 import type { INodeProperties } from 'n8n-workflow';
 
+import * as del from './delete.operation';
+import * as flag from './flag.operation';
 import * as get from './get.operation';
 import * as getMany from './getMany.operation';
+import * as markRead from './markRead.operation';
+import * as markUnread from './markUnread.operation';
+import * as move from './move.operation';
 import * as reply from './reply.operation';
 import * as send from './send.operation';
+import * as unflag from './unflag.operation';
 
-export { get, getMany, reply, send };
+export { del as delete, flag, get, getMany, markRead, markUnread, move, reply, send, unflag };
 
 export const description: INodeProperties[] = [
 	{
@@ -16,6 +22,19 @@ export const description: INodeProperties[] = [
 		noDataExpression: true,
 		displayOptions: { show: { resource: ['message'] } },
 		options: [
+			{
+				name: 'Delete',
+				value: 'delete',
+				description:
+					'Move a message to Trash, or remove it for good with Delete Permanently (that message only)',
+				action: 'Delete a message',
+			},
+			{
+				name: 'Flag',
+				value: 'flag',
+				description: 'Flag (star) a message',
+				action: 'Flag a message',
+			},
 			{
 				name: 'Get',
 				value: 'get',
@@ -31,6 +50,24 @@ export const description: INodeProperties[] = [
 				action: 'Search messages',
 			},
 			{
+				name: 'Mark as Read',
+				value: 'markRead',
+				description: 'Mark a message as read',
+				action: 'Mark a message as read',
+			},
+			{
+				name: 'Mark as Unread',
+				value: 'markUnread',
+				description: 'Mark a message as unread',
+				action: 'Mark a message as unread',
+			},
+			{
+				name: 'Move',
+				value: 'move',
+				description: 'Move a message to another folder, e.g. INBOX, Trash or Spam',
+				action: 'Move a message',
+			},
+			{
 				name: 'Reply',
 				value: 'reply',
 				description: 'Reply in the thread of a received message',
@@ -42,6 +79,12 @@ export const description: INodeProperties[] = [
 				description: 'Send a new message from the inbox',
 				action: 'Send a message',
 			},
+			{
+				name: 'Unflag',
+				value: 'unflag',
+				description: 'Remove the flag (star) from a message',
+				action: 'Unflag a message',
+			},
 		],
 		default: 'send',
 	},
@@ -49,4 +92,10 @@ export const description: INodeProperties[] = [
 	...reply.description,
 	...getMany.description,
 	...get.description,
+	...markRead.description,
+	...markUnread.description,
+	...flag.description,
+	...unflag.description,
+	...move.description,
+	...del.description,
 ];
