@@ -5,33 +5,25 @@
  * Each mail is answered once, in its thread, from the inbox it was sent to.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 
 import { simpleParser } from 'mailparser';
 
 import { waitForTriggerStart } from '../../scripts/n8n/demo';
-import { installN8n } from '../../scripts/n8n/install';
-import { N8nClient, startN8n, type N8nServer, type WorkflowInput } from '../../scripts/n8n/server';
+import type { WorkflowInput } from '../../scripts/n8n/server';
 import { deliver, listMessages, useOwnSandbox } from '../helpers/sandbox';
-import { freePorts } from '../sandbox/sandbox';
 import {
 	AGENT,
-	ensureBuilt,
 	makeOwner,
 	OUTCOME_TIMEOUT_MS,
 	PEER,
 	peerMailHeaders,
-	say,
-	SETUP_TIMEOUT_MS,
 	setUpN8n,
 	sleep,
+	useOwnN8n,
 	waitFor,
 } from './support';
 
 const TEST_TIMEOUT_MS = 3 * 60_000;
-const TEARDOWN_TIMEOUT_MS = 2 * 60_000;
 /** After both replies, how long nothing more may arrive. */
 const QUIET_PERIOD_MS = 5_000;
 /** The inbox that opens with agent@'s key (test/sandbox/inboxes.ts). */
@@ -83,29 +75,12 @@ function autoReply(
 }
 
 describe('one credential, two inboxes, in n8n', () => {
-	let userFolder: string;
-	let server: N8nServer | undefined;
-	let client: N8nClient;
-
-	beforeAll(async () => {
-		await ensureBuilt();
-		await installN8n({ log: say });
-		userFolder = await mkdtemp(path.join(os.tmpdir(), 'agentmail-n8n-inboxes-'));
-		const [port, brokerPort] = await freePorts(2);
-		server = await startN8n({ userFolder, port, brokerPort });
-		client = new N8nClient(server.url);
-	}, SETUP_TIMEOUT_MS);
-
-	afterAll(async () => {
-		await server?.stop();
-		if (userFolder && !process.env.AGENTMAIL_E2E_KEEP) {
-			await rm(userFolder, { recursive: true, force: true });
-		}
-	}, TEARDOWN_TIMEOUT_MS);
+	const n8n = useOwnN8n('agentmail-n8n-inboxes-');
 
 	it(
 		'each inbox’s mail is answered once, in its thread, from that inbox',
 		async () => {
+			const client = n8n();
 			const credential = await setUpN8n(client, makeOwner(), AGENT);
 			for (const [name, inbox] of [
 				['Agent inbox', ''],

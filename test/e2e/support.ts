@@ -4,17 +4,23 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 
 import { CREDENTIAL_TYPE } from '../../scripts/n8n/demo';
-import type { N8nClient, OwnerAccount } from '../../scripts/n8n/server';
+import { installN8n } from '../../scripts/n8n/install';
+import { N8nClient, startN8n, type N8nServer, type OwnerAccount } from '../../scripts/n8n/server';
 import { credentialData } from '../helpers/sandbox';
+import { freePorts } from '../sandbox/sandbox';
 import { runCommand } from '../sandbox/processes';
 
 /** `npm run build` of the package. */
 const BUILD_TIMEOUT_MS = 5 * 60_000;
 /** beforeAll of an n8n test: a first install of n8n takes about 4 minutes here; CI allows 90. */
 export const SETUP_TIMEOUT_MS = 45 * 60_000;
+/** Stopping n8n at the end of a test file. */
+export const TEARDOWN_TIMEOUT_MS = 2 * 60_000;
 /** Waiting for runs and replies to appear. */
 export const OUTCOME_TIMEOUT_MS = 60_000;
 /** Pause between two looks at executions or mailboxes. */
@@ -119,4 +125,32 @@ export function peerMailHeaders(subject: string, messageId: string): string[] {
 		`Date: ${new Date().toUTCString()}`,
 		'MIME-Version: 1.0',
 	];
+}
+
+/**
+ * Gives the calling test file an n8n of its own, with this package built and loaded, in a
+ * fresh user folder (kept when AGENTMAIL_E2E_KEEP is set); returns its client.
+ */
+export function useOwnN8n(folderPrefix: string): () => N8nClient {
+	let userFolder: string | undefined;
+	let server: N8nServer | undefined;
+	let client: N8nClient | undefined;
+	beforeAll(async () => {
+		await ensureBuilt();
+		await installN8n({ log: say });
+		userFolder = await mkdtemp(path.join(os.tmpdir(), folderPrefix));
+		const [port, brokerPort] = await freePorts(2);
+		server = await startN8n({ userFolder, port, brokerPort });
+		client = new N8nClient(server.url);
+	}, SETUP_TIMEOUT_MS);
+	afterAll(async () => {
+		await server?.stop();
+		if (userFolder && !process.env.AGENTMAIL_E2E_KEEP) {
+			await rm(userFolder, { recursive: true, force: true });
+		}
+	}, TEARDOWN_TIMEOUT_MS);
+	return () => {
+		if (!client) throw new Error('useOwnN8n: n8n is not started yet (use it inside tests)');
+		return client;
+	};
 }

@@ -29,6 +29,7 @@ export interface FolderStatus {
 export interface SelectedFolder {
 	path: string;
 	uidValidity: string;
+	/** Messages in it when it was selected; mail may arrive while it stays selected. */
 	exists: number;
 	writable: boolean;
 }

@@ -100,7 +100,6 @@ async function findByMessageId(
 	selected: SelectedFolder,
 	messageId: string,
 ): Promise<number | undefined> {
-	if (selected.exists === 0) return undefined;
 	const uids = await inbox.imap.search({ header: { 'message-id': messageId } }, { uid: true });
 	if (!Array.isArray(uids)) {
 		throw new ImapError(

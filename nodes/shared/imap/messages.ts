@@ -71,7 +71,6 @@ export async function searchFolder(
 ): Promise<{ selected: SelectedFolder; uids: number[] }> {
 	const query = buildSearch(filters);
 	const selected = await inbox.select(folder);
-	if (selected.exists === 0) return { selected, uids: [] };
 	const found = await inbox.imap.search(query, { uid: true }).catch((error: unknown) => {
 		// imapflow refuses some queries itself (InvalidSearchQuery) before asking the server.
 		throw new ImapError(`The search could not be run: ${(error as Error)?.message ?? error}.`);

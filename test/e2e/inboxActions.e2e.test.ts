@@ -1,0 +1,109 @@
+/**
+ * End to end, the AgentMail node's IMAP operations in a real n8n: AgentMail Trigger (After the
+ * Run: do nothing) → Get (the trigger's item, full) → Get Many (its Message-ID, headers only)
+ * → Move (the input item, to Spam) → Folder → Get Many. Checks that n8n resolves the
+ * operations' parameters (two Inbox Address and several Folder parameters, each shown for
+ * its own operations) and that the mail ends up where the workflow moved it.
+ */
+import { randomBytes } from 'node:crypto';
+
+import { waitForTriggerStart } from '../../scripts/n8n/demo';
+import type { WorkflowInput } from '../../scripts/n8n/server';
+import { deliver, listMessages, useOwnSandbox } from '../helpers/sandbox';
+import {
+	AGENT,
+	makeOwner,
+	OUTCOME_TIMEOUT_MS,
+	peerMailHeaders,
+	setUpN8n,
+	useOwnN8n,
+	waitFor,
+} from './support';
+
+/** One run of five nodes takes seconds. */
+const TEST_TIMEOUT_MS = 3 * 60_000;
+const PACKAGE = 'n8n-nodes-agentmail-inbox';
+const CHAIN = ['AgentMail Trigger', 'Get', 'Get Many', 'Move', 'Folders'] as const;
+
+useOwnSandbox();
+
+function workflow(credential: { id: string; name: string }): WorkflowInput {
+	const credentials = { agentMailInboxApi: credential };
+	const node = (k: number, type: string, parameters: Record<string, unknown>) => ({
+		id: `${randomBytes(4).toString('hex')}-0000-4000-8000-00000000000${k}`,
+		name: CHAIN[k],
+		type: `${PACKAGE}.${type}`,
+		typeVersion: 1,
+		position: [k * 250, 0] as [number, number],
+		parameters,
+		credentials,
+	});
+	const nodes = [
+		node(0, 'agentMailTrigger', { folder: 'INBOX', afterRun: 'nothing' }),
+		node(1, 'agentMail', { resource: 'message', operation: 'get', messageFrom: 'inputItem' }),
+		node(2, 'agentMail', {
+			resource: 'message',
+			operation: 'getMany',
+			folder: 'INBOX',
+			format: 'headers',
+			filters: { messageId: '={{ $json.messageId }}' },
+		}),
+		node(3, 'agentMail', { resource: 'message', operation: 'move', destination: 'Spam' }),
+		node(4, 'agentMail', { resource: 'folder', operation: 'getMany' }),
+	];
+	const connections = Object.fromEntries(
+		CHAIN.slice(0, -1).map((name, k) => [
+			name,
+			{ main: [[{ node: CHAIN[k + 1], type: 'main', index: 0 }]] },
+		]),
+	);
+	return { name: 'Inbox actions', nodes, connections };
+}
+
+describe('the IMAP operations inside n8n', () => {
+	const n8n = useOwnN8n('agentmail-n8n-actions-');
+
+	it(
+		'Trigger → Get → Get Many → Move to Spam → Folder list: each step sees the message, which ends in Spam',
+		async () => {
+			const client = n8n();
+			const credential = await setUpN8n(client, makeOwner(), AGENT);
+			const id = await client.createWorkflow(workflow(credential));
+			await client.activateWorkflow(id);
+			await waitForTriggerStart(client, id, CHAIN[0], OUTCOME_TIMEOUT_MS);
+			const messageId = `<e2e.${randomBytes(8).toString('hex')}@agentmail.test>`;
+			const headers = peerMailHeaders('Please file me', messageId);
+			await deliver(
+				AGENT,
+				[...headers, 'Content-Type: text/plain', '', 'File me.', ''].join('\r\n'),
+			);
+			const run = await waitFor('the run to finish', async () => {
+				const [latest] = await client.executions(id);
+				return latest?.finished || latest?.status === 'error' ? latest : undefined;
+			});
+			expect(run.data?.resultData.error).toBeUndefined();
+			const output = (name: string) =>
+				(run.data?.resultData.runData[name]?.[0]?.data?.main[0] ?? []).map(
+					(item) => item.json as Record<string, unknown>,
+				);
+			expect(output('Get')).toEqual([
+				expect.objectContaining({ messageId, folder: 'INBOX', text: 'File me.\n' }),
+			]);
+			expect(output('Get')[0].uidValidity).toEqual(expect.any(String));
+			expect(output('Get Many')).toEqual([
+				expect.objectContaining({ messageId, subject: 'Please file me' }),
+			]);
+			expect(output('Move')).toEqual([
+				expect.objectContaining({
+					messageId,
+					folder: 'Spam',
+					previous: expect.objectContaining({ folder: 'INBOX' }),
+				}),
+			]);
+			expect(output('Folders').find((f) => f.path === 'Spam')).toMatchObject({ total: 1 });
+			expect((await listMessages(AGENT, 'Spam')).map((m) => m.messageId)).toEqual([messageId]);
+			expect((await listMessages(AGENT, 'INBOX')).map((m) => m.messageId)).not.toContain(messageId);
+		},
+		TEST_TIMEOUT_MS,
+	);
+});
