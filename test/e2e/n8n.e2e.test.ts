@@ -503,6 +503,45 @@ describe(`${PACKAGE} inside n8n`, () => {
 	);
 
 	it(
+		'lets an AI Agent search the inbox with the AgentMail tool (Get Many, a filter from $fromAI)',
+		async () => {
+			const requestsBefore = await startAgent(
+				'AI inbox search (e2e)',
+				{
+					operation: 'getMany',
+					folder: 'INBOX',
+					format: 'headers',
+					limit: 5,
+					filters: {
+						subject: "={{ $fromAI('subject', 'Words the subject contains', 'string') }}",
+					},
+				},
+				() => ({ subject: 'Order 4711' }),
+			);
+			const { raw, messageId } = mailFromPeer('Order 4711 shipped');
+			await deliver(AGENT, raw);
+			const [execution] = await endedExecutions('the agent’s execution', 1);
+			expect(execution.status).toBe('success');
+			const requests = openAi.requests.slice(requestsBefore);
+			// What n8n offers the model: the operation's action text, and the one $fromAI field.
+			const offered = requests[0].tools?.[0].function;
+			expect(offered?.description).toBe('Search messages in AgentMail');
+			expect(Object.keys(offered?.parameters?.properties ?? {})).toEqual(['subject']);
+			const toolResults = requests
+				.flatMap((request) => request.messages.filter((message) => message.role === 'tool'))
+				.map((message) => JSON.parse(messageText(message)) as Array<Record<string, unknown>>);
+			// The model's search (subject "Order 4711") found the mail, with where it is.
+			expect(toolResults).toHaveLength(1);
+			expect(toolResults[0].map((m) => m.messageId)).toContain(messageId);
+			expect(toolResults[0].every((m) => String(m.subject).includes('Order 4711'))).toBe(true);
+			expect(toolResults[0][0]).toEqual(
+				expect.objectContaining({ uid: expect.any(Number), uidValidity: expect.any(String) }),
+			);
+		},
+		TEST_TIMEOUT_MS,
+	);
+
+	it(
 		'checks AgentMail’s limits on what the model asks the tool to send: nothing leaves, the error is clear',
 		async () => {
 			const tooMany = Array.from({ length: 51 }, (_, n) => `reader${n}@example.com`).join(', ');
