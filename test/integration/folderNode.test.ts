@@ -6,7 +6,8 @@ import { AgentMail } from '../../nodes/AgentMail/AgentMail.node';
 import { DRAFTS_NOTE } from '../../nodes/shared/imap/inbox';
 import { seedFolder } from '../helpers/mailbox';
 import { runNode } from '../helpers/nodeHarness';
-import { credentialData } from '../helpers/sandbox';
+import { startProxy, type SilentProxy } from '../helpers/proxy';
+import { credentialData, sandboxInfo } from '../helpers/sandbox';
 import { message } from '../helpers/triggerHarness';
 
 const agent = 'agent@agentmail.test';
@@ -78,4 +79,45 @@ it('without Continue On Fail, a refused login fails the node', async () => {
 	await expect(getFolders(1, () => 'other@agentmail.test')).rejects.toThrow(
 		/refused the login for other@agentmail\.test/,
 	);
+});
+
+describe('a connection that drops between items', () => {
+	let proxy: SilentProxy;
+	beforeAll(async () => {
+		const { imap } = sandboxInfo();
+		proxy = await startProxy(imap.host, imap.port);
+	});
+	afterAll(async () => await proxy.close());
+
+	it('the next item opens a new connection; an item it broke says so', async () => {
+		let dropped = false;
+		const { output } = await runNode({
+			node,
+			credentials: credentialData(agent, { imapHost: '127.0.0.1', imapPort: proxy.port }),
+			parameters: (i) => {
+				// The connection of item 0 is cut as item 1 starts.
+				if (i === 1 && !dropped) {
+					dropped = true;
+					proxy.dropExisting();
+				}
+				return { resource: 'folder', operation: 'getMany' };
+			},
+			items: [{ json: {} }, { json: {} }, { json: {} }],
+			continueOnFail: true,
+		});
+		const byItem = (i: number) =>
+			output[0].filter((o) => (o.pairedItem as { item: number }).item === i).map((o) => o.json);
+		expect(byItem(0).map((f) => f.path)).toContain('INBOX');
+		expect(byItem(2).map((f) => f.path)).toContain('INBOX');
+		// Item 1 either found the connection gone and failed, or (if the close was seen first) reopened.
+		const second = byItem(1);
+		if (second[0]?.error !== undefined) {
+			expect(second[0].error).toMatch(
+				/The IMAP connection to agent@agentmail\.test failed during this item .* Run it again/,
+			);
+		} else {
+			expect(second.map((f) => f.path)).toContain('INBOX');
+		}
+		expect(proxy.accepted).toBe(2);
+	});
 });

@@ -4,8 +4,15 @@
  * when an item failed. Items run one after another, in order; each fails on its own
  * (Continue On Fail) and every output item keeps the pairedItem of the item it came from.
  */
-import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import {
+	NodeOperationError,
+	type IDataObject,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+} from 'n8n-workflow';
 
+import { CredentialError, type AgentMailConnection } from '../../shared/connection';
+import { ImapError } from '../../shared/imap/connect';
 import type { InboxClient } from '../../shared/imap/inbox';
 import { ImapClients } from '../transport';
 import { toNodeError } from './errors';
@@ -28,13 +35,15 @@ export async function runImap(
 	const output: INodeExecutionData[] = [];
 	try {
 		for (let i = 0; i < items.length; i++) {
+			let connection: AgentMailConnection | undefined;
 			try {
-				const inbox = await clients.get(connectionOf(i));
+				connection = connectionOf(i);
+				const inbox = await clients.get(connection);
 				for (const result of await operation.execute.call(this, i, inbox)) {
 					output.push({ ...result, pairedItem: { item: i } });
 				}
 			} catch (error) {
-				const nodeError = toNodeError(this, error, i, 'Nothing was changed.');
+				const nodeError = toNodeError(this, explain(error, connection), i, 'Nothing was changed.');
 				if (!this.continueOnFail()) throw nodeError;
 				output.push({ json: { error: nodeError.message }, pairedItem: { item: i } });
 			}
@@ -43,4 +52,23 @@ export async function runImap(
 		await clients.closeAll();
 	}
 	return [output];
+}
+
+/**
+ * An error that is not one of ours (a dropped connection, a command the server refused in a
+ * way imapflow throws) worded for the user; the next item opens a new connection if needed.
+ */
+export function explain(error: unknown, connection: AgentMailConnection | undefined): unknown {
+	if (
+		!connection ||
+		error instanceof ImapError ||
+		error instanceof CredentialError ||
+		error instanceof NodeOperationError
+	) {
+		return error;
+	}
+	const cause = String((error as Error)?.message ?? error);
+	return new ImapError(
+		`The IMAP connection to ${connection.email} failed during this item (${cause}). Run it again: reading and flag changes are safe to repeat; a message moved or deleted before the connection broke is no longer at its UID, and the item then says so.`,
+	);
 }
