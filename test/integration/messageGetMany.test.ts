@@ -51,7 +51,7 @@ const uidsOf = async (parameters: Record<string, unknown>) =>
 		(o) => o.json.uid,
 	);
 
-it('headers only: envelope and flags, newest first, each with uid, uidValidity, folder, messageId', async () => {
+it('headers only: the trigger’s header fields and flags, no body, newest first, each with uid, uidValidity, folder, messageId', async () => {
 	const { output } = await getMany({ folder: seeded.folder, format: 'headers' });
 	const items = output[0].map((o) => o.json);
 	expect(items.map((m) => m.uid)).toEqual([...seeded.uids].reverse());
@@ -66,11 +66,16 @@ it('headers only: envelope and flags, newest first, each with uid, uidValidity, 
 		from: { address: 'jane@customer.example', name: 'Jane Doe' },
 		to: [{ address: 'agent@agentmail.test', name: 'Agent' }],
 		cc: [],
-		replyTo: [{ address: 'jane@customer.example', name: 'Jane Doe' }],
+		replyTo: [],
 		subject: 'Invoice 2',
 		date: '2026-11-24T10:00:00.000Z',
+		headers: expect.objectContaining({ subject: 'Invoice 2', 'message-id': seeded.messageIds[2] }),
 		size: expect.any(Number),
+		warnings: [],
 	});
+	// No body fields: a header block cannot fill them.
+	for (const field of ['text', 'html', 'replyText', 'attachments'])
+		expect(items[0]).not.toHaveProperty(field);
 	expect(items[1].flags).toEqual(expect.arrayContaining(['\\Seen', '\\Flagged']));
 	expect(output[0].every((o) => o.binary === undefined)).toBe(true);
 	expect(output[0].map((o) => o.pairedItem)).toEqual([{ item: 0 }, { item: 0 }, { item: 0 }]);

@@ -5,7 +5,6 @@
  */
 import type { FetchMessageObject } from 'imapflow';
 
-import { fieldValues, messageIdList, parseHeaderBlock, type EmailAddress } from '../mime/headers';
 import { formatBytes } from '../smtp/limits';
 import {
 	headersOnlyItem,
@@ -43,12 +42,15 @@ export interface MessagePlace {
 	flags: string[];
 }
 
-/** A message with its headers only (the envelope the server parsed). */
+/**
+ * A message with its headers only: the trigger's item read from the header block (the same
+ * reader, so the same fields), without the body fields it cannot fill.
+ */
+/** Fields of the trigger's item that a header block cannot fill: left out, not given as empty. */
+const BODY_FIELDS = ['text', 'html', 'replyText', 'attachments'] as const;
+
 export type HeaderItem = MessagePlace &
-	Pick<
-		TriggerItem,
-		'inReplyTo' | 'references' | 'from' | 'to' | 'cc' | 'replyTo' | 'subject' | 'date' | 'size'
-	>;
+	Omit<TriggerItem, (typeof BODY_FIELDS)[number] | 'uid' | 'folder'>;
 
 /** A message as the trigger emits it, with its UIDVALIDITY and binaries. */
 export type FullItem = {
@@ -94,7 +96,7 @@ export function checkReturnAll(count: number, folder: string, format: OutputForm
 	);
 }
 
-/** Envelope, flags and References of the messages, in the order of `uids`. */
+/** The messages' header blocks (no body) as items, in the order of `uids`. */
 export async function fetchHeaderItems(
 	inbox: InboxClient,
 	selected: SelectedFolder,
@@ -105,10 +107,10 @@ export async function fetchHeaderItems(
 		const chunk = uids.slice(start, start + HEADER_FETCH_CHUNK);
 		const fetched = await inbox.imap.fetchAll(
 			chunk.join(','),
-			{ uid: true, flags: true, size: true, envelope: true, headers: ['references'] },
+			{ uid: true, flags: true, size: true, headers: true },
 			{ uid: true },
 		);
-		items.push(...inOrder(chunk, fetched).map((m) => headerItem(m, selected)));
+		items.push(...inOrder(chunk, fetched).map((m) => headerItem(m, selected, inbox.address)));
 	}
 	return items;
 }
@@ -211,32 +213,20 @@ function inOrder(uids: number[], fetched: FetchMessageObject[]): FetchMessageObj
 	});
 }
 
-function addresses(list: Array<{ name?: string; address?: string }> | undefined): EmailAddress[] {
-	return (list ?? [])
-		.filter((a) => a.address)
-		.map((a) => ({ address: a.address ?? '', name: a.name ?? '' }));
-}
-
-function headerItem(message: FetchMessageObject, selected: SelectedFolder): HeaderItem {
-	const envelope = message.envelope ?? {};
-	const references = message.headers
-		? messageIdList(fieldValues(parseHeaderBlock(message.headers), 'references').join(' '))
-		: [];
-	const date = envelope.date ? new Date(envelope.date) : null;
-	return {
+function headerItem(
+	message: FetchMessageObject,
+	selected: SelectedFolder,
+	inbox: string,
+): HeaderItem {
+	const meta = {
 		uid: message.uid,
-		uidValidity: selected.uidValidity,
 		folder: selected.path,
-		messageId: envelope.messageId ?? null,
 		flags: flagsOf(message),
-		inReplyTo: envelope.inReplyTo ?? null,
-		references,
-		from: addresses(envelope.from)[0] ?? null,
-		to: addresses(envelope.to),
-		cc: addresses(envelope.cc),
-		replyTo: addresses(envelope.replyTo),
-		subject: envelope.subject ?? '',
-		date: date && !Number.isNaN(date.getTime()) ? date.toISOString() : null,
 		size: message.size ?? 0,
 	};
+	const parsed = headersOnlyItem(message.headers ?? Buffer.alloc(0), meta, null, inbox);
+	const { uid, folder, ...rest } = parsed.json;
+	const item: Record<string, unknown> = { uid, uidValidity: selected.uidValidity, folder, ...rest };
+	for (const field of BODY_FIELDS) delete item[field];
+	return item as unknown as HeaderItem;
 }

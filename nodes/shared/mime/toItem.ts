@@ -238,17 +238,19 @@ export async function parseMessage(
 
 /**
  * Builds an item from the header block alone, for a message that is not parsed in full (over
- * the trigger's size cap). `headerBytes` may be the header block or the start of the message;
- * reading stops at the first blank line. Text is '', attachments [], warnings [reason, ...].
+ * the trigger's size cap), or when only headers were asked for (the action node's Headers
+ * Only: `reason` null, no warning). `headerBytes` may be the header block or the start of the
+ * message; reading stops at the first blank line. Text is '', attachments [], warnings
+ * [reason, ...].
  */
 export function headersOnlyItem(
 	headerBytes: Buffer,
 	meta: MessageMeta,
-	reason: string,
+	reason: string | null,
 	inbox?: string,
 ): ParsedMessage {
 	const warnings = new Warnings();
-	warnings.add(reason);
+	if (reason !== null) warnings.add(reason);
 	try {
 		const { fields } = readHeaders(headerBytes, warnings, false);
 		const json = itemFromHeaders(fields, meta, warnings);

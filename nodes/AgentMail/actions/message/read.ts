@@ -44,7 +44,8 @@ export const readProperties: INodeProperties[] = [
 			{
 				name: 'Headers Only',
 				value: 'headers',
-				description: 'Fast: from, to, cc, subject, date, Message-ID and flags, no body',
+				description:
+					'Fast: from, to, cc, subject, date, Message-ID, the headers and flags; no body',
 			},
 		],
 		default: 'full',
