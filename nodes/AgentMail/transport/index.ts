@@ -17,7 +17,10 @@ export class SmtpSessions {
 	/** By inbox key; a session reconnects by itself, so one per inbox is enough. */
 	private readonly sessions = new Map<string, SmtpSession>();
 
-	constructor(private readonly options: SmtpSessionOptions) {}
+	constructor(
+		/** Given to every session: n8n's logger. */
+		private readonly options: SmtpSessionOptions,
+	) {}
 
 	get(connection: AgentMailConnection): SmtpSession {
 		const key = inboxKey(connection);
@@ -42,7 +45,10 @@ export class ImapClients {
 	 */
 	private readonly clients = new Map<string, Promise<InboxClient>>();
 
-	constructor(private readonly createClient?: ClientFactory) {}
+	constructor(
+		/** Tests swap the client to count connections; n8n uses imapflow's. */
+		private readonly createClient?: ClientFactory,
+	) {}
 
 	/** The inbox's connection, opened at its first use, or again when it has ended. */
 	async get(connection: AgentMailConnection): Promise<InboxClient> {

@@ -48,6 +48,7 @@ export class InboxClient {
 	private selected?: SelectedFolder;
 
 	constructor(
+		/** The logged-in client of this inbox, for this execution only. */
 		private readonly client: ImapFlow,
 		/** The inbox address, for messages to the user. */
 		readonly address: string,
