@@ -25,6 +25,8 @@ export interface HarnessRun {
 	continueOnFail?: boolean;
 	/** The workflow the node runs in (send once keeps workflows apart); default 'wf-test'. */
 	workflowId?: string;
+	/** The workflow's time zone (getTimezone); default UTC. */
+	timeZone?: string;
 }
 
 export interface HarnessLog {
@@ -78,6 +80,7 @@ export async function runNode(
 		},
 		getCredentials: async () => run.credentials,
 		continueOnFail: () => run.continueOnFail === true,
+		getTimezone: () => run.timeZone ?? 'UTC',
 		logger: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') },
 		helpers: {
 			getBinaryDataBuffer: async (i: number, property: string) => {

@@ -150,6 +150,27 @@ describe('filters run on the server', () => {
 		expect(await uidsOf({ filters })).toEqual(expected.map(uid));
 	});
 
+	it('a date without an offset is read in the workflow’s time zone', async () => {
+		// The middle message arrived at 08:00Z, 10:00 in Berlin (summer time).
+		const since = {
+			filters: { since: '2026-06-01T09:30:00' },
+			format: 'headers',
+			folder: seeded.folder,
+		};
+		const uidsIn = async (timeZone: string) =>
+			(
+				await runNode({
+					node,
+					credentials: credentialData(agent),
+					parameters: { resource: 'message', operation: 'getMany', ...since },
+					items: [{ json: {} }],
+					timeZone,
+				})
+			).output[0].map((o) => o.json.uid);
+		expect(await uidsIn('Europe/Berlin')).toEqual([uid(newest), uid(middle)]);
+		expect(await uidsIn('UTC')).toEqual([uid(newest)]);
+	});
+
 	it('Message-ID', async () => {
 		expect(await uidsOf({ filters: { messageId: seeded.messageIds[oldest] } })).toEqual([
 			uid(oldest),

@@ -2,7 +2,7 @@
 import { ImapError } from '../../nodes/shared/imap/connect';
 import type { InboxClient } from '../../nodes/shared/imap/inbox';
 import { checkReturnAll, RETURN_ALL_CAP, searchFolder } from '../../nodes/shared/imap/messages';
-import { buildSearch } from '../../nodes/shared/imap/search';
+import { buildSearch, parseFilterDate } from '../../nodes/shared/imap/search';
 
 it('no filter searches everything', () => {
 	expect(buildSearch({})).toEqual({});
@@ -73,4 +73,28 @@ it('a search the server refuses fails, naming the folder, instead of finding not
 	await expect(searchFolder(inbox, 'INBOX', { headerName: 'X-A' })).rejects.toThrow(
 		/agent@agentmail\.to refused the search in "INBOX": its server does not support one of these filters/,
 	);
+});
+
+describe('dates without an offset are read in the workflow’s time zone', () => {
+	it.each([
+		['2026-01-15T10:00:00', 'Europe/Berlin', '2026-01-15T09:00:00.000Z'],
+		['2026-07-15T10:00:00', 'Europe/Berlin', '2026-07-15T08:00:00.000Z'],
+		['2026-07-15', 'America/New_York', '2026-07-15T04:00:00.000Z'],
+		['2026-07-15 23:30', 'Asia/Tokyo', '2026-07-15T14:30:00.000Z'],
+		['2026-07-15T10:00:00', 'UTC', '2026-07-15T10:00:00.000Z'],
+		// An offset or Z is taken as given, whatever the zone.
+		['2026-07-15T10:00:00Z', 'Europe/Berlin', '2026-07-15T10:00:00.000Z'],
+		['2026-07-15T10:00:00+05:30', 'Europe/Berlin', '2026-07-15T04:30:00.000Z'],
+	])('%s in %s is %s', (value, zone, iso) => {
+		expect(parseFilterDate('Received After', value, zone)?.toISOString()).toBe(iso);
+	});
+
+	it('a day that does not exist, or an unknown zone, is refused', () => {
+		expect(() => parseFilterDate('Received After', '2026-02-31', 'UTC')).toThrow(
+			/Received After "2026-02-31" is not a date/,
+		);
+		expect(() => parseFilterDate('Received After', '2026-02-01', 'Mars/Olympus')).toThrow(
+			/The time zone "Mars\/Olympus" is not known/,
+		);
+	});
 });

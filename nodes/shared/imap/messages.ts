@@ -70,8 +70,10 @@ export async function searchFolder(
 	inbox: InboxClient,
 	folder: string,
 	filters: MessageFilters,
+	/** The workflow's time zone, for dates without an offset. */
+	timeZone?: string,
 ): Promise<{ selected: SelectedFolder; uids: number[] }> {
-	const query = buildSearch(filters);
+	const query = buildSearch(filters, timeZone);
 	const selected = await inbox.select(folder);
 	const found = await inbox.imap.search(query, { uid: true }).catch((error: unknown) => {
 		// imapflow refuses some queries itself (InvalidSearchQuery) before asking the server.

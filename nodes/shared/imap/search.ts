@@ -53,10 +53,65 @@ function text(label: string, value: unknown): string | undefined {
 	return s;
 }
 
-/** A date the user entered, or undefined when none. @throws ImapError when it does not parse. */
-export function parseFilterDate(label: string, value: unknown): Date | undefined {
+/** A date and time without an offset (what n8n's date picker gives): read in the workflow's zone. */
+const LOCAL_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?$/;
+
+/** How far `timeZone` is ahead of UTC at the instant `utcMs`, in ms. */
+function zoneOffsetMs(utcMs: number, timeZone: string): number {
+	let format: Intl.DateTimeFormat;
+	try {
+		format = new Intl.DateTimeFormat('en-US', {
+			timeZone,
+			hourCycle: 'h23',
+			year: 'numeric',
+			month: '2-digit',
+			day: '2-digit',
+			hour: '2-digit',
+			minute: '2-digit',
+			second: '2-digit',
+		});
+	} catch {
+		throw new ImapError(
+			`The time zone "${timeZone}" is not known: set the workflow's time zone in its settings, or give dates with an offset, e.g. 2026-11-24T10:00:00Z.`,
+		);
+	}
+	const parts = format.formatToParts(new Date(utcMs));
+	const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
+	const asUtc = Date.UTC(
+		get('year'),
+		get('month') - 1,
+		get('day'),
+		get('hour'),
+		get('minute'),
+		get('second'),
+	);
+	return asUtc - Math.floor(utcMs / 1000) * 1000;
+}
+
+/**
+ * A date the user entered, or undefined when none. One without an offset is read in
+ * `timeZone` (the workflow's), else in UTC; one with an offset or a Z as it says.
+ *
+ * @throws ImapError when it does not parse, or `timeZone` is not a time zone.
+ */
+export function parseFilterDate(label: string, value: unknown, timeZone = 'UTC'): Date | undefined {
 	if (value === undefined || value === null || value === '') return undefined;
-	const date = value instanceof Date ? value : new Date(String(value).trim());
+	if (value instanceof Date && !Number.isNaN(value.getTime())) return value;
+	const text = String(value).trim();
+	const local = LOCAL_DATE_TIME.exec(text);
+	let date: Date;
+	if (local) {
+		const [, y, mo, d, h = '0', mi = '0', sec = '0'] = local;
+		const wall = Date.UTC(+y, +mo - 1, +d, +h, +mi, +sec);
+		// The offset at the wall time itself, then at the instant found (right across DST changes).
+		let instant = wall - zoneOffsetMs(wall, timeZone);
+		instant = wall - zoneOffsetMs(instant, timeZone);
+		date = new Date(instant);
+		// Date.UTC rolls 2026-02-31 over to March: a day that does not exist is refused.
+		if (new Date(wall).getUTCDate() !== +d) date = new Date(NaN);
+	} else {
+		date = new Date(text);
+	}
 	if (Number.isNaN(date.getTime())) {
 		throw new ImapError(
 			`${label} "${String(value)}" is not a date: enter one such as 2026-11-24 or 2026-11-24T10:00:00Z.`,
@@ -66,11 +121,12 @@ export function parseFilterDate(label: string, value: unknown): Date | undefined
 }
 
 /**
- * The SEARCH for the filters; no filter at all searches every message.
+ * The SEARCH for the filters; no filter at all searches every message. Dates without an
+ * offset are read in `timeZone` (the workflow's time zone), else UTC.
  *
  * @throws ImapError for a filter that cannot be searched as given.
  */
-export function buildSearch(filters: MessageFilters): SearchObject {
+export function buildSearch(filters: MessageFilters, timeZone?: string): SearchObject {
 	const query: SearchObject = {};
 	if (filters.readStatus === 'unread') query.seen = false;
 	else if (filters.readStatus === 'read') query.seen = true;
@@ -84,8 +140,8 @@ export function buildSearch(filters: MessageFilters): SearchObject {
 	if (subject) query.subject = subject;
 	const body = text('Body Contains', filters.text);
 	if (body) query.body = body;
-	const since = parseFilterDate('Received After', filters.since);
-	const before = parseFilterDate('Received Before', filters.before);
+	const since = parseFilterDate('Received After', filters.since, timeZone);
+	const before = parseFilterDate('Received Before', filters.before, timeZone);
 	if (since && before && since.getTime() >= before.getTime()) {
 		throw new ImapError(
 			`Received After (${since.toISOString()}) is not earlier than Received Before (${before.toISOString()}): no message could match; check the two dates.`,

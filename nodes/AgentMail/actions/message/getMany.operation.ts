@@ -106,14 +106,16 @@ const properties: INodeProperties[] = [
 				name: 'since',
 				type: 'dateTime',
 				default: '',
-				description: 'Only messages that arrived at or after this date and time',
+				description:
+					'Only messages that arrived at or after this date and time (in the workflow’s time zone unless it has an offset)',
 			},
 			{
 				displayName: 'Received Before',
 				name: 'before',
 				type: 'dateTime',
 				default: '',
-				description: 'Only messages that arrived before this date and time',
+				description:
+					'Only messages that arrived before this date and time (in the workflow’s time zone unless it has an offset)',
 			},
 			{
 				displayName: 'Subject Contains',
@@ -144,7 +146,7 @@ export async function execute(
 ): Promise<ImapResult> {
 	const folder = this.getNodeParameter('folder', i, 'INBOX') as string;
 	const filters = this.getNodeParameter('filters', i, {}) as MessageFilters;
-	const { selected, uids } = await searchFolder(inbox, folder, filters);
+	const { selected, uids } = await searchFolder(inbox, folder, filters, this.getTimezone());
 	let wanted = uids;
 	if (this.getNodeParameter('returnAll', i, false) === true) {
 		checkReturnAll(uids.length, selected.path, formatOf(this, i));
