@@ -56,11 +56,10 @@ function text(label: string, value: unknown): string | undefined {
 /** A date and time without an offset (what n8n's date picker gives): read in the workflow's zone. */
 const LOCAL_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?$/;
 
-/** How far `timeZone` is ahead of UTC at the instant `utcMs`, in ms. */
-function zoneOffsetMs(utcMs: number, timeZone: string): number {
-	let format: Intl.DateTimeFormat;
+/** A formatter of wall-clock time in `timeZone`; undefined when the zone is not known. */
+function wallClock(timeZone: string): Intl.DateTimeFormat | undefined {
 	try {
-		format = new Intl.DateTimeFormat('en-US', {
+		return new Intl.DateTimeFormat('en-US', {
 			timeZone,
 			hourCycle: 'h23',
 			year: 'numeric',
@@ -71,6 +70,14 @@ function zoneOffsetMs(utcMs: number, timeZone: string): number {
 			second: '2-digit',
 		});
 	} catch {
+		return undefined;
+	}
+}
+
+/** How far `timeZone` is ahead of UTC at the instant `utcMs`, in ms. */
+function zoneOffsetMs(utcMs: number, timeZone: string): number {
+	const format = wallClock(timeZone);
+	if (!format) {
 		throw new ImapError(
 			`The time zone "${timeZone}" is not known: set the workflow's time zone in its settings, or give dates with an offset, e.g. 2026-11-24T10:00:00Z.`,
 		);
