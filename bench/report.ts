@@ -18,6 +18,8 @@ import { percentile } from './lab/proc';
 import type { LatencySide, N8nAloneLatency } from './phases/latency';
 import type { MemorySide } from './phases/memory';
 import type { RecoveryRound } from './phases/recovery';
+import type { ScaleSizes, ScaleStep } from './phases/scale';
+import { renderScale } from './phases/scaleReport';
 import type { SendResult } from './phases/send';
 
 export interface BenchResults {
@@ -45,6 +47,7 @@ export interface BenchResults {
 	memory?: MemorySide[];
 	send?: SendResult[];
 	recovery?: RecoveryRound[];
+	scale?: { sizes: ScaleSizes; steps: ScaleStep[] };
 	durationS?: number;
 	/** Phases measured again later with --only (their results replaced the first ones). */
 	reruns?: Array<{ phases: string; date: string; command: string }>;
@@ -477,6 +480,8 @@ export function renderMarkdown(r: BenchResults): string {
 			lost && restored,
 		]);
 	}
+
+	if (r.scale) targets.push(...renderScale(r.scale, line));
 
 	line('### Targets from the issue');
 	line();

@@ -5,7 +5,8 @@
  *
  * `npm run bench -- --quick` runs every phase small (a check that the bench works, not a
  * measurement; nothing is written); `--only=latency,send` runs some phases (latency, burst,
- * burst-pace, memory, send, recovery); `--report-only` redraws BENCHMARKS.md and the plot from
+ * burst-pace, memory, send, recovery, scale; `--scale-idle=S` shortens the scale phase's
+ * 10-minute idle window); `--report-only` redraws BENCHMARKS.md and the plot from
  * bench/results/latest.json.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -26,6 +27,7 @@ import type { BenchContext } from './phases/common';
 import { latency, n8nAloneLatency } from './phases/latency';
 import { memory } from './phases/memory';
 import { recovery } from './phases/recovery';
+import { scale, scaleInboxes, type ScaleSizes } from './phases/scale';
 import { send } from './phases/send';
 import { writeReport, type BenchResults } from './report';
 import { runScript } from './lab/script';
@@ -37,6 +39,15 @@ const RESULTS_FILE = path.join(PROJECT_ROOT, 'bench', 'results', 'latest.json');
 const SIZES = {
 	full: { singles: 200, burst: 1000, memoryRounds: 4, send: 200, sendRounds: 3, recoveryRounds: 3 },
 	quick: { singles: 5, burst: 60, memoryRounds: 1, send: 20, sendRounds: 1, recoveryRounds: 1 },
+};
+/**
+ * The scale phase's sizes: 1, 50 and 200 triggers per side, idling 10 minutes at 200 and for
+ * n8n alone (per-trigger CPU is read there; 1 minute at the smaller counts).
+ * `--scale-idle=S` shortens the long window (reported with the results).
+ */
+const SCALE_SIZES: Record<'full' | 'quick', ScaleSizes> = {
+	full: { counts: [1, 50, 200], idleS: 600, shortIdleS: 60, singles: 20, atOnceRounds: 3 },
+	quick: { counts: [1, 20], idleS: 20, shortIdleS: 10, singles: 3, atOnceRounds: 1 },
 };
 
 function packageVersion(): string {
@@ -59,6 +70,7 @@ const PHASE_KEYS = [
 	'memory',
 	'send',
 	'recovery',
+	'scale',
 ] as const;
 
 function phaseResults(results: BenchResults): Partial<BenchResults> {
@@ -83,7 +95,16 @@ async function main(): Promise<void> {
 	const size = quick ? SIZES.quick : SIZES.full;
 	const wanted = (phase: string) => !only || only.split(',').includes(phase);
 	const started = new Date();
-	const lab = await startLab({ name: 'agentmail-bench', log: say });
+	const idleArg = process.argv.find((arg) => arg.startsWith('--scale-idle='));
+	const scaleSizes = {
+		...SCALE_SIZES[quick ? 'quick' : 'full'],
+		...(idleArg ? { idleS: Number(idleArg.slice('--scale-idle='.length)) } : {}),
+	};
+	const lab = await startLab({
+		name: 'agentmail-bench',
+		log: say,
+		extraInboxes: wanted('scale') ? scaleInboxes(Math.max(...scaleSizes.counts)) : [],
+	});
 	const context: BenchContext = { lab, log: say };
 	let results: BenchResults = {
 		date: started.toISOString(),
@@ -139,6 +160,8 @@ async function main(): Promise<void> {
 		}
 		if (wanted('send')) results.send = await send(context, size.send, size.sendRounds);
 		if (wanted('recovery')) results.recovery = await recovery(context, size.recoveryRounds);
+		if (wanted('scale'))
+			results.scale = { sizes: scaleSizes, steps: await scale(context, scaleSizes) };
 	} finally {
 		await lab.stop();
 	}

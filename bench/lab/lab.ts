@@ -18,6 +18,7 @@ import path from 'node:path';
 import { installN8n, N8N_VERSION } from '../../scripts/n8n/install';
 import { N8nClient, startN8n, type N8nServer } from '../../scripts/n8n/server';
 import { ensureBuilt } from '../../test/e2e/support';
+import type { ExtraInboxes } from '../../test/sandbox/inboxes';
 import { sandboxCredential, type SandboxInfo } from '../../test/sandbox/info';
 import { freePorts, startTemporarySandbox, type Sandbox } from '../../test/sandbox/sandbox';
 
@@ -45,6 +46,8 @@ export interface LabOptions {
 	n8nEnv?: Record<string, string>;
 	/** Progress lines. */
 	log?: (line: string) => void;
+	/** More sandbox inboxes (the scale phase's). */
+	extraInboxes?: ExtraInboxes[];
 }
 
 /** A running lab. */
@@ -114,7 +117,7 @@ export async function startLab(options: LabOptions): Promise<Lab> {
 	const log = options.log ?? (() => undefined);
 	await ensureBuilt();
 	const installation = await installN8n({ log });
-	const sandbox = await startTemporarySandbox(`${options.name}-sandbox-`);
+	const sandbox = await startTemporarySandbox(`${options.name}-sandbox-`, options.extraInboxes);
 	const userFolder = await mkdtemp(path.join(os.tmpdir(), `${options.name}-n8n-`));
 	await linkBaselinePackage(userFolder);
 	const [port, brokerPort] = await freePorts(2);

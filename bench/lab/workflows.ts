@@ -35,6 +35,8 @@ function node(
 
 /** Parameters of the AgentMail Trigger (see its description for the names). */
 export interface OursTriggerParameters {
+	/** Inbox Address: another inbox the credential's key opens. */
+	inbox?: string;
 	folder?: string;
 	startFrom?: 'new' | 'unread' | 'all';
 	afterRun?: 'markRead' | 'nothing' | 'move';

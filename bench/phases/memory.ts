@@ -45,7 +45,7 @@ export interface MemorySide {
 }
 
 /** Waits until the RSS of `pid` has not fallen for SETTLE_QUIET_MS (or SETTLE_MAX_MS passed). */
-async function settledRss(pid: number): Promise<number> {
+export async function settledRss(pid: number): Promise<number> {
 	const started = Date.now();
 	let lowest = rssBytes(pid);
 	let lowestSince = started;

@@ -29,7 +29,7 @@ export interface RecoveryRound {
 }
 
 /** Polls until a TCP connection to the port succeeds; resolves with that moment. */
-function firstAccept(host: string, port: number, until: number): Promise<number | null> {
+export function firstAccept(host: string, port: number, until: number): Promise<number | null> {
 	return new Promise((resolve) => {
 		const attempt = () => {
 			if (Date.now() > until) return resolve(null);
