@@ -9,7 +9,12 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 
-import { findInstallation } from '../../scripts/n8n/install';
+import {
+	findInstallation,
+	MATRIX_VERSIONS,
+	N8N_VERSION,
+	n8nVersionDir,
+} from '../../scripts/n8n/install';
 import { postgresInstalled } from '../../scripts/n8n/postgres';
 import { findRedisServer } from '../../scripts/n8n/redis';
 import { findExecutable } from '../../scripts/n8n/supervise';
@@ -36,6 +41,7 @@ export interface SystemPackage {
 }
 
 const E2E_FOLDER = 'test/e2e/';
+const MATRIX_FOLDER = 'test/matrix/';
 
 /** What the test suite needs from the system, besides Dovecot. */
 export const TEST_SYSTEM_PACKAGES: readonly SystemPackage[] = [
@@ -63,14 +69,23 @@ export const TEST_SYSTEM_PACKAGES: readonly SystemPackage[] = [
 		testFiles: ['test/e2e/queue.e2e.test.ts'],
 		installed: postgresInstalled,
 	},
-	// n8n's first install builds sqlite3 and isolated-vm from source (see scripts/n8n/install.ts).
-	...(['g++', 'make', 'python3'] as const).map((name) => ({
+	// n8n's first install of a version builds sqlite3 and isolated-vm from source (see
+	// scripts/n8n/install.ts): the end-to-end tests run the pin, the matrix every version.
+	...compilers([E2E_FOLDER], [N8N_VERSION]),
+	...compilers([MATRIX_FOLDER], MATRIX_VERSIONS),
+];
+
+/** What building n8n's native addons takes, until each of `versions` is installed. */
+function compilers(testFiles: string[], versions: readonly string[]): SystemPackage[] {
+	const allInstalled = () =>
+		versions.every((version) => findInstallation(n8nVersionDir(version), version) !== undefined);
+	return ['g++', 'make', 'python3'].map((name) => ({
 		name,
 		neededBy: 'building n8n’s native addons (n8n is not installed yet)',
-		testFiles: [E2E_FOLDER],
-		installed: () => findInstallation() !== undefined || findExecutable([name]) !== undefined,
-	})),
-];
+		testFiles,
+		installed: () => allInstalled() || findExecutable([name]) !== undefined,
+	}));
+}
 
 /** The apt-get command that installs `names`, with sudo in front of each part unless root. */
 export function aptInstallCommand(names: readonly string[], asRoot: boolean): string {
@@ -117,7 +132,9 @@ export function planSystemPackages(
 		: `Install them with this system's package manager (on Debian/Ubuntu: ${aptInstallCommand(names, false)})`;
 	// Without what only the tests in n8n need, the other tests can still run.
 	const onlyE2e = missing.every(
-		(pkg) => pkg.testFiles.length > 0 && pkg.testFiles.every((f) => f.startsWith(E2E_FOLDER)),
+		(pkg) =>
+			pkg.testFiles.length > 0 &&
+			pkg.testFiles.every((f) => f.startsWith(E2E_FOLDER) || f.startsWith(MATRIX_FOLDER)),
 	);
 	const alternative = onlyE2e ? '\nOr leave out the tests in n8n: npm run test:fast' : '';
 	return {

@@ -24,9 +24,9 @@ function testFiles(folder: string): string[] {
 function selectedTestFiles(globalConfig: Config.GlobalConfig, projectConfig: Config.ProjectConfig) {
 	const patterns = globalConfig.testPathPatterns.toExecutor({ rootDir: globalConfig.rootDir });
 	const ignored = projectConfig.testPathIgnorePatterns.map((pattern) => new RegExp(pattern));
-	return testFiles(path.join(projectConfig.rootDir, 'test')).filter(
-		(file) => patterns.isMatch(file) && !ignored.some((pattern) => pattern.test(file)),
-	);
+	return projectConfig.roots
+		.flatMap((root) => testFiles(root))
+		.filter((file) => patterns.isMatch(file) && !ignored.some((pattern) => pattern.test(file)));
 }
 
 /**
