@@ -164,6 +164,16 @@ function n8nEnv(options: StartN8nOptions, installation: N8nInstallation): NodeJS
 	};
 }
 
+/** Whether the REST API answers (the settings the editor loads before anyone logs in). */
+async function probeRest(url: string): Promise<boolean> {
+	return await fetch(`${url}/rest/settings`, {
+		signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
+	}).then(
+		(response) => response.ok,
+		() => false,
+	);
+}
+
 async function probeReadiness(url: string): Promise<boolean> {
 	return await fetch(`${url}/healthz/readiness`, {
 		signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
@@ -214,7 +224,10 @@ export async function startN8n(options: StartN8nOptions): Promise<N8nServer> {
 	);
 	await waitUntilReady(server, {
 		what,
-		probe: async () => await probeReadiness(url),
+		// n8n 1.123 says ready about 5 s before its REST API is mounted (404 until then); a main
+		// counts as ready once both answer.
+		probe: async () =>
+			(await probeReadiness(url)) && (command === 'worker' || (await probeRest(url))),
 		timeoutMs: READY_TIMEOUT_MS,
 		pollIntervalMs: READY_POLL_INTERVAL_MS,
 	});
