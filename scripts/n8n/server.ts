@@ -164,23 +164,21 @@ function n8nEnv(options: StartN8nOptions, installation: N8nInstallation): NodeJS
 	};
 }
 
-/** Whether the REST API answers (the settings the editor loads before anyone logs in). */
-async function probeRest(url: string): Promise<boolean> {
-	return await fetch(`${url}/rest/settings`, {
-		signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
-	}).then(
+/** Whether `GET <url><urlPath>` answers 2xx within a probe's time. */
+async function answersOk(url: string, urlPath: string): Promise<boolean> {
+	return await fetch(`${url}${urlPath}`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) }).then(
 		(response) => response.ok,
 		() => false,
 	);
 }
 
 async function probeReadiness(url: string): Promise<boolean> {
-	return await fetch(`${url}/healthz/readiness`, {
-		signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
-	}).then(
-		(response) => response.ok,
-		() => false,
-	);
+	return await answersOk(url, '/healthz/readiness');
+}
+
+/** Whether the REST API answers (the settings the editor loads before anyone logs in). */
+async function probeRest(url: string): Promise<boolean> {
+	return await answersOk(url, '/rest/settings');
 }
 
 /**
