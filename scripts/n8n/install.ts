@@ -1,9 +1,11 @@
 /**
  * Installs a pinned n8n, and a Node version it accepts, into a project-local cache folder
  * (default `<project root>/.n8n-dev`, or $AGENTMAIL_N8N_DIR), for `npm run dev` and the
- * end-to-end tests. A second run finds the marker file and installs nothing.
+ * end-to-end tests. A second run finds the marker file and installs nothing. Other n8n versions
+ * (the compatibility matrix) go into `versions/<version>/` of that folder, each with the same
+ * layout.
  *
- *   npx tsx scripts/n8n/install.ts
+ *   npx tsx scripts/n8n/install.ts [version]
  *
  * Layout of the folder:
  *   node/           Node 24 from the npm registry's `node` package (binary and C++ headers)
@@ -22,9 +24,25 @@ import { processAlive, runCommand, type CommandResult } from '../../test/sandbox
 
 /** The n8n release the dev setup and the end-to-end tests run (2.41.x does not resolve). */
 export const N8N_VERSION = '2.40.7';
-/** package-lock.json of a working install of that version (see installN8n). */
-const N8N_LOCK_FILE = path.join(__dirname, `n8n-${N8N_VERSION}.lock.json`);
-/** n8n 2.36 and later want Node 24. */
+/** package-lock.json of a working install of a version, where one is committed (see install). */
+function lockFile(version: string): string {
+	return path.join(__dirname, `n8n-${version}.lock.json`);
+}
+/**
+ * The n8n versions of the compatibility matrix (npm run test:matrix): the last 1.x, the pin, and
+ * the newest 2.x whose dependencies all resolve (2.41.3 asks for @n8n/agents@0.26.2, which the
+ * registry does not have).
+ */
+export const MATRIX_VERSIONS = ['1.123.81', N8N_VERSION, '2.41.1'] as const;
+/**
+ * npm overrides for versions that do not install as published from the npm registry alone:
+ * n8n 1.123 takes xlsx from cdn.sheetjs.com, which machines that reach only the registry cannot
+ * download; the registry's newest xlsx stands in (n8n's spreadsheet nodes use it; ours do not).
+ */
+const VERSION_OVERRIDES: Record<string, Record<string, string>> = {
+	'1.123.81': { xlsx: '0.18.5' },
+};
+/** n8n 2.36 and later want Node 24; 1.123 accepts 20.19 to 24.x. */
 export const NODE_MAJOR = 24;
 
 /** Downloading Node (about 50 MB) takes seconds; allow for a slow registry. */
@@ -74,7 +92,9 @@ interface Marker {
 
 /** Options of {@link installN8n}. */
 export interface InstallOptions {
-	/** Cache folder; default $AGENTMAIL_N8N_DIR, else `<project root>/.n8n-dev`. */
+	/** The n8n version; default the pinned {@link N8N_VERSION}. */
+	version?: string;
+	/** Cache folder; default {@link n8nVersionDir} of the version. */
 	dir?: string;
 	/** Progress lines; default: written to stdout. */
 	log?: (line: string) => void;
@@ -83,6 +103,12 @@ export interface InstallOptions {
 /** The cache folder: $AGENTMAIL_N8N_DIR, else `<project root>/.n8n-dev`. */
 export function n8nCacheDir(): string {
 	return path.resolve(process.env.AGENTMAIL_N8N_DIR ?? path.join(PROJECT_ROOT, '.n8n-dev'));
+}
+
+/** Where a version is installed: the cache folder for the pin, `versions/<version>/` in it else. */
+export function n8nVersionDir(version = N8N_VERSION): string {
+	const cache = n8nCacheDir();
+	return version === N8N_VERSION ? cache : path.join(cache, 'versions', version);
 }
 
 function paths(dir: string) {
@@ -107,11 +133,14 @@ function readMarker(file: string): Marker | undefined {
 	return { n8nVersion, nodeVersion };
 }
 
-/** The installation in `dir` if it is complete and of the pinned versions, else undefined. */
-export function findInstallation(dir = n8nCacheDir()): N8nInstallation | undefined {
+/** The installation of `version` in `dir` if it is complete, else undefined. */
+export function findInstallation(
+	dir = n8nCacheDir(),
+	version = N8N_VERSION,
+): N8nInstallation | undefined {
 	const where = paths(dir);
 	const marker = readMarker(where.marker);
-	if (!marker || marker.n8nVersion !== N8N_VERSION) return undefined;
+	if (!marker || marker.n8nVersion !== version) return undefined;
 	if (!marker.nodeVersion.startsWith(`v${NODE_MAJOR}.`)) return undefined;
 	if (!existsSync(where.nodeBinary) || !existsSync(where.n8nBin)) return undefined;
 	return {
@@ -155,6 +184,7 @@ async function writeProject(
 	name: string,
 	npmrc: string[],
 	dependencies?: Record<string, string>,
+	overrides?: Record<string, string>,
 ): Promise<void> {
 	await mkdir(folder, { recursive: true });
 	const manifest = {
@@ -162,6 +192,7 @@ async function writeProject(
 		private: true,
 		description: 'Local cache of n8n-nodes-agentmail-inbox',
 		...(dependencies ? { dependencies } : {}),
+		...(overrides ? { overrides } : {}),
 	};
 	await writeFile(path.join(folder, 'package.json'), JSON.stringify(manifest, null, '\t') + '\n');
 	await writeFile(path.join(folder, '.npmrc'), npmrc.join('\n') + '\n');
@@ -212,7 +243,11 @@ async function acquireLock(lock: string, log: (line: string) => void): Promise<v
 	}
 }
 
-async function install(dir: string, log: (line: string) => void): Promise<N8nInstallation> {
+async function install(
+	dir: string,
+	version: string,
+	log: (line: string) => void,
+): Promise<N8nInstallation> {
 	const where = paths(dir);
 	const started = Date.now();
 
@@ -245,17 +280,23 @@ async function install(dir: string, log: (line: string) => void): Promise<N8nIns
 	const env = envWithNode(path.join(where.nodeDir, 'bin'), { npm_config_nodedir: where.nodeDir });
 
 	step = Date.now();
-	log(`n8n: installing n8n@${N8N_VERSION} into ${where.n8nProject} (several minutes)`);
+	log(`n8n: installing n8n@${version} into ${where.n8nProject} (several minutes)`);
 	await writeProject(
 		where.n8nProject,
 		'agentmail-n8n',
 		['fund=false', 'audit=false', 'update-notifier=false', 'save-exact=true'],
-		{ n8n: N8N_VERSION },
+		{ n8n: version },
+		VERSION_OVERRIDES[version],
 	);
 	// n8n's own dependency ranges float: resolved afresh they can ask for a version the registry
 	// does not have (seen: @aws-sdk/core@^3.981.1 when the newest was 3.981.0). The lock of an
 	// install that worked pins all ~1,100 packages, so every machine gets the same tree.
-	await copyFile(N8N_LOCK_FILE, path.join(where.n8nProject, 'package-lock.json'));
+	const lock = lockFile(version);
+	if (existsSync(lock)) {
+		await copyFile(lock, path.join(where.n8nProject, 'package-lock.json'));
+	} else {
+		log(`n8n: no ${path.basename(lock)}: resolving n8n@${version}'s dependencies afresh`);
+	}
 	await npm(
 		where.n8nProject,
 		['install', '--ignore-scripts', '--no-audit', '--no-fund'],
@@ -282,15 +323,15 @@ async function install(dir: string, log: (line: string) => void): Promise<N8nIns
 	).stdout
 		.toString()
 		.trim();
-	if (n8nVersion !== N8N_VERSION) {
-		throw new Error(`n8n --version says ${JSON.stringify(n8nVersion)}, not ${N8N_VERSION}`);
+	if (n8nVersion !== version) {
+		throw new Error(`n8n --version says ${JSON.stringify(n8nVersion)}, not ${version}`);
 	}
 	const marker: Marker = { n8nVersion, nodeVersion };
 	await writeFile(where.marker, JSON.stringify(marker, null, '\t') + '\n');
 	log(
 		`n8n: n8n ${n8nVersion} on Node ${nodeVersion} installed in ${formatSeconds(Date.now() - started)}`,
 	);
-	const installation = findInstallation(dir);
+	const installation = findInstallation(dir, version);
 	if (!installation) throw new Error(`the installation in ${dir} is incomplete`);
 	return installation;
 }
@@ -300,18 +341,19 @@ async function install(dir: string, log: (line: string) => void): Promise<N8nIns
  * are; installs them the first time (several minutes), then returns at once.
  */
 export async function installN8n(options: InstallOptions = {}): Promise<N8nInstallation> {
-	const dir = path.resolve(options.dir ?? n8nCacheDir());
+	const version = options.version ?? N8N_VERSION;
+	const dir = path.resolve(options.dir ?? n8nVersionDir(version));
 	const log = options.log ?? ((line: string) => process.stdout.write(line + '\n'));
-	const ready = findInstallation(dir);
+	const ready = findInstallation(dir, version);
 	if (ready) return ready;
 
 	await mkdir(dir, { recursive: true });
 	const where = paths(dir);
 	await acquireLock(where.lock, log);
-	const installed = findInstallation(dir);
+	const installed = findInstallation(dir, version);
 	const result = installed
 		? Promise.resolve(installed)
-		: rm(where.marker, { force: true }).then(async () => await install(dir, log));
+		: rm(where.marker, { force: true }).then(async () => await install(dir, version, log));
 	// The lock goes away whether the install worked or not; its outcome is passed on as is.
 	return await result.then(
 		async (installation) => {
@@ -326,7 +368,7 @@ export async function installN8n(options: InstallOptions = {}): Promise<N8nInsta
 }
 
 if (require.main === module) {
-	installN8n().then(
+	installN8n({ version: process.argv[2] }).then(
 		(installation) => {
 			process.stdout.write(
 				`n8n ${installation.n8nVersion} on Node ${installation.nodeVersion} is in ${installation.dir}\n`,

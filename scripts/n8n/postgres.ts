@@ -83,6 +83,11 @@ function findBinaries(): { initdb: string; postgres: string } | undefined {
 	return initdb && postgres ? { initdb, postgres } : undefined;
 }
 
+/** Whether the PostgreSQL server binaries (initdb and postgres) are installed. */
+export function postgresInstalled(): boolean {
+	return findBinaries() !== undefined;
+}
+
 /**
  * Who runs the server: PostgreSQL refuses to run as root, so root hands it to the `postgres`
  * account that Debian's package creates; anyone else runs it as themselves.

@@ -39,6 +39,11 @@ export function n8nRedisEnv(redis: RedisServer): Record<string, string> {
 	return { QUEUE_BULL_REDIS_HOST: redis.host, QUEUE_BULL_REDIS_PORT: String(redis.port) };
 }
 
+/** Debian's redis-server, or the one on $PATH; undefined when it is not installed. */
+export function findRedisServer(): string | undefined {
+	return findExecutable(['redis-server', '/usr/bin/redis-server']);
+}
+
 /**
  * Starts redis-server on a free port of 127.0.0.1 in a fresh temporary folder, without
  * snapshots or an append-only file, and waits until it accepts connections.
@@ -46,7 +51,7 @@ export function n8nRedisEnv(redis: RedisServer): Record<string, string> {
  * @throws when redis-server is not installed, saying how to install it.
  */
 export async function startRedis(): Promise<RedisServer> {
-	const binary = findExecutable(['redis-server', '/usr/bin/redis-server']);
+	const binary = findRedisServer();
 	if (!binary) {
 		throw new Error(`redis-server is not installed: ${REDIS_INSTALL_COMMAND}`);
 	}

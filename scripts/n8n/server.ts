@@ -56,6 +56,11 @@ export interface StartN8nOptions {
 	listenAddress?: string;
 	/** Folder with package.json and dist/ to load; default the project root. */
 	packageRoot?: string;
+	/**
+	 * Whether to link packageRoot into the user folder (default true). False: the package is
+	 * already installed there (see communityPackage.ts), and is loaded as it is.
+	 */
+	linkPackage?: boolean;
 	/** Default: the one in the cache folder (see install.ts); it must be installed. */
 	installation?: N8nInstallation;
 	/** n8n's output goes here; default `<userFolder>/n8n.log` (a worker's: `n8n-worker-<port>.log`). */
@@ -159,13 +164,21 @@ function n8nEnv(options: StartN8nOptions, installation: N8nInstallation): NodeJS
 	};
 }
 
-async function probeReadiness(url: string): Promise<boolean> {
-	return await fetch(`${url}/healthz/readiness`, {
-		signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
-	}).then(
+/** Whether `GET <url><urlPath>` answers 2xx within a probe's time. */
+async function answersOk(url: string, urlPath: string): Promise<boolean> {
+	return await fetch(`${url}${urlPath}`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) }).then(
 		(response) => response.ok,
 		() => false,
 	);
+}
+
+async function probeReadiness(url: string): Promise<boolean> {
+	return await answersOk(url, '/healthz/readiness');
+}
+
+/** Whether the REST API answers (the settings the editor loads before anyone logs in). */
+async function probeRest(url: string): Promise<boolean> {
+	return await answersOk(url, '/rest/settings');
 }
 
 /**
@@ -183,7 +196,7 @@ export async function startN8n(options: StartN8nOptions): Promise<N8nServer> {
 	const command = options.command ?? 'start';
 	const userFolder = path.resolve(options.userFolder);
 	await mkdir(userFolder, { recursive: true });
-	await linkPackage(userFolder, options.packageRoot);
+	if (options.linkPackage ?? true) await linkPackage(userFolder, options.packageRoot);
 	const logName = command === 'worker' ? `n8n-worker-${options.port}.log` : 'n8n.log';
 	const logFile = options.logFile ?? path.join(userFolder, logName);
 	const listenAddress = options.listenAddress ?? '127.0.0.1';
@@ -209,7 +222,10 @@ export async function startN8n(options: StartN8nOptions): Promise<N8nServer> {
 	);
 	await waitUntilReady(server, {
 		what,
-		probe: async () => await probeReadiness(url),
+		// n8n 1.123 says ready about 5 s before its REST API is mounted (404 until then); a main
+		// counts as ready once both answer.
+		probe: async () =>
+			(await probeReadiness(url)) && (command === 'worker' || (await probeRest(url))),
 		timeoutMs: READY_TIMEOUT_MS,
 		pollIntervalMs: READY_POLL_INTERVAL_MS,
 	});
@@ -431,6 +447,14 @@ export class N8nClient {
 		return (await this.request('GET', '/types/nodes.json', undefined, 'cookie')) as Array<{
 			name: string;
 			version: number | number[];
+		}>;
+	}
+
+	/** Every credential type n8n has loaded (`/types/credentials.json`, served to the editor). */
+	async credentialTypes(): Promise<Array<{ name: string; displayName: string }>> {
+		return (await this.request('GET', '/types/credentials.json', undefined, 'cookie')) as Array<{
+			name: string;
+			displayName: string;
 		}>;
 	}
 

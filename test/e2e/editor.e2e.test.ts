@@ -22,6 +22,7 @@ import { installN8n } from '../../scripts/n8n/install';
 import { N8nClient, PACKAGE_NAME, startN8n, type N8nServer } from '../../scripts/n8n/server';
 import { useOwnSandbox } from '../helpers/sandbox';
 import { freePorts } from '../sandbox/sandbox';
+import { CHROMIUM } from '../sandbox/systemPackages';
 import {
 	ensureBuilt,
 	makeOwner,
@@ -42,8 +43,6 @@ const BROWSER_LAUNCH_TIMEOUT_MS = 60_000;
 /** Stopping the browser and n8n. */
 const TEARDOWN_TIMEOUT_MS = 2 * 60_000;
 
-/** Debian's Chromium; Playwright never downloads a browser here. */
-const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
 	'--headless',
 	'--no-sandbox',

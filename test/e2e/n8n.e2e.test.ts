@@ -12,9 +12,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
-import { simpleParser } from 'mailparser';
-
-import { waitForTriggerStart } from '../../scripts/n8n/demo';
 import { installN8n } from '../../scripts/n8n/install';
 import {
 	N8nClient,
@@ -33,17 +30,20 @@ import {
 import { credentialData, deliver, listMessages, useOwnSandbox } from '../helpers/sandbox';
 import { freePorts } from '../sandbox/sandbox';
 import {
+	activateAlone,
 	AGENT,
 	ensureBuilt,
+	failReplyWhenSubjectSaysFail,
+	mailFromPeer,
 	makeOwner,
-	OUTCOME_TIMEOUT_MS,
 	PEER,
-	peerMailHeaders,
+	repliesToPeer,
 	say,
 	SETUP_TIMEOUT_MS,
 	setUpN8n,
 	sleep,
 	waitFor,
+	waitUntilRead,
 } from './support';
 
 /** One test: n8n restarts in 5-15 s, a run takes well under a second. */
@@ -64,36 +64,6 @@ const AI_DONE_TEXT = 'I have answered the mail.';
 
 useOwnSandbox();
 
-/** A plain mail from peer to the agent with a Message-ID of its own. */
-function mailFromPeer(subject: string): { raw: string; messageId: string } {
-	const messageId = `<e2e.${randomBytes(8).toString('hex')}@agentmail.test>`;
-	const raw = [
-		...peerMailHeaders(subject, messageId),
-		'Content-Type: text/plain; charset=utf-8',
-		'',
-		`Hello agent, this is "${subject}".`,
-		'',
-	].join('\r\n');
-	return { raw, messageId };
-}
-
-interface Reply {
-	inReplyTo?: string;
-	subject?: string;
-	text?: string;
-}
-
-/** The replies in peer's INBOX (everything there comes from the agent). */
-async function repliesToPeer(): Promise<Reply[]> {
-	const messages = await listMessages(PEER, 'INBOX');
-	return await Promise.all(
-		messages.map(async (message) => {
-			const parsed = await simpleParser(message.source);
-			return { inReplyTo: parsed.inReplyTo, subject: parsed.subject, text: parsed.text };
-		}),
-	);
-}
-
 /** The AgentMail Trigger on INBOX that marks each mail read after a successful run. */
 function triggerNode(credentials: Record<string, { id: string; name: string }>): object {
 	return {
@@ -105,15 +75,6 @@ function triggerNode(credentials: Record<string, { id: string; name: string }>):
 		parameters: { folder: 'INBOX', afterRun: 'markRead' },
 		credentials,
 	};
-}
-
-/** Waits until the mail with `messageId` in the agent's INBOX has the \Seen flag. */
-async function waitUntilRead(messageId: string, what: string): Promise<void> {
-	await waitFor(what, async () => {
-		const inbox = await listMessages(AGENT, 'INBOX');
-		const original = inbox.find((message) => message.messageId === messageId);
-		return original?.flags.includes('\\Seen') ? true : undefined;
-	});
 }
 
 /** The workflow the README calls the auto-reply agent. */
@@ -145,27 +106,12 @@ function autoReplyWorkflow(credential: { id: string; name: string }): WorkflowIn
 	};
 }
 
-/**
- * Trigger → Reply whose reply step fails, deterministically, for a mail whose subject contains
- * "fail": its custom header's name is then not a valid header name, which the node refuses.
- */
+/** Trigger → Reply whose reply step fails for a mail whose subject contains "fail". */
 function failingReplyWorkflow(credential: { id: string; name: string }): WorkflowInput {
-	const workflow = autoReplyWorkflow(credential);
-	const [trigger, reply] = workflow.nodes as Array<Record<string, unknown>>;
-	reply.parameters = {
-		...(reply.parameters as Record<string, unknown>),
-		options: {
-			customHeaders: {
-				header: [
-					{
-						name: "={{ $json.subject.includes('fail') ? 'Not A Header' : 'X-Check' }}",
-						value: 'ok',
-					},
-				],
-			},
-		},
+	return {
+		...failReplyWhenSubjectSaysFail(autoReplyWorkflow(credential)),
+		name: 'Reply unless the subject says fail (e2e)',
 	};
-	return { ...workflow, name: 'Reply unless the subject says fail (e2e)', nodes: [trigger, reply] };
 }
 
 /**
@@ -279,11 +225,8 @@ describe(`${PACKAGE} inside n8n`, () => {
 	}
 
 	/** Makes `workflow` the inbox's one active workflow and waits for its trigger to start. */
-	async function activateAlone(workflow: WorkflowInput): Promise<void> {
-		if (workflowId) await client.deactivateWorkflow(workflowId);
-		workflowId = await client.createWorkflow(workflow);
-		await client.activateWorkflow(workflowId);
-		await waitForTriggerStart(client, workflowId, TRIGGER_NODE, OUTCOME_TIMEOUT_MS);
+	async function activateOnly(workflow: WorkflowInput): Promise<void> {
+		workflowId = await activateAlone(client, workflowId, workflow, TRIGGER_NODE);
 	}
 
 	/**
@@ -295,7 +238,7 @@ describe(`${PACKAGE} inside n8n`, () => {
 		tool: Record<string, unknown>,
 		argumentsFor: () => Record<string, unknown>,
 	): Promise<number> {
-		await activateAlone(agentWorkflow(name, credential, openAiCredential, tool));
+		await activateOnly(agentWorkflow(name, credential, openAiCredential, tool));
 		model = callToolOnce(argumentsFor);
 		return openAi.requests.length;
 	}
@@ -432,7 +375,7 @@ describe(`${PACKAGE} inside n8n`, () => {
 		'leaves the message of a failed run unread; the next successful run marks its message read',
 		async () => {
 			// One trigger on the inbox at a time: the auto-reply workflow steps aside.
-			await activateAlone(failingReplyWorkflow(credential));
+			await activateOnly(failingReplyWorkflow(credential));
 			const failing = mailFromPeer('Please fail this one');
 			await deliver(AGENT, failing.raw);
 			const [failed] = await endedExecutions('the failed execution', 1);

@@ -28,6 +28,7 @@ import path from 'node:path';
 
 import { simpleParser } from 'mailparser';
 
+import { settle } from '../../nodes/shared/async';
 import { DEMO_WORKFLOWS, loadDemoWorkflow, waitForTriggerStart } from '../../scripts/n8n/demo';
 import { installN8n } from '../../scripts/n8n/install';
 import { n8nPostgresEnv, startPostgres, type PostgresServer } from '../../scripts/n8n/postgres';
@@ -199,13 +200,24 @@ describe('n8n-nodes-agentmail-inbox in n8n queue mode (main + 2 workers)', () =>
 		binaryDataDir = path.join(root, 'binary-data');
 		await mkdir(binaryDataDir);
 		let started = Date.now();
-		[redis, postgres] = await Promise.all([startRedis(), startPostgres()]);
-		say(`Redis on ${redis.port}, PostgreSQL on ${postgres.port} in ${Date.now() - started} ms`);
+		// Both kept even when the other fails, so afterAll stops the one that did start (a
+		// PostgreSQL left running kept the jest worker from exiting).
+		const [redisStart, postgresStart] = await Promise.all([
+			settle(startRedis()),
+			settle(startPostgres()),
+		]);
+		redis = redisStart.ok ? redisStart.value : undefined;
+		postgres = postgresStart.ok ? postgresStart.value : undefined;
+		if (!redisStart.ok) throw redisStart.error;
+		if (!postgresStart.ok) throw postgresStart.error;
+		say(
+			`Redis on ${redisStart.value.port}, PostgreSQL on ${postgresStart.value.port} in ${Date.now() - started} ms`,
+		);
 
 		const env = {
 			EXECUTIONS_MODE: 'queue',
-			...n8nRedisEnv(redis),
-			...n8nPostgresEnv(postgres),
+			...n8nRedisEnv(redisStart.value),
+			...n8nPostgresEnv(postgresStart.value),
 			// Every process must decrypt the credentials the main stored.
 			N8N_ENCRYPTION_KEY: randomBytes(24).toString('hex'),
 			N8N_DEFAULT_BINARY_DATA_MODE: 'filesystem',

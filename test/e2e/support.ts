@@ -8,10 +8,18 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
-import { CREDENTIAL_TYPE } from '../../scripts/n8n/demo';
+import { simpleParser } from 'mailparser';
+
+import { CREDENTIAL_TYPE, waitForTriggerStart } from '../../scripts/n8n/demo';
 import { installN8n } from '../../scripts/n8n/install';
-import { N8nClient, startN8n, type N8nServer, type OwnerAccount } from '../../scripts/n8n/server';
-import { credentialData } from '../helpers/sandbox';
+import {
+	N8nClient,
+	startN8n,
+	type N8nServer,
+	type OwnerAccount,
+	type WorkflowInput,
+} from '../../scripts/n8n/server';
+import { credentialData, listMessages } from '../helpers/sandbox';
 import { freePorts } from '../sandbox/sandbox';
 import { runCommand } from '../sandbox/processes';
 
@@ -153,4 +161,99 @@ export function useOwnN8n(folderPrefix: string): () => N8nClient {
 		if (!client) throw new Error('useOwnN8n: n8n is not started yet (use it inside tests)');
 		return client;
 	};
+}
+
+/** A plain mail from {@link PEER} to the agent with a Message-ID of its own. */
+export function mailFromPeer(subject: string): { raw: string; messageId: string } {
+	const messageId = `<e2e.${randomBytes(8).toString('hex')}@agentmail.test>`;
+	const raw = [
+		...peerMailHeaders(subject, messageId),
+		'Content-Type: text/plain; charset=utf-8',
+		'',
+		`Hello agent, this is "${subject}".`,
+		'',
+	].join('\r\n');
+	return { raw, messageId };
+}
+
+/** A reply as {@link repliesToPeer} reads it. */
+export interface Reply {
+	inReplyTo?: string;
+	subject?: string;
+	text?: string;
+}
+
+/** The replies in {@link PEER}'s INBOX (everything there comes from the agent). */
+export async function repliesToPeer(): Promise<Reply[]> {
+	const messages = await listMessages(PEER, 'INBOX');
+	return await Promise.all(
+		messages.map(async (message) => {
+			const parsed = await simpleParser(message.source);
+			return { inReplyTo: parsed.inReplyTo, subject: parsed.subject, text: parsed.text };
+		}),
+	);
+}
+
+/** Waits until the mail with `messageId` in {@link AGENT}'s INBOX has the \Seen flag. */
+export async function waitUntilRead(messageId: string, what: string): Promise<void> {
+	await waitFor(what, async () => {
+		const inbox = await listMessages(AGENT, 'INBOX');
+		const original = inbox.find((message) => message.messageId === messageId);
+		return original?.flags.includes('\\Seen') ? true : undefined;
+	});
+}
+
+/**
+ * Makes the workflow's node named Reply fail, deterministically, for a mail whose subject
+ * contains "fail": its custom header's name is then not a valid header name, which the node
+ * refuses. Changes the workflow in place and returns it.
+ */
+export function failReplyWhenSubjectSaysFail(workflow: WorkflowInput): WorkflowInput {
+	const reply = (workflow.nodes as Array<{ name: string; parameters: object }>).find(
+		(node) => node.name === 'Reply',
+	);
+	if (!reply) throw new Error(`the workflow "${workflow.name}" has no node named Reply`);
+	reply.parameters = {
+		...reply.parameters,
+		options: {
+			customHeaders: {
+				header: [
+					{
+						name: "={{ $json.subject.includes('fail') ? 'Not A Header' : 'X-Check' }}",
+						value: 'ok',
+					},
+				],
+			},
+		},
+	};
+	return workflow;
+}
+
+/**
+ * Makes `workflow` the inbox's one active workflow: deactivates `previousId` (if any), creates
+ * and activates the new one, and waits until its trigger `triggerNode` has started. Returns the
+ * new workflow's id.
+ */
+export async function activateAlone(
+	client: N8nClient,
+	previousId: string | undefined,
+	workflow: WorkflowInput,
+	triggerNode: string,
+): Promise<string> {
+	if (previousId) await client.deactivateWorkflow(previousId);
+	const workflowId = await client.createWorkflow(workflow);
+	await client.activateWorkflow(workflowId);
+	await waitForTriggerStart(client, workflowId, triggerNode, OUTCOME_TIMEOUT_MS);
+	return workflowId;
+}
+
+/** Stops n8n and removes its user folder, unless AGENTMAIL_E2E_KEEP asks to keep it. */
+export async function stopN8n(
+	server: N8nServer | undefined,
+	userFolder: string | undefined,
+): Promise<void> {
+	await server?.stop();
+	if (userFolder && !process.env.AGENTMAIL_E2E_KEEP) {
+		await rm(userFolder, { recursive: true, force: true });
+	}
 }

@@ -1,15 +1,45 @@
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+
+import type { Config } from '@jest/types';
+
 import { startTemporarySandbox, type Sandbox } from '../sandbox/sandbox';
+import { ensureSystemPackages } from '../sandbox/systemPackages';
 
 declare global {
 	// Shared between globalSetup and globalTeardown, which jest runs in the same process.
 	var agentMailSandbox: Sandbox | undefined;
 }
 
+/** The files under `folder` whose names end in `.test.ts` (jest.config.js's testMatch). */
+function testFiles(folder: string): string[] {
+	return readdirSync(folder, { withFileTypes: true }).flatMap((entry) => {
+		const file = path.join(folder, entry.name);
+		if (entry.isDirectory()) return testFiles(file);
+		return entry.name.endsWith('.test.ts') ? [file] : [];
+	});
+}
+
+/** The test files this run takes: jest's path patterns and ignore patterns applied. */
+function selectedTestFiles(globalConfig: Config.GlobalConfig, projectConfig: Config.ProjectConfig) {
+	const patterns = globalConfig.testPathPatterns.toExecutor({ rootDir: globalConfig.rootDir });
+	const ignored = projectConfig.testPathIgnorePatterns.map((pattern) => new RegExp(pattern));
+	return projectConfig.roots
+		.flatMap((root) => testFiles(root))
+		.filter((file) => patterns.isMatch(file) && !ignored.some((pattern) => pattern.test(file)));
+}
+
 /**
- * Starts one sandbox for the whole jest run, in a fresh temporary folder on free ports, and
- * publishes its sandbox.json as AGENTMAIL_SANDBOX_JSON (the test workers inherit it).
+ * Installs (as root) the system packages the selected tests need, or fails at once with the
+ * command to run; then starts one sandbox for the whole jest run, in a fresh temporary folder
+ * on free ports, and publishes its sandbox.json as AGENTMAIL_SANDBOX_JSON (the test workers
+ * inherit it).
  */
-export default async function globalSetup(): Promise<void> {
+export default async function globalSetup(
+	globalConfig: Config.GlobalConfig,
+	projectConfig: Config.ProjectConfig,
+): Promise<void> {
+	await ensureSystemPackages(selectedTestFiles(globalConfig, projectConfig));
 	const sandbox = await startTemporarySandbox();
 	globalThis.agentMailSandbox = sandbox;
 	process.env.AGENTMAIL_SANDBOX_JSON = sandbox.infoPath;

@@ -257,7 +257,9 @@ export class RunEmitter {
 	/**
 	 * n8n (2.40+) refuses a second run with the same key: a safety net behind the cursor, should
 	 * a message ever be handed over twice (e.g. static data lost in a crash). One message, one
-	 * key: workflow, trigger node, folder, UIDVALIDITY and UID(s).
+	 * key: workflow, trigger node, folder, UIDVALIDITY and UID(s). n8n 1.x's emit takes three
+	 * arguments and ignores the key, on purpose left in the call: there the cursor alone keeps
+	 * each message to one run (README, "Supported n8n versions").
 	 */
 	private deduplicationKey(messages: Pending[]): string {
 		const workflow = this.ctx.getWorkflow().id ?? 'unsaved';
