@@ -781,6 +781,8 @@ describe('many inboxes (a sandbox of its own)', () => {
 							clients.push(client);
 							await client.connect();
 							await client.mailboxOpen('INBOX');
+							// Each IDLE session's imap process takes an inotify instance of the mail user.
+							void client.idle().catch(() => undefined);
 						}),
 					);
 				}
@@ -790,6 +792,12 @@ describe('many inboxes (a sandbox of its own)', () => {
 					clients.map(async (client) => (await client.search({ subject }, { uid: true })) || []),
 				);
 				expect(searched.filter((uids) => uids.length === 1)).toHaveLength(1);
+				await Promise.all(clients.map(async (client) => await client.logout()));
+				await sandbox.stop();
+				// Every session heard of new mail at once: none fell back to polling every 30 s.
+				const log = readFileSync(sandbox.imapLogFile, 'utf8');
+				expect(log).toContain('Login: user=<many-250@agentmail.test>');
+				expect(log).not.toMatch(/Inotify instance limit/);
 			} finally {
 				await Promise.all(
 					clients.map(async (client) => await client.logout().catch(() => undefined)),

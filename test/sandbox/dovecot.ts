@@ -38,6 +38,15 @@ const MAX_IMAP_SESSIONS = 2_000;
  * process to be forked.
  */
 const IMAP_LOGIN_PROCESSES = 2;
+/**
+ * Inotify instances the mail user may hold. Each IDLE session's imap process takes one to hear
+ * of new mail at once; past Linux's default of 128 per user, Dovecot disables it for the
+ * session ("Inotify instance limit ... exceeded") and looks for new mail only every 30 s
+ * (mailbox_idle_check_interval): a scale test would measure that, not the clients.
+ */
+const MIN_INOTIFY_INSTANCES = 8_192;
+/** Where Linux keeps that limit. */
+const INOTIFY_INSTANCES_FILE = '/proc/sys/fs/inotify/max_user_instances';
 /** Memory each imap-login process may map: it holds the TLS state of many connections. */
 const IMAP_LOGIN_VSZ_LIMIT = '1G';
 /** How much of the supervisor's stderr is kept for error messages. */
@@ -247,6 +256,32 @@ async function waitForExit(child: ChildProcess, timeoutMs: number): Promise<bool
  * A private Dovecot instance: IMAPS (TLS on connect only) and LMTP on 127.0.0.1, config, state,
  * logs and maildirs inside the sandbox folder. Never touches /etc/dovecot or a system instance.
  */
+/**
+ * Raises the per-user inotify instance limit to MIN_INOTIFY_INSTANCES when it is lower (as
+ * root; it only ever raises it, and it lasts until the next boot). Without root it says once
+ * what IDLE does past the limit and how to raise it.
+ */
+let inotifyChecked = false;
+async function ensureInotifyInstances(): Promise<void> {
+	if (inotifyChecked) return;
+	inotifyChecked = true;
+	const current = Number((await readFile(INOTIFY_INSTANCES_FILE, 'utf8').catch(() => '')).trim());
+	// Not Linux, or a kernel without the file: nothing to raise.
+	if (!Number.isInteger(current) || current <= 0 || current >= MIN_INOTIFY_INSTANCES) return;
+	// A container's /proc/sys is often read-only, even for root: then only the advice is left.
+	const raised =
+		process.getuid?.() === 0 &&
+		(await writeFile(INOTIFY_INSTANCES_FILE, `${MIN_INOTIFY_INSTANCES}\n`).then(
+			() => true,
+			() => false,
+		));
+	if (raised) return;
+	process.stderr.write(
+		`sandbox: fs.inotify.max_user_instances is ${current}: IDLE sessions beyond about that many hear of new mail only every 30 s. ` +
+			`To hold more: sudo sysctl fs.inotify.max_user_instances=${MIN_INOTIFY_INSTANCES}\n`,
+	);
+}
+
 export class Dovecot {
 	/** The generated dovecot.conf. */
 	readonly conf: string;
@@ -454,6 +489,7 @@ service anvil {${noChroot}
 		// Already running: starting twice would only fail on the busy ports.
 		if (this.supervisor) return;
 		await this.killOrphan();
+		await ensureInotifyInstances();
 		// Runtime files only (sockets, pid file): stale ones left by a killed Dovecot can stall the
 		// new one (a dead anvil-auth-penalty socket costs the auth process a 5 s connect retry).
 		await rm(this.baseDir, { recursive: true, force: true });
