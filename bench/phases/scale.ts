@@ -57,6 +57,12 @@ const CONNECTION_POLL_MS = 100;
 const RUNS_TIMEOUT_MS = 180_000;
 /** After the last expected run: later runs (duplicates) still get this long to show up. */
 const RUNS_QUIET_MS = 5_000;
+/**
+ * The floor's triggers hold no connection to wait for, and n8n activates workflows only after
+ * it answers its readiness probe: its memory and CPU are read this long after that. (The
+ * 22:11 run read them at once, while n8n was still activating 200 workflows.)
+ */
+const FLOOR_ACTIVATION_WAIT_MS = 60_000;
 /** API calls at once when creating, activating and reading many workflows. */
 const API_PARALLEL = 8;
 const MB = 1024 * 1024;
@@ -299,6 +305,7 @@ async function floor(context: BenchContext, count: number, idleS: number): Promi
 	});
 	try {
 		await lab.restartN8n();
+		await sleep(FLOOR_ACTIVATION_WAIT_MS);
 		const result = { side: 'baseline' as const, triggers: count, ...(await idle(lab, idleS)) };
 		log(`scale floor ×${count}: RSS ${result.rssMb} MB, idle CPU ${result.idleCpuMsPerS} ms/s`);
 		return result;

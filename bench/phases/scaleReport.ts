@@ -101,12 +101,9 @@ export function renderScale(
 	const rows: Array<[string, string, boolean]> = [];
 	if (oursMax) {
 		const each = perTrigger(oursMax, alone);
-		const own = floor && floor.triggers === max ? perTrigger(floor, alone) : undefined;
 		rows.push([
 			`Scale: ≤ 1 MB of n8n memory per idle trigger (at ${max})`,
-			own
-				? `${each.mb} MB, of which n8n's own per active workflow (the floor) ${own.mb} MB`
-				: `${each.mb} MB`,
+			`${each.mb} MB`,
 			each.mb <= 1,
 		]);
 		rows.push([
