@@ -21,13 +21,8 @@ import {
 	type ITriggerFunctions,
 } from 'n8n-workflow';
 
-import {
-	headersOnlyItem,
-	parseMessage,
-	type MessageBinary,
-	type ParsedMessage,
-	type ToItemOptions,
-} from '../../shared/mime/toItem';
+import type { MessageBinary, ParsedMessage, ToItemOptions } from '../../shared/mime/item';
+import { headersOnlyItem, parseMessage } from '../../shared/mime/toItem';
 import { HANDOVER_RETRY_CAP_MS } from '../../shared/imap/handOver';
 import type { FetchedMessage, MailboxSession } from '../../shared/imap/session';
 import { settle } from '../../shared/async';

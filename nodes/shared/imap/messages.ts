@@ -6,13 +6,8 @@
 import type { FetchMessageObject } from 'imapflow';
 
 import { formatBytes } from '../smtp/limits';
-import {
-	headersOnlyItem,
-	parseMessage,
-	type MessageBinary,
-	type ToItemOptions,
-	type TriggerItem,
-} from '../mime/toItem';
+import type { MessageBinary, ToItemOptions, TriggerItem } from '../mime/item';
+import { headersOnlyItem, parseMessage } from '../mime/toItem';
 import { ImapError } from './connect';
 import type { InboxClient, SelectedFolder } from './inbox';
 import { buildSearch, type MessageFilters } from './search';

@@ -1,4 +1,5 @@
-import { headersOnlyItem, joinBinary, parseMessage } from '../../../nodes/shared/mime/toItem';
+import { joinBinary } from '../../../nodes/shared/mime/item';
+import { headersOnlyItem, parseMessage } from '../../../nodes/shared/mime/toItem';
 import { compose, INBOX, metaFor } from './helpers';
 
 const PNG = Buffer.from(
