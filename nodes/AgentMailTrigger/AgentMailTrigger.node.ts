@@ -10,7 +10,8 @@ import {
 import { CredentialError, forInbox, tryParseConnection } from '../shared/connection';
 import { fetchNewest } from '../shared/imap/browse';
 import { selectPlace, type CursorState, type StartFrom } from '../shared/imap/cursor';
-import { FatalSessionError, MailboxSession, RECONNECT_SLOW_CAP_MS } from '../shared/imap/session';
+import { RECONNECT_SLOW_CAP_MS } from '../shared/imap/reconnect';
+import { FatalSessionError, MailboxSession } from '../shared/imap/session';
 import { agentMailInboxConnectionTest } from '../shared/methods/credentialTest';
 import { triggerDescription } from './description';
 import { RunEmitter, toItem, type AfterRun, type EmitterSettings } from './helpers/emitter';

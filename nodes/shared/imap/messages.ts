@@ -11,7 +11,7 @@ import { headersOnlyItem, parseMessage } from '../mime/toItem';
 import { ImapError } from './connect';
 import type { InboxClient, SelectedFolder } from './inbox';
 import { buildSearch, type MessageFilters } from './search';
-import { chunkPlan, FETCH_CHUNK_BYTES } from './session';
+import { chunkPlan, FETCH_CHUNK_BYTES } from './catchUp';
 
 /** UIDs per FETCH of envelopes: a short command line, and a few hundred kB per answer. */
 export const HEADER_FETCH_CHUNK = 200;
