@@ -73,7 +73,13 @@ function runSucceeded(run: IRun | undefined): boolean {
 }
 
 function metaOf(message: FetchedMessage) {
-	return { uid: message.uid, folder: message.folder, flags: message.flags, size: message.size };
+	return {
+		uid: message.uid,
+		uidValidity: message.uidValidity,
+		folder: message.folder,
+		flags: message.flags,
+		size: message.size,
+	};
 }
 
 /** Parses one fetched message (the whole of it, or its headers when it is over the cap). */

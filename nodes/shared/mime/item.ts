@@ -11,7 +11,14 @@ import {
 } from './limits';
 
 /** What IMAP says about the message. */
-export type MessageMeta = { uid: number; folder: string; flags: string[]; size: number };
+export type MessageMeta = {
+	uid: number;
+	/** The folder's UIDVALIDITY, for the item; '' when not known (a message parsed on its own). */
+	uidValidity?: string;
+	folder: string;
+	flags: string[];
+	size: number;
+};
 
 /** How to build the item. */
 export type ToItemOptions = {
@@ -49,6 +56,11 @@ export type AttachmentInfo = {
 /** The JSON of a trigger item. Every field is always present. */
 export type TriggerItem = {
 	uid: number;
+	/**
+	 * The folder's UIDVALIDITY when the message was read: with `uid`, names this message for good
+	 * (Message → Get trusts the UID only while the folder still has it). '' when not known.
+	 */
+	uidValidity: string;
 	folder: string;
 	/** With angle brackets. */
 	messageId: string | null;

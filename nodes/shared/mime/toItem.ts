@@ -161,6 +161,7 @@ function itemFromHeaders(
 		warnings.add(`the From header ${quote(fromField.value)} holds no address`);
 	return {
 		uid: meta.uid,
+		uidValidity: meta.uidValidity ?? '',
 		folder: meta.folder,
 		messageId: firstMessageId(firstField(fields, 'message-id')?.value),
 		inReplyTo: firstMessageId(firstField(fields, 'in-reply-to')?.value),
