@@ -23,7 +23,8 @@ import { promisify } from 'node:util';
 import { ImapFlow } from 'imapflow';
 
 import { imapOptions, parseConnection } from '../nodes/shared/connection';
-import { joinBinary, parseMessage } from '../nodes/shared/mime/toItem';
+import { joinBinary } from '../nodes/shared/mime/item';
+import { parseMessage } from '../nodes/shared/mime/toItem';
 import { deliver } from '../test/sandbox/deliver';
 import { readSandboxInfo, sandboxCredential } from '../test/sandbox/info';
 import { startTemporarySandbox } from '../test/sandbox/sandbox';

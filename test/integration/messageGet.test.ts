@@ -7,6 +7,7 @@ import { AgentMail } from '../../nodes/AgentMail/AgentMail.node';
 import { mail, recreateFolder, seedFolder } from '../helpers/mailbox';
 import { runNode } from '../helpers/nodeHarness';
 import { credentialData, imapClient } from '../helpers/sandbox';
+import { activateTrigger, waitFor } from '../helpers/triggerHarness';
 
 const agent = 'agent@agentmail.test';
 const node = new AgentMail();
@@ -52,7 +53,7 @@ it('by default reads the message of the input item that Get Many gave, in full',
 	expect(output[0].map((o) => o.pairedItem)).toEqual([{ item: 0 }, { item: 1 }]);
 });
 
-it('a trigger item (uid, folder, messageId, no uidValidity) is read; headers only when asked', async () => {
+it('an item with uid, folder and messageId but no uidValidity is read; headers only when asked', async () => {
 	const { folder, uids } = await seedFolder(agent, 'GetTrigger', [{ raw: a.raw }]);
 	const { output } = await run({ format: 'headers' }, [
 		{ uid: uids[0], folder, messageId: a.messageId },
@@ -121,6 +122,63 @@ describe('a folder renumbered since the UID was read (UIDVALIDITY changed)', () 
 		const before = await renumbered();
 		const { output } = await run({}, [{ uid: 1, folder: before.folder, messageId: a.messageId }]);
 		expect(output[0][0].json).toMatchObject({ subject: 'Message A', uid: 2 });
+	});
+});
+
+describe("the AgentMail Trigger's item after its folder was renumbered", () => {
+	/** The trigger's item of the one message in `folder` (read at activation, nothing marked). */
+	async function triggerItem(folder: string) {
+		const trigger = await activateTrigger({
+			credentials: credentialData(agent),
+			parameters: { folder, startFrom: 'all', afterRun: 'nothing' },
+		});
+		try {
+			await waitFor(() => trigger.items().length === 1, 'the trigger item');
+		} finally {
+			await trigger.close();
+		}
+		return trigger.items()[0].json;
+	}
+
+	it("carries the folder's uidValidity, so its UID never returns the message now at that UID", async () => {
+		// No Message-ID: the UID and its UIDVALIDITY are all that name the message.
+		const noId = a.raw.replace(/^Message-ID: .*\r\n/m, '');
+		const { folder, uids, uidValidity } = await seedFolder(agent, 'TriggerItem', [{ raw: noId }]);
+		const item = await triggerItem(folder);
+		expect(item).toMatchObject({ uid: uids[0], uidValidity, folder, messageId: null });
+
+		// Recreated with B first: the trigger item's UID is B's now.
+		await recreateFolder(agent, folder);
+		const client = await imapClient(agent);
+		try {
+			await client.append(folder, b.raw);
+		} finally {
+			await client.logout();
+		}
+		const { output } = await run({}, [item], true);
+		expect(output[0][0].json.subject).toBeUndefined();
+		expect(String(output[0][0].json.error)).toMatch(
+			new RegExp(
+				`The folder "${folder}" of agent@agentmail\\.test was renumbered since UID ${uids[0]} was read \\(UIDVALIDITY ${uidValidity}, now \\d+\\)`,
+			),
+		);
+	});
+
+	it('with its Message-ID, the message is found under its new UID', async () => {
+		const { folder, uidValidity } = await seedFolder(agent, 'TriggerItemId', [{ raw: a.raw }]);
+		const item = await triggerItem(folder);
+		expect(item).toMatchObject({ uidValidity, messageId: a.messageId });
+		await recreateFolder(agent, folder);
+		const client = await imapClient(agent);
+		try {
+			await client.append(folder, b.raw);
+			await client.append(folder, a.raw);
+		} finally {
+			await client.logout();
+		}
+		const { output } = await run({}, [item]);
+		expect(output[0][0].json).toMatchObject({ subject: 'Message A', uid: 2, folder });
+		expect(output[0][0].json.uidValidity).not.toBe(uidValidity);
 	});
 });
 

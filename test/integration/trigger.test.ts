@@ -17,7 +17,7 @@ import {
 	useOwnSandbox,
 } from '../helpers/sandbox';
 import { activateTrigger, message, waitFor, type ActiveTrigger } from '../helpers/triggerHarness';
-import { RECONNECT_JITTER, RECONNECT_SLOW_CAP_MS } from '../../nodes/shared/imap/session';
+import { RECONNECT_JITTER, RECONNECT_SLOW_CAP_MS } from '../../nodes/shared/imap/reconnect';
 import { CORPUS_DIR, corpusFiles } from '../unit/mime/helpers';
 import * as toItemModule from '../../nodes/shared/mime/toItem';
 import { MAX_CONVERSION_ATTEMPTS } from '../../nodes/AgentMailTrigger/helpers/emitter';

@@ -1,4 +1,4 @@
-import { chunkPlan } from '../../nodes/shared/imap/session';
+import { chunkPlan } from '../../nodes/shared/imap/catchUp';
 
 type Fetch = 'none' | 'source' | 'headers';
 const entry = (uid: number, size: number, fetch: Fetch = 'source') => ({ uid, size, fetch });

@@ -1,7 +1,7 @@
 /** Messages read over IMAP as n8n items: full items get their binaries stored by n8n. */
 import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 
-import { joinBinary } from '../../shared/mime/toItem';
+import { joinBinary } from '../../shared/mime/item';
 import type { FullItem } from '../../shared/imap/messages';
 import type { ImapResult } from './imapRun';
 

@@ -21,13 +21,8 @@ import {
 	type ITriggerFunctions,
 } from 'n8n-workflow';
 
-import {
-	headersOnlyItem,
-	parseMessage,
-	type MessageBinary,
-	type ParsedMessage,
-	type ToItemOptions,
-} from '../../shared/mime/toItem';
+import type { MessageBinary, ParsedMessage, ToItemOptions } from '../../shared/mime/item';
+import { headersOnlyItem, parseMessage } from '../../shared/mime/toItem';
 import { HANDOVER_RETRY_CAP_MS } from '../../shared/imap/handOver';
 import type { FetchedMessage, MailboxSession } from '../../shared/imap/session';
 import { settle } from '../../shared/async';
@@ -78,7 +73,13 @@ function runSucceeded(run: IRun | undefined): boolean {
 }
 
 function metaOf(message: FetchedMessage) {
-	return { uid: message.uid, folder: message.folder, flags: message.flags, size: message.size };
+	return {
+		uid: message.uid,
+		uidValidity: message.uidValidity,
+		folder: message.folder,
+		flags: message.flags,
+		size: message.size,
+	};
 }
 
 /** Parses one fetched message (the whole of it, or its headers when it is over the cap). */

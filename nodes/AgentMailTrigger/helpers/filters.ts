@@ -2,7 +2,7 @@
  * Which messages start a run: the user's sender / subject / unread filters and the
  * automatic-mail guard.
  */
-import type { ParsedMessage } from '../../shared/mime/toItem';
+import type { ParsedMessage } from '../../shared/mime/item';
 
 export interface MessageFilters {
 	/** Comma-separated addresses or @domains; empty = anyone. */

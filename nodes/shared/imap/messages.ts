@@ -6,17 +6,12 @@
 import type { FetchMessageObject } from 'imapflow';
 
 import { formatBytes } from '../smtp/limits';
-import {
-	headersOnlyItem,
-	parseMessage,
-	type MessageBinary,
-	type ToItemOptions,
-	type TriggerItem,
-} from '../mime/toItem';
+import type { MessageBinary, ToItemOptions, TriggerItem } from '../mime/item';
+import { headersOnlyItem, parseMessage } from '../mime/toItem';
 import { ImapError } from './connect';
 import type { InboxClient, SelectedFolder } from './inbox';
 import { buildSearch, type MessageFilters } from './search';
-import { chunkPlan, FETCH_CHUNK_BYTES } from './session';
+import { chunkPlan, FETCH_CHUNK_BYTES } from './catchUp';
 
 /** UIDs per FETCH of envelopes: a short command line, and a few hundred kB per answer. */
 export const HEADER_FETCH_CHUNK = 200;
@@ -49,8 +44,7 @@ export interface MessagePlace {
 /** Fields of the trigger's item that a header block cannot fill: left out, not given as empty. */
 const BODY_FIELDS = ['text', 'html', 'replyText', 'attachments'] as const;
 
-export type HeaderItem = MessagePlace &
-	Omit<TriggerItem, (typeof BODY_FIELDS)[number] | 'uid' | 'folder'>;
+export type HeaderItem = MessagePlace & Omit<TriggerItem, (typeof BODY_FIELDS)[number]>;
 
 /** A message as the trigger emits it, with its UIDVALIDITY and binaries. */
 export type FullItem = {
@@ -179,6 +173,7 @@ async function fullItem(
 ): Promise<FullItem> {
 	const meta = {
 		uid: message.uid,
+		uidValidity: selected.uidValidity,
 		folder: selected.path,
 		flags: flagsOf(message),
 		size: message.size ?? 0,
@@ -191,11 +186,7 @@ async function fullItem(
 				`the message is ${formatBytes(meta.size)}, over the ${formatBytes(maxBytes)} limit set in the node: only its headers were read`,
 				options.inbox,
 			);
-	const { uid, folder, ...rest } = parsed.json;
-	return {
-		json: { uid, uidValidity: selected.uidValidity, folder, ...rest },
-		binaries: parsed.binaries,
-	};
+	return { json: parsed.json, binaries: parsed.binaries };
 }
 
 /**
@@ -222,13 +213,13 @@ function headerItem(
 ): HeaderItem {
 	const meta = {
 		uid: message.uid,
+		uidValidity: selected.uidValidity,
 		folder: selected.path,
 		flags: flagsOf(message),
 		size: message.size ?? 0,
 	};
 	const parsed = headersOnlyItem(message.headers ?? Buffer.alloc(0), meta, null, inbox);
-	const { uid, folder, ...rest } = parsed.json;
-	const item: Record<string, unknown> = { uid, uidValidity: selected.uidValidity, folder, ...rest };
+	const item: Record<string, unknown> = { ...parsed.json };
 	for (const field of BODY_FIELDS) delete item[field];
 	return item as unknown as HeaderItem;
 }

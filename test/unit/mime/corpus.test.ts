@@ -6,7 +6,8 @@
  */
 import { simpleParser, type ParsedMail } from 'mailparser';
 
-import { joinBinary, parseMessage, type ParsedMessage } from '../../../nodes/shared/mime/toItem';
+import { joinBinary, type ParsedMessage } from '../../../nodes/shared/mime/item';
+import { parseMessage } from '../../../nodes/shared/mime/toItem';
 import { corpusFiles, metaFor, readCorpus } from './helpers';
 
 /** Each corpus message must be done well within the 10 s default parse timeout. */

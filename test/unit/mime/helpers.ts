@@ -8,7 +8,7 @@ import path from 'node:path';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type Mail from 'nodemailer/lib/mailer';
 
-import type { MessageMeta } from '../../../nodes/shared/mime/toItem';
+import type { MessageMeta } from '../../../nodes/shared/mime/item';
 
 export const INBOX = 'agent@agentmail.test';
 

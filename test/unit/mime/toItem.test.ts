@@ -1,4 +1,5 @@
-import { headersOnlyItem, joinBinary, parseMessage } from '../../../nodes/shared/mime/toItem';
+import { joinBinary } from '../../../nodes/shared/mime/item';
+import { headersOnlyItem, parseMessage } from '../../../nodes/shared/mime/toItem';
 import { compose, INBOX, metaFor } from './helpers';
 
 const PNG = Buffer.from(
@@ -30,11 +31,18 @@ describe('parseMessage: item shape', () => {
 			text: 'Here are the numbers.\n',
 			attachments: [{ filename: 'numbers.csv', content: csv, contentType: 'text/csv' }],
 		});
-		const meta = { uid: 42, folder: 'INBOX', flags: ['\\Seen', '$Label'], size: raw.length };
+		const meta = {
+			uid: 42,
+			uidValidity: '1700000000',
+			folder: 'INBOX',
+			flags: ['\\Seen', '$Label'],
+			size: raw.length,
+		};
 		const result = await parseMessage(raw, meta, { inbox: INBOX });
 
 		expect(result.json).toEqual({
 			uid: 42,
+			uidValidity: '1700000000',
 			folder: 'INBOX',
 			messageId: '<m2@example.com>',
 			inReplyTo: '<m1@example.com>',
@@ -479,6 +487,8 @@ describe('headersOnlyItem', () => {
 		);
 		expect(result.json).toEqual({
 			uid: 5,
+			// Not given in the meta: not known.
+			uidValidity: '',
 			folder: 'INBOX',
 			messageId: '<large@example.com>',
 			inReplyTo: null,

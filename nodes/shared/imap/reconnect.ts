@@ -1,0 +1,88 @@
+/**
+ * The reconnect policy of one IMAP session: how long to wait before the next attempt after a
+ * drop (capped, jittered, doubling; fast while an outage is young, slow after it and for a
+ * refused login), and the log lines of an outage: one when it begins, one per slow attempt,
+ * one when the connection is restored.
+ */
+import type { PackageLogger } from '../async';
+import { jittered, RETRY_JITTER } from './handOver';
+
+/** First reconnect delay; grows ×2 per failed attempt. */
+export const RECONNECT_INITIAL_MS = 250;
+/** Reconnect delay cap while an outage is young, so a restarted server is caught up quickly. */
+export const RECONNECT_FAST_CAP_MS = 1_000;
+/** How long an outage counts as young. */
+export const RECONNECT_FAST_PERIOD_MS = 60_000;
+/** Reconnect delay cap for a long outage: a down server is not hammered. */
+export const RECONNECT_SLOW_CAP_MS = 30_000;
+/** ± share of each delay that is random, so many triggers do not reconnect in step. */
+export const RECONNECT_JITTER = RETRY_JITTER;
+
+export class ReconnectPolicy {
+	/** When the current outage began; undefined while connected. */
+	private outageSince?: number;
+	/** Attempts so far in this outage: each doubles the delay, up to the cap. */
+	private attempts = 0;
+	/** Whether a connect has ever succeeded: a refusal after that is retried (see onRefused). */
+	private connectedOnce = false;
+	/** The current outage is a refusal (login or folder): retried at the slow pace only. */
+	private refused = false;
+
+	constructor(
+		/** Where the loss, the slow attempts and the restore are reported. */
+		private readonly logger: PackageLogger,
+		/** Server and folder, for the log lines. */
+		private readonly where: string,
+	) {}
+
+	/** The wait before the next attempt; `cause` is why the last one failed or the link dropped. */
+	nextDelay(cause: unknown): number {
+		const now = Date.now();
+		if (this.outageSince === undefined) {
+			this.outageSince = now;
+			this.logger.info(
+				`IMAP connection to ${this.where} lost (${String((cause as Error)?.message ?? cause)}); reconnecting`,
+			);
+		}
+		const cap =
+			now - this.outageSince < RECONNECT_FAST_PERIOD_MS && !this.refused
+				? RECONNECT_FAST_CAP_MS
+				: RECONNECT_SLOW_CAP_MS;
+		// A refused login is not retried quickly: many wrong logins can get an account locked.
+		const base = this.refused ? cap : Math.min(cap, RECONNECT_INITIAL_MS * 2 ** this.attempts);
+		const wait = jittered(base);
+		this.attempts++;
+		// Every attempt while young is quiet; then one line per slow attempt is enough.
+		if (cap === RECONNECT_SLOW_CAP_MS) {
+			this.logger.warn(`IMAP ${this.where} still unreachable; next attempt in ${wait} ms`, {
+				error: String((cause as Error)?.message ?? cause),
+			});
+		}
+		return wait;
+	}
+
+	/**
+	 * A connect was refused (login or folder): 'fatal' unless one has worked before and the
+	 * session may keep trying (`retryAllowed`); then 'first' for the first refusal of the
+	 * outage (to be reported once) and 'again' after it.
+	 */
+	refusal(retryAllowed: boolean): 'fatal' | 'first' | 'again' {
+		if (!this.connectedOnce || !retryAllowed) return 'fatal';
+		if (this.refused) return 'again';
+		this.refused = true;
+		return 'first';
+	}
+
+	/** A connect succeeded: logs the end of an outage, and the next one starts afresh. */
+	connected(): void {
+		if (this.outageSince !== undefined) {
+			this.logger.info(
+				`IMAP connection to ${this.where} restored after ${Date.now() - this.outageSince} ms`,
+			);
+		}
+		this.outageSince = undefined;
+		this.attempts = 0;
+		this.refused = false;
+		this.connectedOnce = true;
+	}
+}
