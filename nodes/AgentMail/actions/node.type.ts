@@ -5,6 +5,7 @@ type AgentMailMap = {
 	message:
 		| 'send'
 		| 'reply'
+		| 'forward'
 		| 'getMany'
 		| 'get'
 		| 'markRead'

@@ -27,6 +27,7 @@ const imap =
 const runners: Record<OperationKey, Runner> = {
 	'message:send': smtp(message.send),
 	'message:reply': smtp(message.reply),
+	'message:forward': smtp(message.forward),
 	'message:getMany': imap(message.getMany),
 	'message:get': imap(message.get),
 	'message:markRead': imap(message.markRead),

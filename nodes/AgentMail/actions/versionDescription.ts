@@ -9,7 +9,7 @@ import * as folder from './folder/Folder.resource';
 import * as message from './message/Message.resource';
 
 /** The operations that send: their Inbox Address is the From. */
-const SMTP_OPERATIONS = ['send', 'reply'];
+const SMTP_OPERATIONS = ['send', 'reply', 'forward'];
 
 type Description = Omit<INodeTypeDescription, 'icon' | 'subtitle' | 'usableAsTool'>;
 

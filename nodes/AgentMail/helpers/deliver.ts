@@ -2,6 +2,7 @@
 import type { IDataObject } from 'n8n-workflow';
 
 import type { AgentMailConnection } from '../../shared/connection';
+import type { InboxClient } from '../../shared/imap/inbox';
 import type { ComposedMessage } from '../../shared/smtp/compose';
 import type { SmtpSession } from '../../shared/smtp/transport';
 import type { SendOnceBatch } from './sendOnce';
@@ -12,12 +13,16 @@ export interface OperationContext {
 	session: SmtpSession;
 	/** Send once for this execution: the identity each item is sent with, if any. */
 	sendOnce: SendOnceBatch;
+	/** The inbox's IMAP connection of this execution, opened at the first call (Forward reads the original with it). */
+	imap: () => Promise<InboxClient>;
 }
 
 /** A message built from one item, ready to go on the wire (or to be described, when validating). */
 export interface PreparedMessage {
 	composed: ComposedMessage;
 	validateOnly: boolean;
+	/** Fields the operation adds to the output item (Forward: what was forwarded). */
+	output?: IDataObject;
 }
 
 /**

@@ -13,6 +13,7 @@ import {
 
 import { CredentialError, type AgentMailConnection } from '../../shared/connection';
 import { ImapError } from '../../shared/imap/connect';
+import { LimitError } from '../../shared/smtp/limits';
 import type { InboxClient } from '../../shared/imap/inbox';
 import { ImapClients } from '../transport';
 import { toNodeError } from './errors';
@@ -54,19 +55,22 @@ export async function runImap(
 	return [output];
 }
 
+/** Whether the error is one of ours, already worded for the user. */
+export function isWorded(error: unknown): boolean {
+	return (
+		error instanceof ImapError ||
+		error instanceof LimitError ||
+		error instanceof CredentialError ||
+		error instanceof NodeOperationError
+	);
+}
+
 /**
  * An error that is not one of ours (a dropped connection, a command the server refused in a
  * way imapflow throws) worded for the user; the next item opens a new connection if needed.
  */
 export function explain(error: unknown, connection: AgentMailConnection | undefined): unknown {
-	if (
-		!connection ||
-		error instanceof ImapError ||
-		error instanceof CredentialError ||
-		error instanceof NodeOperationError
-	) {
-		return error;
-	}
+	if (!connection || isWorded(error)) return error;
 	const cause = String((error as Error)?.message ?? error);
 	return new ImapError(
 		`The IMAP connection to ${connection.email} failed during this item (${cause}). Run it again: reading and flag changes are safe to repeat; a message moved or deleted before the connection broke is no longer at its UID, and the item then says so.`,

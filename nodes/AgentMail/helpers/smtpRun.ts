@@ -18,7 +18,7 @@ import { settle } from '../../shared/async';
 import { deliver, type OperationContext, type PreparedMessage } from './deliver';
 import { toNodeError } from './errors';
 import { readInboxes } from './inboxes';
-import { SmtpSessions } from '../transport';
+import { ImapClients, SmtpSessions } from '../transport';
 import { SendOnceBatch } from './sendOnce';
 
 /** An operation that sends: it builds one message per item. */
@@ -41,9 +41,16 @@ export async function runSmtp(
 	);
 	// One SMTP session per inbox an execution sends from, each opened at its first message.
 	const sessions = new SmtpSessions({ logger: this.logger });
+	// One IMAP connection per inbox, only for an operation that reads mail (Forward).
+	const imapClients = new ImapClients();
 	const contextOf = (i: number): OperationContext => {
 		const connection = connectionOf(i);
-		return { connection, session: sessions.get(connection), sendOnce };
+		return {
+			connection,
+			session: sessions.get(connection),
+			sendOnce,
+			imap: async () => await imapClients.get(connection),
+		};
 	};
 	const output: INodeExecutionData[] = [];
 	const fail = (error: unknown, i: number): void => {
@@ -108,17 +115,22 @@ export async function runSmtp(
 				fail(prepared.error, i);
 				continue;
 			}
-			const { composed, validateOnly } = prepared.value;
+			const { composed, validateOnly, output: extra } = prepared.value;
 			let bodyRead!: () => void;
 			// The connection writes the body's end mark after it has read the body, in the same
 			// turn: the next turn is when the whole body is on its way.
 			const bodySent = new Promise<void>((resolve) => (bodyRead = resolve)).then(() => nextTurn());
-			const outcome = settle(deliver(composed, context.value, validateOnly, bodyRead));
+			const outcome = settle(
+				deliver(composed, context.value, validateOnly, bodyRead).then((json) => ({
+					...json,
+					...extra,
+				})),
+			);
 			inFlight = { i, outcome, bodySent: Promise.race([bodySent, outcome]) };
 		}
 		await finishInFlight();
 	} finally {
-		await sessions.closeAll();
+		await Promise.all([sessions.closeAll(), imapClients.closeAll()]);
 	}
 	return [output];
 }

@@ -24,6 +24,8 @@ export interface OutgoingAttachment {
 	contentType?: string;
 	/** Content-ID for inline images referenced as cid: in the HTML. */
 	cid?: string;
+	/** Default: inline for cid: images and message/rfc822 parts, attachment otherwise. */
+	contentDisposition?: 'attachment' | 'inline';
 }
 
 /** What a node asks to send. */
@@ -193,6 +195,7 @@ export async function composeMessage(message: OutgoingMessage): Promise<Composed
 			content: attachment.content,
 			contentType: attachment.contentType,
 			cid: attachment.cid,
+			contentDisposition: attachment.contentDisposition,
 		})),
 		// CRLF as on the wire, so the measured size is the size SMTP transmits.
 		newline: '\r\n',

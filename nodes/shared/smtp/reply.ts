@@ -117,7 +117,8 @@ export function replyAddressing(
 	};
 }
 
-function escapeHtml(value: string): string {
+/** Text safe to put in HTML: the five characters HTML gives a meaning, as character references. */
+export function escapeHtml(value: string): string {
 	return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 

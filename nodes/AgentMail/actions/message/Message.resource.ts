@@ -3,6 +3,7 @@ import type { INodeProperties } from 'n8n-workflow';
 
 import * as del from './delete.operation';
 import * as flag from './flag.operation';
+import * as forward from './forward.operation';
 import * as get from './get.operation';
 import * as getMany from './getMany.operation';
 import * as markRead from './markRead.operation';
@@ -12,7 +13,19 @@ import * as reply from './reply.operation';
 import * as send from './send.operation';
 import * as unflag from './unflag.operation';
 
-export { del as delete, flag, get, getMany, markRead, markUnread, move, reply, send, unflag };
+export {
+	del as delete,
+	flag,
+	forward,
+	get,
+	getMany,
+	markRead,
+	markUnread,
+	move,
+	reply,
+	send,
+	unflag,
+};
 
 export const description: INodeProperties[] = [
 	{
@@ -34,6 +47,13 @@ export const description: INodeProperties[] = [
 				value: 'flag',
 				description: 'Flag (star) a message',
 				action: 'Flag a message',
+			},
+			{
+				name: 'Forward',
+				value: 'forward',
+				description:
+					'Forward a message (the input item’s, or by UID or Message-ID) to new recipients, inline with its attachments or as an attached .eml',
+				action: 'Forward a message',
 			},
 			{
 				name: 'Get',
@@ -90,6 +110,7 @@ export const description: INodeProperties[] = [
 	},
 	...send.description,
 	...reply.description,
+	...forward.description,
 	...getMany.description,
 	...get.description,
 	...markRead.description,

@@ -138,6 +138,18 @@ export function optionsProperty(extra: INodeProperties[] = []): INodeProperties 
 	};
 }
 
+/** The Send Once Key option of Send and Forward; `description` says what an empty key does. */
+export function sendOnceKeyOption(placeholder: string, description: string): INodeProperties {
+	return {
+		displayName: 'Send Once Key',
+		name: 'sendOnceKey',
+		type: 'string',
+		default: '',
+		placeholder,
+		description,
+	};
+}
+
 /** The options collection as read from one item. */
 export interface MessageOptions {
 	attachAllBinary?: boolean;

@@ -2,7 +2,13 @@
 import { updateDisplayOptions, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 
 import { composeMessage } from '../../../shared/smtp/compose';
-import { bodyProperties, optionsProperty, readCommon, type MessageOptions } from './common';
+import {
+	bodyProperties,
+	optionsProperty,
+	readCommon,
+	sendOnceKeyOption,
+	type MessageOptions,
+} from './common';
 import type { OperationContext, PreparedMessage } from '../../helpers/deliver';
 import { withIdentity } from '../../helpers/sendOnce';
 
@@ -25,15 +31,10 @@ const properties: INodeProperties[] = [
 	},
 	...bodyProperties(),
 	optionsProperty([
-		{
-			displayName: 'Send Once Key',
-			name: 'sendOnceKey',
-			type: 'string',
-			default: '',
-			placeholder: '={{ $json.orderId }}',
-			description:
-				'Sends the message for a key only once from this node: a retried execution finds the earlier message in the Sent folder and sends nothing (the item says alreadySent). Use something unique to what the message is for, e.g. an order number. Empty: every run sends.',
-		},
+		sendOnceKeyOption(
+			'={{ $json.orderId }}',
+			'Sends the message for a key only once from this node: a retried execution finds the earlier message in the Sent folder and sends nothing (the item says alreadySent). Use something unique to what the message is for, e.g. an order number. Empty: every run sends.',
+		),
 	]),
 ];
 
