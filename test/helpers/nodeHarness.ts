@@ -103,3 +103,26 @@ export async function runNode(
 export function binary(fileName: string, mimeType: string, content: Buffer) {
 	return { data: content.toString('base64'), fileName, mimeType, fileSize: String(content.length) };
 }
+
+/**
+ * A runner of one operation: `base` parameters (resource, operation) plus the test's, items
+ * given as their JSON. `credentials` is read at each run (the sandbox is known only then).
+ */
+export function operationRunner(
+	node: INodeType,
+	credentials: () => ICredentialDataDecryptedObject,
+	base: Record<string, unknown>,
+) {
+	return async (
+		parameters: Record<string, unknown> = {},
+		items: Array<Record<string, unknown>> = [{}],
+		continueOnFail = false,
+	) =>
+		await runNode({
+			node,
+			credentials: credentials(),
+			parameters: { ...base, ...parameters },
+			items: items.map((json) => ({ json: json as INodeExecutionData['json'] })),
+			continueOnFail,
+		});
+}

@@ -15,6 +15,7 @@ type AgentMailMap = {
 		| 'move'
 		| 'delete';
 	folder: 'getMany';
+	thread: 'get';
 };
 
 export type AgentMailType = AllEntities<AgentMailMap>;

@@ -9,6 +9,7 @@ import { runImap, type ImapOperation } from '../helpers/imapRun';
 import { runSmtp, type SmtpOperation } from '../helpers/smtpRun';
 import * as folder from './folder/Folder.resource';
 import * as message from './message/Message.resource';
+import * as thread from './thread/Thread.resource';
 import type { OperationKey } from './node.type';
 
 type Runner = (ctx: IExecuteFunctions) => Promise<INodeExecutionData[][]>;
@@ -37,6 +38,7 @@ const runners: Record<OperationKey, Runner> = {
 	'message:move': imap(message.move),
 	'message:delete': imap(message.delete),
 	'folder:getMany': imap(folder.getMany),
+	'thread:get': imap(thread.get),
 };
 
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {

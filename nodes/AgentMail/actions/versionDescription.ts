@@ -7,6 +7,7 @@ import { NodeConnectionTypes, type INodeTypeDescription } from 'n8n-workflow';
 import { inboxAddressProperty } from '../../shared/methods/properties';
 import * as folder from './folder/Folder.resource';
 import * as message from './message/Message.resource';
+import * as thread from './thread/Thread.resource';
 
 /** The operations that send: their Inbox Address is the From. */
 const SMTP_OPERATIONS = ['send', 'reply', 'forward'];
@@ -34,11 +35,13 @@ export const versionDescription: Description = {
 			noDataExpression: true,
 			options: [
 				{ name: 'Message', value: 'message' },
+				{ name: 'Thread', value: 'thread' },
 				{ name: 'Folder', value: 'folder' },
 			],
 			default: 'message',
 		},
 		...message.description,
+		...thread.description,
 		...folder.description,
 		{
 			...inboxAddressProperty(
