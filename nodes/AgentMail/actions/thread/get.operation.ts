@@ -68,6 +68,7 @@ const properties: INodeProperties[] = [
 		displayName: 'Max Messages',
 		name: 'maxMessages',
 		type: 'number',
+		// Full items of a whole conversation are held in one item: half of Return All's 1,000.
 		typeOptions: { minValue: 1, maxValue: 500 },
 		default: 50,
 		description:
