@@ -18,6 +18,8 @@ import { percentile } from './lab/proc';
 import type { LatencySide, N8nAloneLatency } from './phases/latency';
 import type { MemorySide } from './phases/memory';
 import type { RecoveryRound } from './phases/recovery';
+import type { InboxResult } from './phases/inbox';
+import { renderInbox } from './phases/inboxReport';
 import type { ScaleSizes, ScaleStep } from './phases/scale';
 import { renderScale } from './phases/scaleReport';
 import type { SendResult } from './phases/send';
@@ -48,6 +50,8 @@ export interface BenchResults {
 	send?: SendResult[];
 	recovery?: RecoveryRound[];
 	scale?: { sizes: ScaleSizes; steps: ScaleStep[] };
+	/** The AgentMail node's Get Many on large folders, beside a bare imapflow client. */
+	inbox?: InboxResult;
 	durationS?: number;
 	/** Phases measured again later with --only (their results replaced the first ones). */
 	reruns?: Array<{ phases: string; date: string; command: string }>;
@@ -482,6 +486,7 @@ export function renderMarkdown(r: BenchResults): string {
 	}
 
 	if (r.scale) targets.push(...renderScale(r.scale, line));
+	if (r.inbox) targets.push(...renderInbox(r.inbox, line));
 
 	line('### Targets from the issue');
 	line();

@@ -5,7 +5,7 @@
  *
  * `npm run bench -- --quick` runs every phase small (a check that the bench works, not a
  * measurement; nothing is written); `--only=latency,send` runs some phases (latency, burst,
- * burst-pace, memory, send, recovery, scale; `--scale-idle=S` shortens the scale phase's
+ * burst-pace, memory, send, recovery, scale, inbox; `--scale-idle=S` shortens the scale phase's
  * 10-minute idle window); `--report-only` redraws BENCHMARKS.md and the plot from
  * bench/results/latest.json.
  */
@@ -26,6 +26,7 @@ import {
 import type { BenchContext } from './phases/common';
 import { latency, n8nAloneLatency } from './phases/latency';
 import { memory } from './phases/memory';
+import { inbox, inboxBenchInboxes, type InboxSizes } from './phases/inbox';
 import { recovery } from './phases/recovery';
 import { scale, scaleInboxes, type ScaleSizes } from './phases/scale';
 import { send } from './phases/send';
@@ -57,6 +58,15 @@ function packageVersion(): string {
 	return manifest.version;
 }
 
+/**
+ * The inbox phase's sizes: Get Many on folders of 2,000 and 20,000 messages (the issue's), 5
+ * runs per operation; a quick check uses small folders.
+ */
+const INBOX_SIZES: Record<'full' | 'quick', InboxSizes> = {
+	full: { folderSizes: [2_000, 20_000], rounds: 5, limit: 50, matches: 5 },
+	quick: { folderSizes: [200, 1_000], rounds: 1, limit: 50, matches: 5 },
+};
+
 /** The measured parts of a run (what --only replaces in the saved results). */
 const PHASE_KEYS = [
 	'latency',
@@ -71,6 +81,7 @@ const PHASE_KEYS = [
 	'send',
 	'recovery',
 	'scale',
+	'inbox',
 ] as const;
 
 function phaseResults(results: BenchResults): Partial<BenchResults> {
@@ -100,10 +111,14 @@ async function main(): Promise<void> {
 		...SCALE_SIZES[quick ? 'quick' : 'full'],
 		...(idleArg ? { idleS: Number(idleArg.slice('--scale-idle='.length)) } : {}),
 	};
+	const inboxSizes = INBOX_SIZES[quick ? 'quick' : 'full'];
 	const lab = await startLab({
 		name: 'agentmail-bench',
 		log: say,
-		extraInboxes: wanted('scale') ? scaleInboxes(Math.max(...scaleSizes.counts)) : [],
+		extraInboxes: [
+			...(wanted('scale') ? scaleInboxes(Math.max(...scaleSizes.counts)) : []),
+			...(wanted('inbox') ? inboxBenchInboxes(inboxSizes) : []),
+		],
 	});
 	const context: BenchContext = { lab, log: say };
 	let results: BenchResults = {
@@ -162,6 +177,7 @@ async function main(): Promise<void> {
 		if (wanted('recovery')) results.recovery = await recovery(context, size.recoveryRounds);
 		if (wanted('scale'))
 			results.scale = { sizes: scaleSizes, steps: await scale(context, scaleSizes) };
+		if (wanted('inbox')) results.inbox = await inbox(context, inboxSizes);
 	} finally {
 		await lab.stop();
 	}

@@ -214,15 +214,7 @@ export function sendWorkflow(
 					{ smtp: credential },
 					[600, 0],
 				);
-	const webhook = {
-		...node('Webhook', 'n8n-nodes-base.webhook', 2, {
-			httpMethod: 'POST',
-			path: webhookPath,
-			responseMode: 'onReceived',
-			options: {},
-		}),
-		webhookId: randomUUID(),
-	};
+	const webhook = webhookNode(webhookPath);
 	const split = node(
 		'Split Out',
 		'n8n-nodes-base.splitOut',
@@ -238,6 +230,53 @@ export function sendWorkflow(
 			Webhook: { main: [[{ node: 'Split Out', type: 'main', index: 0 }]] },
 			'Split Out': { main: [[{ node: SEND, type: 'main', index: 0 }]] },
 		},
+	};
+}
+
+/** A Webhook node answering at once: a POST to `/webhook/<path>` starts the workflow. */
+function webhookNode(webhookPath: string): Record<string, unknown> {
+	return {
+		...node('Webhook', 'n8n-nodes-base.webhook', 2, {
+			httpMethod: 'POST',
+			path: webhookPath,
+			responseMode: 'onReceived',
+			options: {},
+		}),
+		webhookId: randomUUID(),
+	};
+}
+
+/** The node name {@link getManyWorkflow} reads with. */
+export const GET_MANY = 'Get Many';
+
+/**
+ * Webhook → AgentMail Get Many of INBOX: a POST of `{inbox}` searches that inbox (one the
+ * credential's key opens) with `parameters` (format, limit, filters).
+ */
+export function getManyWorkflow(
+	name: string,
+	credential: CredentialRef,
+	webhookPath: string,
+	parameters: Record<string, unknown>,
+): WorkflowInput {
+	const getMany = node(
+		GET_MANY,
+		`${PACKAGE_NAME}.agentMail`,
+		1,
+		{
+			resource: 'message',
+			operation: 'getMany',
+			folder: 'INBOX',
+			inbox: '={{ $json.body.inbox }}',
+			...parameters,
+		},
+		{ agentMailInboxApi: credential },
+		[300, 0],
+	);
+	return {
+		name,
+		nodes: [webhookNode(webhookPath), getMany],
+		connections: { Webhook: { main: [[{ node: GET_MANY, type: 'main', index: 0 }]] } },
 	};
 }
 
