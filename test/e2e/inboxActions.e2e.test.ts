@@ -3,17 +3,19 @@
  * Run: do nothing) → Get (the trigger's item, full) → Get Many (its Message-ID, headers only)
  * → Move (the input item, to Spam) → Folder → Get Many. Checks that n8n resolves the
  * operations' parameters (two Inbox Address and several Folder parameters, each shown for
- * its own operations) and that the mail ends up where the workflow moved it.
+ * its own operations) and that the mail ends up where the workflow moved it. Then the
+ * conversation operations: Trigger → Reply → Forward → Thread → Get.
  */
 import { randomBytes } from 'node:crypto';
 
 import { waitForTriggerStart } from '../../scripts/n8n/demo';
-import type { WorkflowInput } from '../../scripts/n8n/server';
+import type { N8nClient, WorkflowInput } from '../../scripts/n8n/server';
 import { deliver, listMessages, useOwnSandbox } from '../helpers/sandbox';
 import {
 	AGENT,
 	makeOwner,
 	OUTCOME_TIMEOUT_MS,
+	PEER,
 	peerMailHeaders,
 	setUpN8n,
 	useOwnN8n,
@@ -60,15 +62,80 @@ function workflow(credential: { id: string; name: string }): WorkflowInput {
 	return { name: 'Inbox actions', nodes, connections };
 }
 
+/** Trigger → Reply (the input item) → Forward (the trigger's message, as .eml) → Thread → Get. */
+const CONVERSATION = ['AgentMail Trigger', 'Reply', 'Forward', 'Thread'] as const;
+
+function conversationWorkflow(credential: { id: string; name: string }): WorkflowInput {
+	const original = "={{ $('AgentMail Trigger').item.json.messageId }}";
+	const parameters: Array<[string, Record<string, unknown>]> = [
+		['agentMailTrigger', { folder: 'INBOX', afterRun: 'nothing' }],
+		['agentMail', { resource: 'message', operation: 'reply', text: 'Thanks, on it.' }],
+		[
+			'agentMail',
+			{
+				resource: 'message',
+				operation: 'forward',
+				messageFrom: 'messageId',
+				folder: 'INBOX',
+				messageId: original,
+				to: PEER,
+				forwardAs: 'attachment',
+				text: 'For you.',
+			},
+		],
+		[
+			'agentMail',
+			{
+				resource: 'thread',
+				operation: 'get',
+				messageFrom: 'messageId',
+				messageId: original,
+				format: 'headers',
+			},
+		],
+	];
+	const nodes = parameters.map(([type, values], k) => ({
+		id: `${randomBytes(4).toString('hex')}-0000-4000-8000-00000000001${k}`,
+		name: CONVERSATION[k],
+		type: `${PACKAGE}.${type}`,
+		typeVersion: 1,
+		position: [k * 250, 200] as [number, number],
+		parameters: values,
+		credentials: { agentMailInboxApi: credential },
+	}));
+	const connections = Object.fromEntries(
+		CONVERSATION.slice(0, -1).map((name, k) => [
+			name,
+			{ main: [[{ node: CONVERSATION[k + 1], type: 'main', index: 0 }]] },
+		]),
+	);
+	return { name: 'Conversation', nodes, connections };
+}
+
+/** Waits for the workflow's run to end without an error; returns its nodes' output items. */
+async function finishedRun(client: N8nClient, id: string) {
+	const run = await waitFor('the run to finish', async () => {
+		const [latest] = await client.executions(id);
+		return latest?.finished || latest?.status === 'error' ? latest : undefined;
+	});
+	expect(run.data?.resultData.error).toBeUndefined();
+	return (name: string) =>
+		(run.data?.resultData.runData[name]?.[0]?.data?.main[0] ?? []).map(
+			(item) => item.json as Record<string, unknown>,
+		);
+}
+
 describe('the IMAP operations inside n8n', () => {
 	const n8n = useOwnN8n('agentmail-n8n-actions-');
+	let credential: { id: string; name: string } | undefined;
+	/** The owner and the credential, made once for the n8n of this file. */
+	const ready = async () => (credential ??= await setUpN8n(n8n(), makeOwner(), AGENT));
 
 	it(
 		'Trigger → Get → Get Many → Move to Spam → Folder list: each step sees the message, which ends in Spam',
 		async () => {
 			const client = n8n();
-			const credential = await setUpN8n(client, makeOwner(), AGENT);
-			const id = await client.createWorkflow(workflow(credential));
+			const id = await client.createWorkflow(workflow(await ready()));
 			await client.activateWorkflow(id);
 			await waitForTriggerStart(client, id, CHAIN[0], OUTCOME_TIMEOUT_MS);
 			const messageId = `<e2e.${randomBytes(8).toString('hex')}@agentmail.test>`;
@@ -77,15 +144,7 @@ describe('the IMAP operations inside n8n', () => {
 				AGENT,
 				[...headers, 'Content-Type: text/plain', '', 'File me.', ''].join('\r\n'),
 			);
-			const run = await waitFor('the run to finish', async () => {
-				const [latest] = await client.executions(id);
-				return latest?.finished || latest?.status === 'error' ? latest : undefined;
-			});
-			expect(run.data?.resultData.error).toBeUndefined();
-			const output = (name: string) =>
-				(run.data?.resultData.runData[name]?.[0]?.data?.main[0] ?? []).map(
-					(item) => item.json as Record<string, unknown>,
-				);
+			const output = await finishedRun(client, id);
 			expect(output('Get')).toEqual([
 				expect.objectContaining({ messageId, folder: 'INBOX', text: 'File me.\n' }),
 			]);
@@ -103,6 +162,46 @@ describe('the IMAP operations inside n8n', () => {
 			expect(output('Folders').find((f) => f.path === 'Spam')).toMatchObject({ total: 1 });
 			expect((await listMessages(AGENT, 'Spam')).map((m) => m.messageId)).toEqual([messageId]);
 			expect((await listMessages(AGENT, 'INBOX')).map((m) => m.messageId)).not.toContain(messageId);
+			// Its trigger would move the next test's mail to Spam.
+			await client.deactivateWorkflow(id);
+		},
+		TEST_TIMEOUT_MS,
+	);
+
+	it(
+		'Trigger → Reply → Forward → Thread → Get: the forward goes out as .eml, the thread is the mail and the reply',
+		async () => {
+			const client = n8n();
+			const id = await client.createWorkflow(conversationWorkflow(await ready()));
+			await client.activateWorkflow(id);
+			await waitForTriggerStart(client, id, CONVERSATION[0], OUTCOME_TIMEOUT_MS);
+			const messageId = `<e2e.${randomBytes(8).toString('hex')}@agentmail.test>`;
+			await deliver(
+				AGENT,
+				[...peerMailHeaders('Question', messageId), 'Content-Type: text/plain', '', 'Hi?', ''].join(
+					'\r\n',
+				),
+			);
+			const output = await finishedRun(client, id);
+			const [reply] = output('Reply');
+			expect(output('Forward')).toEqual([
+				expect.objectContaining({
+					sent: true,
+					subject: 'Fwd: Question',
+					forwardAs: 'attachment',
+					forwarded: expect.objectContaining({ messageId, folder: 'INBOX' }),
+				}),
+			]);
+			const [thread] = output('Thread');
+			expect(thread).toMatchObject({ messageId, count: 2, truncated: false });
+			expect(
+				(thread.messages as Array<Record<string, unknown>>).map((m) => [m.messageId, m.folder]),
+			).toEqual([
+				[messageId, 'INBOX'],
+				[reply.messageId, 'Sent'],
+			]);
+			const atPeer = (await listMessages(PEER, 'INBOX')).map((m) => m.subject);
+			expect(atPeer).toEqual(expect.arrayContaining(['Re: Question', 'Fwd: Question']));
 		},
 		TEST_TIMEOUT_MS,
 	);
