@@ -4,13 +4,14 @@
  * → Move (the input item, to Spam) → Folder → Get Many. Checks that n8n resolves the
  * operations' parameters (two Inbox Address and several Folder parameters, each shown for
  * its own operations) and that the mail ends up where the workflow moved it. Then the
- * conversation operations: Trigger → Reply → Forward → Thread → Get.
+ * conversation operations: Trigger → Reply → Forward → Thread → Get; and the flag and delete
+ * operations, each on the item the step before it gave.
  */
 import { randomBytes } from 'node:crypto';
 
 import { waitForTriggerStart } from '../../scripts/n8n/demo';
 import type { N8nClient, WorkflowInput } from '../../scripts/n8n/server';
-import { deliver, listMessages, useOwnSandbox } from '../helpers/sandbox';
+import { deliver, imapClient, listMessages, useOwnSandbox } from '../helpers/sandbox';
 import {
 	AGENT,
 	makeOwner,
@@ -112,6 +113,48 @@ function conversationWorkflow(credential: { id: string; name: string }): Workflo
 	return { name: 'Conversation', nodes, connections };
 }
 
+/**
+ * Trigger → Flag → Mark as Read → Mark as Unread → Unflag → Delete (to Trash) → Delete
+ * Permanently: each step acts on the item the one before it gave (the message where it is now).
+ */
+const STATES = [
+	'AgentMail Trigger',
+	'Flag',
+	'Mark Read',
+	'Mark Unread',
+	'Unflag',
+	'Delete',
+	'Delete Permanently',
+] as const;
+
+function statesWorkflow(credential: { id: string; name: string }): WorkflowInput {
+	const parameters: Array<[string, Record<string, unknown>]> = [
+		['agentMailTrigger', { folder: 'INBOX', afterRun: 'nothing' }],
+		['agentMail', { resource: 'message', operation: 'flag' }],
+		['agentMail', { resource: 'message', operation: 'markRead' }],
+		['agentMail', { resource: 'message', operation: 'markUnread' }],
+		['agentMail', { resource: 'message', operation: 'unflag' }],
+		['agentMail', { resource: 'message', operation: 'delete' }],
+		['agentMail', { resource: 'message', operation: 'delete', permanent: true }],
+	];
+	const nodes = parameters.map(([type, values], k) => ({
+		id: `${randomBytes(4).toString('hex')}-0000-4000-8000-00000000002${k}`,
+		name: STATES[k],
+		type: `${PACKAGE}.${type}`,
+		typeVersion: 1,
+		position: [k * 250, 400] as [number, number],
+		parameters: values,
+		credentials: { agentMailInboxApi: credential },
+	}));
+	const connections = Object.fromEntries(
+		STATES.slice(0, -1).map((name, k) => [
+			name,
+			{ main: [[{ node: STATES[k + 1], type: 'main', index: 0 }]] },
+		]),
+	);
+	return { name: 'Message states', nodes, connections };
+}
+
 /** Waits for the workflow's run to end without an error; returns its nodes' output items. */
 async function finishedRun(client: N8nClient, id: string) {
 	const run = await waitFor('the run to finish', async () => {
@@ -202,6 +245,66 @@ describe('the IMAP operations inside n8n', () => {
 			]);
 			const atPeer = (await listMessages(PEER, 'INBOX')).map((m) => m.subject);
 			expect(atPeer).toEqual(expect.arrayContaining(['Re: Question', 'Fwd: Question']));
+			// Its trigger would answer and forward the next test's mail.
+			await client.deactivateWorkflow(id);
+		},
+		TEST_TIMEOUT_MS,
+	);
+
+	it(
+		'Trigger → Flag → Mark Read → Mark Unread → Unflag → Delete → Delete Permanently: each step’s flags and place, then gone',
+		async () => {
+			const client = n8n();
+			const id = await client.createWorkflow(statesWorkflow(await ready()));
+			await client.activateWorkflow(id);
+			await waitForTriggerStart(client, id, STATES[0], OUTCOME_TIMEOUT_MS);
+			const messageId = `<e2e.${randomBytes(8).toString('hex')}@agentmail.test>`;
+			const kept = `<e2e.${randomBytes(8).toString('hex')}@agentmail.test>`;
+			// Already in Trash before the run: Delete Permanently must leave it there.
+			const imap = await imapClient(AGENT);
+			try {
+				const raw = [...peerMailHeaders('Old', kept), 'Content-Type: text/plain', '', 'Keep.', ''];
+				await imap.append('Trash', raw.join('\r\n'));
+			} finally {
+				await imap.logout();
+			}
+			await deliver(
+				AGENT,
+				[
+					...peerMailHeaders('Handle me', messageId),
+					'Content-Type: text/plain',
+					'',
+					'Hi.',
+					'',
+				].join('\r\n'),
+			);
+			const output = await finishedRun(client, id);
+			const state = (name: string) =>
+				output(name).map((item) => ({
+					messageId: item.messageId,
+					folder: item.folder,
+					flags: [...((item.flags as string[]) ?? [])].sort(),
+				}));
+			const inInbox = (flags: string[]) => [{ messageId, folder: 'INBOX', flags }];
+			expect(state('Flag')).toEqual(inInbox(['\\Flagged']));
+			expect(state('Mark Read')).toEqual(inInbox(['\\Flagged', '\\Seen']));
+			expect(state('Mark Unread')).toEqual(inInbox(['\\Flagged']));
+			expect(state('Unflag')).toEqual(inInbox([]));
+			expect(output('Delete')).toEqual([
+				expect.objectContaining({
+					messageId,
+					folder: 'Trash',
+					deleted: true,
+					permanent: false,
+					previous: expect.objectContaining({ folder: 'INBOX' }),
+				}),
+			]);
+			expect(output('Delete Permanently')).toEqual([
+				expect.objectContaining({ messageId, folder: 'Trash', deleted: true, permanent: true }),
+			]);
+			expect((await listMessages(AGENT, 'Trash')).map((m) => m.messageId)).toEqual([kept]);
+			expect((await listMessages(AGENT, 'INBOX')).map((m) => m.messageId)).not.toContain(messageId);
+			await client.deactivateWorkflow(id);
 		},
 		TEST_TIMEOUT_MS,
 	);
