@@ -28,6 +28,7 @@ import {
 	useOwnN8n,
 	waitFor,
 } from './support';
+import { agentWorkflow, fakeOpenAiCredential } from './agent';
 
 /** n8n's start is in useOwnN8n; the run itself is four model turns and three tool calls. */
 const TEST_TIMEOUT_MS = 3 * 60_000;
@@ -39,99 +40,51 @@ const DONE = 'I have answered in the thread.';
 
 useOwnSandbox();
 
-const uuid = (k: number) => `${randomBytes(4).toString('hex')}-0000-4000-8000-00000000002${k}`;
-
-/** Trigger → AI Agent with the OpenAI Chat Model (the fake) and three AgentMail tools. */
-function agentWorkflow(
+/** Trigger → AI Agent with three AgentMail tools: search, the thread, reply. */
+function threadAgent(
 	credential: { id: string; name: string },
 	openAi: { id: string; name: string },
 ): WorkflowInput {
-	const credentials = { agentMailInboxApi: credential };
-	const tools: Record<string, Record<string, unknown>> = {
-		'Search Inbox': {
-			resource: 'message',
-			operation: 'getMany',
-			folder: 'INBOX',
-			format: 'headers',
-			limit: 10,
-			filters: { from: "={{ $fromAI('from', 'The sender address to look for', 'string') }}" },
-		},
-		'Read Thread': {
-			resource: 'thread',
-			operation: 'get',
-			messageFrom: 'messageId',
-			messageId: "={{ $fromAI('messageId', 'A Message-ID of the conversation', 'string') }}",
-			format: 'full',
-		},
-		Reply: {
-			resource: 'message',
-			operation: 'reply',
-			source: 'inputItem',
-			emailFormat: 'text',
-			text: "={{ $fromAI('text', 'The answer to the customer', 'string') }}",
-		},
-	};
-	const toolNodes = Object.entries(tools).map(([name, parameters], k) => ({
-		id: uuid(3 + k),
-		name,
-		type: `${PACKAGE}.agentMailTool`,
-		typeVersion: 1,
-		position: [400 + k * 150, 250] as [number, number],
-		parameters,
-		credentials,
-	}));
-	return {
+	return agentWorkflow({
 		name: 'Agent that reads the thread (e2e)',
-		nodes: [
-			{
-				id: uuid(0),
-				name: TRIGGER,
-				type: `${PACKAGE}.agentMailTrigger`,
-				typeVersion: 1,
-				position: [0, 0],
-				parameters: { folder: 'INBOX', afterRun: 'markRead' },
-				credentials,
-			},
-			{
-				id: uuid(1),
-				name: 'AI Agent',
-				type: '@n8n/n8n-nodes-langchain.agent',
-				typeVersion: 3.1,
-				position: [300, 0],
-				parameters: {
-					promptType: 'define',
-					text: '=Mail from {{ $json.from.address }}: {{ $json.replyText }}',
-					options: { systemMessage: 'Read the earlier mail before you answer.' },
-				},
-			},
-			{
-				id: uuid(2),
-				name: 'OpenAI Chat Model',
-				type: '@n8n/n8n-nodes-langchain.lmChatOpenAi',
-				typeVersion: 1.3,
-				position: [200, 250],
-				parameters: {
-					model: { __rl: true, mode: 'id', value: 'gpt-fake' },
-					responsesApiEnabled: false,
-					options: {},
-				},
-				credentials: { openAiApi: openAi },
-			},
-			...toolNodes,
-		],
-		connections: {
-			[TRIGGER]: { main: [[{ node: 'AI Agent', type: 'main', index: 0 }]] },
-			'OpenAI Chat Model': {
-				ai_languageModel: [[{ node: 'AI Agent', type: 'ai_languageModel', index: 0 }]],
-			},
-			...Object.fromEntries(
-				Object.keys(tools).map((name) => [
-					name,
-					{ ai_tool: [[{ node: 'AI Agent', type: 'ai_tool', index: 0 }]] },
-				]),
-			),
+		trigger: {
+			id: `${randomBytes(4).toString('hex')}-0000-4000-8000-000000000020`,
+			name: TRIGGER,
+			type: `${PACKAGE}.agentMailTrigger`,
+			typeVersion: 1,
+			position: [0, 0],
+			parameters: { folder: 'INBOX', afterRun: 'markRead' },
+			credentials: { agentMailInboxApi: credential },
 		},
-	};
+		prompt: '=Mail from {{ $json.from.address }}: {{ $json.replyText }}',
+		systemMessage: 'Read the earlier mail before you answer.',
+		credential,
+		openAi,
+		tools: {
+			'Search Inbox': {
+				resource: 'message',
+				operation: 'getMany',
+				folder: 'INBOX',
+				format: 'headers',
+				limit: 10,
+				filters: { from: "={{ $fromAI('from', 'The sender address to look for', 'string') }}" },
+			},
+			'Read Thread': {
+				resource: 'thread',
+				operation: 'get',
+				messageFrom: 'messageId',
+				messageId: "={{ $fromAI('messageId', 'A Message-ID of the conversation', 'string') }}",
+				format: 'full',
+			},
+			Reply: {
+				resource: 'message',
+				operation: 'reply',
+				source: 'inputItem',
+				emailFormat: 'text',
+				text: "={{ $fromAI('text', 'The answer to the customer', 'string') }}",
+			},
+		},
+	});
 }
 
 type Json = Record<string, unknown>;
@@ -195,13 +148,7 @@ describe('an AI Agent that reads the thread before answering, inside n8n', () =>
 			const client = n8n();
 			const credential = await setUpN8n(client, makeOwner(), AGENT);
 			openAi = await startFakeOpenAi(model);
-			const openAiCredential = {
-				name: 'OpenAI (fake endpoint)',
-				id: await client.createCredential('OpenAI (fake endpoint)', 'openAiApi', {
-					apiKey: `sk-${randomBytes(16).toString('hex')}`,
-					url: openAi.baseUrl,
-				}),
-			};
+			const openAiCredential = await fakeOpenAiCredential(client, openAi);
 
 			// The conversation so far, in place before the workflow is active (read, so no run):
 			// the peer's question in INBOX and the agent's answer in Sent.
@@ -232,7 +179,7 @@ describe('an AI Agent that reads the thread before answering, inside n8n', () =>
 			const workflowId = await activateAlone(
 				client,
 				undefined,
-				agentWorkflow(credential, openAiCredential),
+				threadAgent(credential, openAiCredential),
 				TRIGGER,
 			);
 			// The peer's follow-up, answering the agent's answer.

@@ -29,6 +29,7 @@ import {
 } from '../helpers/fakeOpenAi';
 import { credentialData, deliver, listMessages, useOwnSandbox } from '../helpers/sandbox';
 import { freePorts } from '../sandbox/sandbox';
+import { agentWorkflow, fakeOpenAiCredential } from './agent';
 import {
 	activateAlone,
 	AGENT,
@@ -65,7 +66,7 @@ const AI_DONE_TEXT = 'I have answered the mail.';
 useOwnSandbox();
 
 /** The AgentMail Trigger on INBOX that marks each mail read after a successful run. */
-function triggerNode(credentials: Record<string, { id: string; name: string }>): object {
+function triggerNode(credentials: Record<string, { id: string; name: string }>) {
 	return {
 		id: 'a1b2c3d4-0000-4000-8000-000000000001',
 		name: TRIGGER_NODE,
@@ -111,66 +112,6 @@ function failingReplyWorkflow(credential: { id: string; name: string }): Workflo
 	return {
 		...failReplyWhenSubjectSaysFail(autoReplyWorkflow(credential)),
 		name: 'Reply unless the subject says fail (e2e)',
-	};
-}
-
-/**
- * AgentMail Trigger → AI Agent whose model is n8n's OpenAI Chat Model (pointed at the fake
- * endpoint) and whose one tool is the AgentMail node, `tool` giving its parameters.
- */
-function agentWorkflow(
-	name: string,
-	credential: { id: string; name: string },
-	openAi: { id: string; name: string },
-	tool: Record<string, unknown>,
-): WorkflowInput {
-	const credentials = { [CREDENTIAL_TYPE]: credential };
-	return {
-		name,
-		nodes: [
-			triggerNode(credentials),
-			{
-				id: 'b1b2c3d4-0000-4000-8000-000000000002',
-				name: 'AI Agent',
-				type: '@n8n/n8n-nodes-langchain.agent',
-				typeVersion: 3.1,
-				position: [300, 0],
-				parameters: {
-					promptType: 'define',
-					text: '={{ $json.replyText }}',
-					options: { systemMessage: 'You answer customer mail with the AgentMail tool.' },
-				},
-			},
-			{
-				id: 'b1b2c3d4-0000-4000-8000-000000000003',
-				name: 'OpenAI Chat Model',
-				type: '@n8n/n8n-nodes-langchain.lmChatOpenAi',
-				typeVersion: 1.3,
-				position: [200, 250],
-				parameters: {
-					model: { __rl: true, mode: 'id', value: 'gpt-fake' },
-					responsesApiEnabled: false,
-					options: {},
-				},
-				credentials: { openAiApi: openAi },
-			},
-			{
-				id: 'b1b2c3d4-0000-4000-8000-000000000004',
-				name: 'AgentMail',
-				type: `${PACKAGE}.agentMailTool`,
-				typeVersion: 1,
-				position: [450, 250],
-				parameters: { resource: 'message', emailFormat: 'text', ...tool },
-				credentials,
-			},
-		],
-		connections: {
-			[TRIGGER_NODE]: { main: [[{ node: 'AI Agent', type: 'main', index: 0 }]] },
-			'OpenAI Chat Model': {
-				ai_languageModel: [[{ node: 'AI Agent', type: 'ai_languageModel', index: 0 }]],
-			},
-			AgentMail: { ai_tool: [[{ node: 'AI Agent', type: 'ai_tool', index: 0 }]] },
-		},
 	};
 }
 
@@ -238,7 +179,18 @@ describe(`${PACKAGE} inside n8n`, () => {
 		tool: Record<string, unknown>,
 		argumentsFor: () => Record<string, unknown>,
 	): Promise<number> {
-		await activateOnly(agentWorkflow(name, credential, openAiCredential, tool));
+		const credentials = { [CREDENTIAL_TYPE]: credential };
+		await activateOnly(
+			agentWorkflow({
+				name,
+				trigger: triggerNode(credentials),
+				prompt: '={{ $json.replyText }}',
+				systemMessage: 'You answer customer mail with the AgentMail tool.',
+				credential,
+				openAi: openAiCredential,
+				tools: { AgentMail: { resource: 'message', emailFormat: 'text', ...tool } },
+			}),
+		);
 		model = callToolOnce(argumentsFor);
 		return openAi.requests.length;
 	}
@@ -253,15 +205,7 @@ describe(`${PACKAGE} inside n8n`, () => {
 		client = new N8nClient(server!.url);
 		credential = await setUpN8n(client, owner, AGENT);
 		openAi = await startFakeOpenAi((request) => model(request));
-		const name = 'OpenAI (fake endpoint)';
-		const fakeKey = `sk-${randomBytes(16).toString('hex')}`;
-		openAiCredential = {
-			id: await client.createCredential(name, 'openAiApi', {
-				apiKey: fakeKey,
-				url: openAi.baseUrl,
-			}),
-			name,
-		};
+		openAiCredential = await fakeOpenAiCredential(client, openAi);
 	}, SETUP_TIMEOUT_MS);
 
 	afterAll(async () => {
