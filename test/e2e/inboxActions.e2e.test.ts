@@ -9,13 +9,12 @@
  */
 import { randomBytes } from 'node:crypto';
 
-import { waitForTriggerStart } from '../../scripts/n8n/demo';
 import type { N8nClient, WorkflowInput } from '../../scripts/n8n/server';
 import { deliver, imapClient, listMessages, useOwnSandbox } from '../helpers/sandbox';
 import {
+	activateAlone,
 	AGENT,
 	makeOwner,
-	OUTCOME_TIMEOUT_MS,
 	PEER,
 	peerMailHeaders,
 	setUpN8n,
@@ -23,56 +22,74 @@ import {
 	waitFor,
 } from './support';
 
-/** One run of five nodes takes seconds. */
+/** One run of up to seven nodes takes seconds. */
 const TEST_TIMEOUT_MS = 3 * 60_000;
 const PACKAGE = 'n8n-nodes-agentmail-inbox';
-const CHAIN = ['AgentMail Trigger', 'Get', 'Get Many', 'Move', 'Folders'] as const;
+/** Every workflow here starts with it, on INBOX, leaving the mail as it is after the run. */
+const TRIGGER = 'AgentMail Trigger';
 
 useOwnSandbox();
 
-function workflow(credential: { id: string; name: string }): WorkflowInput {
-	const credentials = { agentMailInboxApi: credential };
-	const node = (k: number, type: string, parameters: Record<string, unknown>) => ({
+/**
+ * AgentMail Trigger → one AgentMail node per step, in a line: each step's node name and
+ * parameters.
+ */
+function chain(
+	name: string,
+	credential: { id: string; name: string },
+	steps: Array<[string, Record<string, unknown>]>,
+): WorkflowInput {
+	const all: Array<[string, string, Record<string, unknown>]> = [
+		[TRIGGER, 'agentMailTrigger', { folder: 'INBOX', afterRun: 'nothing' }],
+		...steps.map(([node, parameters]): [string, string, Record<string, unknown>] => [
+			node,
+			'agentMail',
+			parameters,
+		]),
+	];
+	const nodes = all.map(([node, type, parameters], k) => ({
 		id: `${randomBytes(4).toString('hex')}-0000-4000-8000-00000000000${k}`,
-		name: CHAIN[k],
+		name: node,
 		type: `${PACKAGE}.${type}`,
 		typeVersion: 1,
 		position: [k * 250, 0] as [number, number],
 		parameters,
-		credentials,
-	});
-	const nodes = [
-		node(0, 'agentMailTrigger', { folder: 'INBOX', afterRun: 'nothing' }),
-		node(1, 'agentMail', { resource: 'message', operation: 'get', messageFrom: 'inputItem' }),
-		node(2, 'agentMail', {
-			resource: 'message',
-			operation: 'getMany',
-			folder: 'INBOX',
-			format: 'headers',
-			filters: { messageId: '={{ $json.messageId }}' },
-		}),
-		node(3, 'agentMail', { resource: 'message', operation: 'move', destination: 'Spam' }),
-		node(4, 'agentMail', { resource: 'folder', operation: 'getMany' }),
-	];
+		credentials: { agentMailInboxApi: credential },
+	}));
 	const connections = Object.fromEntries(
-		CHAIN.slice(0, -1).map((name, k) => [
-			name,
-			{ main: [[{ node: CHAIN[k + 1], type: 'main', index: 0 }]] },
-		]),
+		all
+			.slice(0, -1)
+			.map(([node], k) => [node, { main: [[{ node: all[k + 1][0], type: 'main', index: 0 }]] }]),
 	);
-	return { name: 'Inbox actions', nodes, connections };
+	return { name, nodes, connections };
+}
+
+/** Trigger → Get → Get Many → Move to Spam → Folder → Get Many. */
+function workflow(credential: { id: string; name: string }): WorkflowInput {
+	return chain('Inbox actions', credential, [
+		['Get', { resource: 'message', operation: 'get', messageFrom: 'inputItem' }],
+		[
+			'Get Many',
+			{
+				resource: 'message',
+				operation: 'getMany',
+				folder: 'INBOX',
+				format: 'headers',
+				filters: { messageId: '={{ $json.messageId }}' },
+			},
+		],
+		['Move', { resource: 'message', operation: 'move', destination: 'Spam' }],
+		['Folders', { resource: 'folder', operation: 'getMany' }],
+	]);
 }
 
 /** Trigger → Reply (the input item) → Forward (the trigger's message, as .eml) → Thread → Get. */
-const CONVERSATION = ['AgentMail Trigger', 'Reply', 'Forward', 'Thread'] as const;
-
 function conversationWorkflow(credential: { id: string; name: string }): WorkflowInput {
-	const original = "={{ $('AgentMail Trigger').item.json.messageId }}";
-	const parameters: Array<[string, Record<string, unknown>]> = [
-		['agentMailTrigger', { folder: 'INBOX', afterRun: 'nothing' }],
-		['agentMail', { resource: 'message', operation: 'reply', text: 'Thanks, on it.' }],
+	const original = `={{ $('${TRIGGER}').item.json.messageId }}`;
+	return chain('Conversation', credential, [
+		['Reply', { resource: 'message', operation: 'reply', text: 'Thanks, on it.' }],
 		[
-			'agentMail',
+			'Forward',
 			{
 				resource: 'message',
 				operation: 'forward',
@@ -85,7 +102,7 @@ function conversationWorkflow(credential: { id: string; name: string }): Workflo
 			},
 		],
 		[
-			'agentMail',
+			'Thread',
 			{
 				resource: 'thread',
 				operation: 'get',
@@ -94,65 +111,22 @@ function conversationWorkflow(credential: { id: string; name: string }): Workflo
 				format: 'headers',
 			},
 		],
-	];
-	const nodes = parameters.map(([type, values], k) => ({
-		id: `${randomBytes(4).toString('hex')}-0000-4000-8000-00000000001${k}`,
-		name: CONVERSATION[k],
-		type: `${PACKAGE}.${type}`,
-		typeVersion: 1,
-		position: [k * 250, 200] as [number, number],
-		parameters: values,
-		credentials: { agentMailInboxApi: credential },
-	}));
-	const connections = Object.fromEntries(
-		CONVERSATION.slice(0, -1).map((name, k) => [
-			name,
-			{ main: [[{ node: CONVERSATION[k + 1], type: 'main', index: 0 }]] },
-		]),
-	);
-	return { name: 'Conversation', nodes, connections };
+	]);
 }
 
 /**
  * Trigger → Flag → Mark as Read → Mark as Unread → Unflag → Delete (to Trash) → Delete
  * Permanently: each step acts on the item the one before it gave (the message where it is now).
  */
-const STATES = [
-	'AgentMail Trigger',
-	'Flag',
-	'Mark Read',
-	'Mark Unread',
-	'Unflag',
-	'Delete',
-	'Delete Permanently',
-] as const;
-
 function statesWorkflow(credential: { id: string; name: string }): WorkflowInput {
-	const parameters: Array<[string, Record<string, unknown>]> = [
-		['agentMailTrigger', { folder: 'INBOX', afterRun: 'nothing' }],
-		['agentMail', { resource: 'message', operation: 'flag' }],
-		['agentMail', { resource: 'message', operation: 'markRead' }],
-		['agentMail', { resource: 'message', operation: 'markUnread' }],
-		['agentMail', { resource: 'message', operation: 'unflag' }],
-		['agentMail', { resource: 'message', operation: 'delete' }],
-		['agentMail', { resource: 'message', operation: 'delete', permanent: true }],
-	];
-	const nodes = parameters.map(([type, values], k) => ({
-		id: `${randomBytes(4).toString('hex')}-0000-4000-8000-00000000002${k}`,
-		name: STATES[k],
-		type: `${PACKAGE}.${type}`,
-		typeVersion: 1,
-		position: [k * 250, 400] as [number, number],
-		parameters: values,
-		credentials: { agentMailInboxApi: credential },
-	}));
-	const connections = Object.fromEntries(
-		STATES.slice(0, -1).map((name, k) => [
-			name,
-			{ main: [[{ node: STATES[k + 1], type: 'main', index: 0 }]] },
-		]),
-	);
-	return { name: 'Message states', nodes, connections };
+	return chain('Message states', credential, [
+		['Flag', { resource: 'message', operation: 'flag' }],
+		['Mark Read', { resource: 'message', operation: 'markRead' }],
+		['Mark Unread', { resource: 'message', operation: 'markUnread' }],
+		['Unflag', { resource: 'message', operation: 'unflag' }],
+		['Delete', { resource: 'message', operation: 'delete' }],
+		['Delete Permanently', { resource: 'message', operation: 'delete', permanent: true }],
+	]);
 }
 
 /** Waits for the workflow's run to end without an error; returns its nodes' output items. */
@@ -178,9 +152,7 @@ describe('the IMAP operations inside n8n', () => {
 		'Trigger → Get → Get Many → Move to Spam → Folder list: each step sees the message, which ends in Spam',
 		async () => {
 			const client = n8n();
-			const id = await client.createWorkflow(workflow(await ready()));
-			await client.activateWorkflow(id);
-			await waitForTriggerStart(client, id, CHAIN[0], OUTCOME_TIMEOUT_MS);
+			const id = await activateAlone(client, undefined, workflow(await ready()), TRIGGER);
 			const messageId = `<e2e.${randomBytes(8).toString('hex')}@agentmail.test>`;
 			const headers = peerMailHeaders('Please file me', messageId);
 			await deliver(
@@ -215,9 +187,12 @@ describe('the IMAP operations inside n8n', () => {
 		'Trigger → Reply → Forward → Thread → Get: the forward goes out as .eml, the thread is the mail and the reply',
 		async () => {
 			const client = n8n();
-			const id = await client.createWorkflow(conversationWorkflow(await ready()));
-			await client.activateWorkflow(id);
-			await waitForTriggerStart(client, id, CONVERSATION[0], OUTCOME_TIMEOUT_MS);
+			const id = await activateAlone(
+				client,
+				undefined,
+				conversationWorkflow(await ready()),
+				TRIGGER,
+			);
 			const messageId = `<e2e.${randomBytes(8).toString('hex')}@agentmail.test>`;
 			await deliver(
 				AGENT,
@@ -255,9 +230,7 @@ describe('the IMAP operations inside n8n', () => {
 		'Trigger → Flag → Mark Read → Mark Unread → Unflag → Delete → Delete Permanently: each step’s flags and place, then gone',
 		async () => {
 			const client = n8n();
-			const id = await client.createWorkflow(statesWorkflow(await ready()));
-			await client.activateWorkflow(id);
-			await waitForTriggerStart(client, id, STATES[0], OUTCOME_TIMEOUT_MS);
+			const id = await activateAlone(client, undefined, statesWorkflow(await ready()), TRIGGER);
 			const messageId = `<e2e.${randomBytes(8).toString('hex')}@agentmail.test>`;
 			const kept = `<e2e.${randomBytes(8).toString('hex')}@agentmail.test>`;
 			// Already in Trash before the run: Delete Permanently must leave it there.
