@@ -14,7 +14,7 @@ const KEY_PATTERN = /am_[0-9a-f]{8,}/g;
 
 /** A stack trace's frame line, which n8n prints under some errors. */
 const STACK_FRAME = /^at /;
-/** Lines our nodes write (nodes/shared/imap/session.ts, the emitter, the SMTP transport). */
+/** Lines our nodes write (nodes/shared/imap/, the action node's helpers, the SMTP transport). */
 const OURS_LINE =
 	/AgentMail|IMAP connection to|IMAP catch-up|IMAP fetch from|still unreachable|renumbered|SMTP session ended/;
 /** n8n's line about a trigger that failed while running (it names the node only). */

@@ -39,6 +39,7 @@ import {
 	setUpN8n,
 	sleep,
 	stopN8n,
+	TEARDOWN_TIMEOUT_MS,
 	waitFor,
 	waitUntilRead,
 } from '../e2e/support';
@@ -49,7 +50,6 @@ import { freePorts } from '../sandbox/sandbox';
 const TEST_TIMEOUT_MS = 3 * 60_000;
 /** After a failed run, how long its mail must stay unread. */
 const QUIET_PERIOD_MS = 5_000;
-const TEARDOWN_TIMEOUT_MS = 2 * 60_000;
 
 const versions = process.env.AGENTMAIL_MATRIX_VERSIONS?.split(',') ?? [...MATRIX_VERSIONS];
 
