@@ -21,7 +21,8 @@ import type { RecoveryRound } from './phases/recovery';
 import type { InboxResult } from './phases/inbox';
 import { renderInbox } from './phases/inboxReport';
 import type { ScaleSizes, ScaleStep } from './phases/scale';
-import { renderScale } from './phases/scaleReport';
+import { renderScale, renderScaleTimeline } from './phases/scaleReport';
+import type { ScaleTimeline } from './phases/scaleTimeline';
 import type { SendResult } from './phases/send';
 
 export interface BenchResults {
@@ -50,6 +51,8 @@ export interface BenchResults {
 	send?: SendResult[];
 	recovery?: RecoveryRound[];
 	scale?: { sizes: ScaleSizes; steps: ScaleStep[] };
+	/** Where the time goes at the largest count: n8n's start and the outage, line by line. */
+	scaleTimeline?: ScaleTimeline;
 	/** The AgentMail node's Get Many on large folders, beside a bare imapflow client. */
 	inbox?: InboxResult;
 	durationS?: number;
@@ -486,6 +489,7 @@ export function renderMarkdown(r: BenchResults): string {
 	}
 
 	if (r.scale) targets.push(...renderScale(r.scale, line));
+	if (r.scaleTimeline) renderScaleTimeline(r.scaleTimeline, line);
 	if (r.inbox) targets.push(...renderInbox(r.inbox, line));
 
 	line('### Targets from the issue');

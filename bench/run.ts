@@ -5,8 +5,8 @@
  *
  * `npm run bench -- --quick` runs every phase small (a check that the bench works, not a
  * measurement; nothing is written); `--only=latency,send` runs some phases (latency, burst,
- * burst-pace, memory, send, recovery, scale, inbox; `--scale-idle=S` shortens the scale phase's
- * 10-minute idle window); `--report-only` redraws BENCHMARKS.md and the plot from
+ * burst-pace, memory, send, recovery, scale, scale-timeline, inbox; `--scale-idle=S` shortens the
+ * scale phase's 10-minute idle window); `--report-only` redraws BENCHMARKS.md and the plot from
  * bench/results/latest.json.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -29,6 +29,7 @@ import { memory } from './phases/memory';
 import { inbox, inboxBenchInboxes, type InboxSizes } from './phases/inbox';
 import { recovery } from './phases/recovery';
 import { scale, scaleInboxes, type ScaleSizes } from './phases/scale';
+import { scaleTimeline } from './phases/scaleTimeline';
 import { send } from './phases/send';
 import { writeReport, type BenchResults } from './report';
 import { runScript } from './lab/script';
@@ -81,6 +82,7 @@ const PHASE_KEYS = [
 	'send',
 	'recovery',
 	'scale',
+	'scaleTimeline',
 	'inbox',
 ] as const;
 
@@ -116,7 +118,9 @@ async function main(): Promise<void> {
 		name: 'agentmail-bench',
 		log: say,
 		extraInboxes: [
-			...(wanted('scale') ? scaleInboxes(Math.max(...scaleSizes.counts)) : []),
+			...(wanted('scale') || wanted('scale-timeline')
+				? scaleInboxes(Math.max(...scaleSizes.counts))
+				: []),
 			...(wanted('inbox') ? inboxBenchInboxes(inboxSizes) : []),
 		],
 	});
@@ -177,6 +181,9 @@ async function main(): Promise<void> {
 		if (wanted('recovery')) results.recovery = await recovery(context, size.recoveryRounds);
 		if (wanted('scale'))
 			results.scale = { sizes: scaleSizes, steps: await scale(context, scaleSizes) };
+		if (wanted('scale-timeline')) {
+			results.scaleTimeline = await scaleTimeline(context, Math.max(...scaleSizes.counts));
+		}
 		if (wanted('inbox')) results.inbox = await inbox(context, inboxSizes);
 	} finally {
 		await lab.stop();

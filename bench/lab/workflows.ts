@@ -109,8 +109,10 @@ export interface BaselineOptions {
 	savePosition?: boolean;
 	/** Hold the first emit until this time (epoch ms); 0: emit at activation. */
 	startAt?: number;
-	/** An AgentMail credential set on the node (never read): n8n checks access to it per run. */
+	/** An AgentMail credential set on the node: n8n checks access to it per run. */
 	credential?: CredentialRef;
+	/** Read the credential when activated, as a mail trigger does before it connects. */
+	readCredential?: boolean;
 }
 
 /**
@@ -129,6 +131,7 @@ export function baselineWorkflow(
 		mailSized: options.mailSized ?? false,
 		savePosition: options.savePosition ?? false,
 		startAt: options.startAt ?? 0,
+		readCredential: options.readCredential ?? false,
 	};
 	return {
 		name,

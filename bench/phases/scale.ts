@@ -30,6 +30,7 @@ import {
 	nodeItems,
 	oursTriggerWorkflow,
 	TRIGGER,
+	type BaselineOptions,
 	type Side,
 } from '../lab/workflows';
 import { round, type BenchContext } from './common';
@@ -37,7 +38,7 @@ import { settledRss } from './memory';
 import { firstAccept } from './recovery';
 
 /** The inboxes of each side: ours open with agent@'s key, n8n's with peer@'s. */
-const INBOX_SETS: Record<Side, Omit<ExtraInboxes, 'count'>> = {
+export const INBOX_SETS: Record<Side, Omit<ExtraInboxes, 'count'>> = {
 	ours: { prefix: 'scale-ours-', keyOf: INBOX.agent },
 	builtin: { prefix: 'scale-n8n-', keyOf: INBOX.peer },
 };
@@ -82,6 +83,8 @@ export interface ScaleSizes {
 }
 
 export interface LatencyStats {
+	/** The earliest; absent in results saved before it was kept. */
+	min?: number;
 	p50: number;
 	p95: number;
 	max: number;
@@ -124,6 +127,7 @@ export interface OutageResult {
 function stats(latencies: number[], lost: number, duplicates: number): LatencyStats {
 	const values = latencies.length ? latencies : [NaN];
 	return {
+		min: round(Math.min(...values)),
 		p50: round(percentile(values, 50)),
 		p95: round(percentile(values, 95)),
 		max: round(Math.max(...values)),
@@ -133,7 +137,7 @@ function stats(latencies: number[], lost: number, duplicates: number): LatencySt
 }
 
 /** Waits until the sandbox has at least `count` established IMAP connections; when, or null. */
-async function allConnected(lab: Lab, count: number, since: number): Promise<number | null> {
+export async function allConnected(lab: Lab, count: number, since: number): Promise<number | null> {
 	const deadline = since + CONNECT_TIMEOUT_MS;
 	while (Date.now() < deadline) {
 		if ((await lab.sandbox.imapConnectionCount()) >= count) return Date.now();
@@ -167,27 +171,34 @@ async function idle(
 	};
 }
 
+/** One run that carried a delivered message. */
+export interface CarryingRun {
+	executionId: string;
+	startedAt: number;
+}
+
 /**
  * The runs that carried each of `expected` (workflow index → subjects delivered to it), once
- * every one has a run and nothing new came for a while: per message its runs' start times.
+ * every one has a run and nothing new came for a while: per message its runs.
  */
 async function runsFor(
 	lab: Lab,
 	ids: string[],
 	expected: Map<number, Set<string>>,
-): Promise<Map<string, number[]>> {
+): Promise<Map<string, CarryingRun[]>> {
 	const deadline = Date.now() + RUNS_TIMEOUT_MS;
-	let starts = new Map<string, number[]>();
+	let starts = new Map<string, CarryingRun[]>();
 	let lastChange = Date.now();
 	let lastCount = -1;
 	for (;;) {
-		const next = new Map<string, number[]>();
+		const next = new Map<string, CarryingRun[]>();
 		await inParallel([...expected.keys()], API_PARALLEL, async (index) => {
 			for (const execution of await listExecutions(lab, ids[index], true)) {
 				for (const item of nodeItems(execution, TRIGGER)) {
 					const key = `${index}:${itemSubject(item)}`;
 					if (!expected.get(index)?.has(itemSubject(item))) continue;
-					next.set(key, [...(next.get(key) ?? []), startedAt(execution)]);
+					const run = { executionId: String(execution.id), startedAt: startedAt(execution) };
+					next.set(key, [...(next.get(key) ?? []), run]);
 				}
 			}
 		});
@@ -201,11 +212,15 @@ async function runsFor(
 	}
 }
 
-/** Latency and counts of deliveries (workflow index, subject, delivered at). */
-async function measure(
+/**
+ * Latency and counts of deliveries (workflow index, subject, delivered at); `firstRuns` gets
+ * each message's first run.
+ */
+export async function measure(
 	lab: Lab,
 	ids: string[],
 	deliveries: Array<{ index: number; subject: string; at: number }>,
+	firstRuns: CarryingRun[] = [],
 ): Promise<LatencyStats & { lastRunMs: number | null }> {
 	const expected = new Map<number, Set<string>>();
 	for (const { index, subject } of deliveries) {
@@ -215,11 +230,15 @@ async function measure(
 	const latencies: number[] = [];
 	let [lost, duplicates, lastRun] = [0, 0, -Infinity];
 	for (const { index, subject, at } of deliveries) {
-		const runs = (starts.get(`${index}:${subject}`) ?? []).sort((a, b) => a - b);
+		const runs = (starts.get(`${index}:${subject}`) ?? []).sort(
+			(a, b) => a.startedAt - b.startedAt,
+		);
 		if (runs.length === 0) lost++;
 		if (runs.length > 1) duplicates++;
-		if (runs.length) latencies.push(runs[0] - at);
-		if (runs.length) lastRun = Math.max(lastRun, runs[0]);
+		if (runs.length === 0) continue;
+		latencies.push(runs[0].startedAt - at);
+		lastRun = Math.max(lastRun, runs[0].startedAt);
+		firstRuns.push(runs[0]);
 	}
 	const firstDelivery = Math.min(...deliveries.map((delivery) => delivery.at));
 	return {
@@ -229,7 +248,7 @@ async function measure(
 }
 
 /** Creates the side's `count` workflows and activates them; returns their ids in inbox order. */
-async function createTriggers(
+export async function createTriggers(
 	context: BenchContext,
 	side: Side,
 	addresses: string[],
@@ -249,8 +268,17 @@ async function createTriggers(
 	return ids;
 }
 
+/** An outage as it happened: when Dovecot went and came back, and each waiting message's run. */
+export interface OutageRun {
+	result: OutageResult;
+	killedAt: number;
+	/** Dovecot accepting connections again. */
+	backAt: number;
+	firstRuns: CarryingRun[];
+}
+
 /** Dovecot killed, a counting stand-in on its port for 5 s, one message per inbox waiting. */
-async function outage(lab: Lab, ids: string[], addresses: string[]): Promise<OutageResult> {
+export async function outage(lab: Lab, ids: string[], addresses: string[]): Promise<OutageRun> {
 	const attempts: number[] = [];
 	const standIn = net.createServer((socket) => {
 		attempts.push(Date.now());
@@ -288,21 +316,43 @@ async function outage(lab: Lab, ids: string[], addresses: string[]): Promise<Out
 			attempts.filter((t) => t - killedAt >= second * 1000 && t - killedAt < (second + 1) * 1000)
 				.length,
 	);
+	const firstRuns: CarryingRun[] = [];
+	const waiting = await measure(lab, ids, deliveries, firstRuns);
 	return {
-		attemptsPerSecond,
-		allBackMs: back === null ? null : back - backAt,
-		waiting: await measure(lab, ids, deliveries),
+		result: { attemptsPerSecond, allBackMs: back === null ? null : back - backAt, waiting },
+		killedAt,
+		backAt,
+		firstRuns,
 	};
+}
+
+/**
+ * Creates `count` workflows with the do-nothing trigger and activates them; their ids. By
+ * default they emit nothing; `emit` makes each emit `items` items at a set moment.
+ */
+export async function createFloor(
+	lab: Lab,
+	count: number,
+	emit?: { items: number; options: BaselineOptions },
+): Promise<string[]> {
+	const ids = Array.from({ length: count }, () => '');
+	await inParallel(ids, API_PARALLEL, async (_, index) => {
+		const workflow = baselineWorkflow(`Scale floor ${index}`, emit?.items ?? 0, emit?.options);
+		ids[index] = await lab.client.createWorkflow(workflow);
+		await lab.client.activateWorkflow(ids[index]);
+	});
+	return ids;
+}
+
+/** Deactivates the workflows a step created. */
+export async function deactivateAll(lab: Lab, ids: string[]): Promise<void> {
+	await inParallel(ids, API_PARALLEL, async (id) => await lab.client.deactivateWorkflow(id));
 }
 
 /** n8n with `count` active do-nothing triggers: its own cost per active workflow. */
 async function floor(context: BenchContext, count: number, idleS: number): Promise<ScaleStep> {
 	const { lab, log } = context;
-	const ids = Array.from({ length: count }, () => '');
-	await inParallel(ids, API_PARALLEL, async (_, index) => {
-		ids[index] = await lab.client.createWorkflow(baselineWorkflow(`Scale floor ${index}`, 0));
-		await lab.client.activateWorkflow(ids[index]);
-	});
+	const ids = await createFloor(lab, count);
 	try {
 		await lab.restartN8n();
 		await sleep(FLOOR_ACTIVATION_WAIT_MS);
@@ -310,7 +360,7 @@ async function floor(context: BenchContext, count: number, idleS: number): Promi
 		log(`scale floor ×${count}: RSS ${result.rssMb} MB, idle CPU ${result.idleCpuMsPerS} ms/s`);
 		return result;
 	} finally {
-		await inParallel(ids, API_PARALLEL, async (id) => await lab.client.deactivateWorkflow(id));
+		await deactivateAll(lab, ids);
 	}
 }
 
@@ -327,6 +377,12 @@ async function step(
 	const ids = await createTriggers(context, side, addresses, credentials);
 	const largest = count === Math.max(...sizes.counts);
 	try {
+		// n8n 2.40 publishes activated workflows in the background, a few at a time. Restarting
+		// before it is done left it publications to finish first: the first trigger then
+		// connected 4 s later (the scale timeline's runs of 2026-12-07, 11.2 s against 7.1 s).
+		if ((await allConnected(lab, count, Date.now())) === null) {
+			throw new Error(`not all ${count} triggers connected after their activation`);
+		}
 		let startedAtMs = 0;
 		let logOffset = 0;
 		await lab.restartN8n(async () => {
@@ -379,23 +435,24 @@ async function step(
 			deliverer.close();
 		}
 		if (largest) {
-			result.outage = await outage(lab, ids, addresses);
+			result.outage = (await outage(lab, ids, addresses)).result;
 			log(
 				`scale ${side} ×${count} outage: attempts/s ${result.outage.attemptsPerSecond.join(',')}, all back after ${result.outage.allBackMs} ms, lost ${result.outage.waiting.lost}, duplicates ${result.outage.waiting.duplicates}`,
 			);
 		}
 		return result;
 	} finally {
-		await inParallel(ids, API_PARALLEL, async (id) => await lab.client.deactivateWorkflow(id));
+		await deactivateAll(lab, ids);
 	}
 }
 
-export async function scale(context: BenchContext, sizes: ScaleSizes): Promise<ScaleStep[]> {
-	const { lab, log } = context;
-	const max = Math.max(...sizes.counts);
-	// n8n's trigger logs in as the inbox itself: one IMAP credential per inbox.
+/** n8n's trigger logs in as the inbox itself: one IMAP credential per inbox, by address. */
+export async function builtinCredentials(
+	lab: Lab,
+	count: number,
+): Promise<Map<string, CredentialRef>> {
 	const credentials = new Map<string, CredentialRef>();
-	const builtinInboxes = extraInboxAddresses({ ...INBOX_SETS.builtin, count: max });
+	const builtinInboxes = extraInboxAddresses({ ...INBOX_SETS.builtin, count });
 	await inParallel(builtinInboxes, API_PARALLEL, async (address) => {
 		const name = `IMAP ${address}`;
 		const id = await lab.client.createCredential(
@@ -405,6 +462,13 @@ export async function scale(context: BenchContext, sizes: ScaleSizes): Promise<S
 		);
 		credentials.set(address, { id, name });
 	});
+	return credentials;
+}
+
+export async function scale(context: BenchContext, sizes: ScaleSizes): Promise<ScaleStep[]> {
+	const { lab, log } = context;
+	const max = Math.max(...sizes.counts);
+	const credentials = await builtinCredentials(lab, max);
 	await lab.restartN8n();
 	const alone = { side: 'none' as const, triggers: 0, ...(await idle(lab, sizes.idleS)) };
 	log(`scale: n8n alone RSS ${alone.rssMb} MB, idle CPU ${alone.idleCpuMsPerS} ms/s`);

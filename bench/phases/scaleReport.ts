@@ -1,5 +1,6 @@
 /** The scale phase's part of BENCHMARKS.md: its tables, and its rows of the targets table. */
 import type { LatencyStats, ScaleSizes, ScaleStep } from './scale';
+import type { Moments, ScaleTimeline } from './scaleTimeline';
 
 const SIDE_NAMES = {
 	ours: 'AgentMail Trigger (ours)',
@@ -135,4 +136,66 @@ export function renderScale(
 		total.lost === 0 && total.duplicates === 0,
 	]);
 	return rows;
+}
+
+function moments(m: Moments): string {
+	if (m.count === 0) return '–';
+	return `${value(m.first)} / ${value(m.p50)} / ${value(m.last)} ms`;
+}
+
+/** Writes the timeline's section: n8n's start and the outage at the largest count. */
+export function renderScaleTimeline(timeline: ScaleTimeline, line: (text?: string) => void): void {
+	const { triggers, starts, outages } = timeline;
+	const name = (side: keyof typeof SIDE_NAMES) =>
+		side === 'baseline' ? 'do-nothing trigger (the floor)' : SIDE_NAMES[side];
+	line(`### Many inboxes: where the time goes at ${triggers} triggers`);
+	line();
+	line(
+		`\`--only=scale-timeline\`. n8n started with ${triggers} workflows of one kind active, then for ours and n8n's the outage above again. n8n's log and Dovecot's are read every 20 ms and each line is stamped when read; n8n's CPU (its JavaScript thread, and the whole process) every 100 ms. Moments are first / median / last.`,
+	);
+	line();
+	line(
+		"n8n's start with all of them active: when it answered its readiness probe, and when each trigger was up (the floor's: n8n called its trigger function and it read its credential, as the mail triggers do before connecting; ours and n8n's: Dovecot logged its inbox's login). n8n 2.40 starts active workflows in the background, a few at a time (N8N_WORKFLOW_PUBLICATION_CONCURRENCY, default 5).",
+	);
+	line();
+	line(
+		'| side | n8n start → ready | → each trigger up | per trigger | JS thread busy meanwhile | → first IMAP connection | → all connected |',
+	);
+	line('|---|---:|---:|---:|---:|---:|---:|');
+	for (const start of starts) {
+		line(
+			`| ${name(start.side)} | ${start.readyMs} ms | ${moments(start.up)} (${start.up.count}) | ${value(start.perTriggerMs, ' ms')} | ${value(start.threadBusyPercent, '%')} | ${value(start.firstConnectionMs, ' ms')} | ${value(start.connectedMs, ' ms')} |`,
+		);
+	}
+	line();
+	if (outages.length === 0) return;
+	line(
+		"The outage, ms after Dovecot accepted connections again: its IMAP logins, our trigger's \"connection restored\" lines (n8n's writes none), and the waiting messages' runs as n8n created them (it had the trigger's emit) and started them; n8n's JavaScript thread's CPU from Dovecot's return to the last run start, per trigger. The floor row is n8n alone: as many do-nothing triggers each emit one mail-sized item at the same moment (ms after that moment).",
+	);
+	line();
+	line(
+		'| side | all connected | logins | sessions restored | runs created | runs started | lost / duplicates | JS thread CPU per trigger |',
+	);
+	line('|---|---:|---:|---:|---:|---:|---:|---:|');
+	for (const outage of outages) {
+		line(
+			`| ${name(outage.side)} | ${value(outage.allBackMs, ' ms')} | ${moments(outage.logins)} | ${moments(outage.restored)} | ${moments(outage.created)} | ${moments(outage.started)} | ${outage.lost} / ${outage.duplicates} | ${value(outage.threadMsPerTrigger, ' ms')} |`,
+		);
+	}
+	line();
+	line(
+		"Each 500 ms after Dovecot's return, % of one core: n8n's JavaScript thread / n8n's whole process / the rest of the machine (Dovecot, the bench).",
+	);
+	line();
+	line(`| from | ${outages.map((outage) => name(outage.side)).join(' | ')} |`);
+	line(`|---:|${outages.map(() => '---:|').join('')}`);
+	const slices = Math.max(...outages.map((outage) => outage.slices.length));
+	for (let i = 0; i < slices; i++) {
+		const cells = outages.map((outage) => {
+			const slice = outage.slices[i];
+			return slice ? `${slice.thread} / ${slice.process} / ${slice.rest}` : '';
+		});
+		line(`| ${(i * 0.5).toFixed(1)} s | ${cells.join(' | ')} |`);
+	}
+	line();
 }
