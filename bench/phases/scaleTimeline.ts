@@ -49,7 +49,7 @@ const FLOOR_STARTED = /^Bench Emitter started/;
 const RESTORED = /IMAP connection to .* restored after \d+ ms/;
 /** Every workflow must be activated within this after n8n is ready. */
 const ACTIVATION_TIMEOUT_MS = 180_000;
-/** The floor's burst moment is this far after its workflows are created (200 take ~15 s). */
+/** The floor's burst moment, this long after it begins creating its workflows (200 take ~15 s). */
 const FLOOR_BURST_LEAD_MS = 60_000;
 /** After the last activation: lines still on their way are read. */
 const SETTLE_MS = 2_000;
