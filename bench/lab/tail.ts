@@ -24,6 +24,8 @@ export class LineClock {
 	/** The end of the last read when it was not a whole line yet. */
 	private partial = '';
 	private readonly timer: NodeJS.Timeout;
+	/** Reused by every read: one poll every 20 ms must not allocate a megabyte each time. */
+	private readonly buffer = Buffer.allocUnsafe(CHUNK_BYTES);
 
 	constructor(private readonly file: string) {
 		this.offset = statSync(file).size;
@@ -34,12 +36,11 @@ export class LineClock {
 		const at = Date.now();
 		const fd = openSync(this.file, 'r');
 		try {
-			const buffer = Buffer.alloc(CHUNK_BYTES);
 			for (;;) {
-				const bytes = readSync(fd, buffer, 0, CHUNK_BYTES, this.offset);
+				const bytes = readSync(fd, this.buffer, 0, CHUNK_BYTES, this.offset);
 				if (bytes === 0) break;
 				this.offset += bytes;
-				const parts = (this.partial + buffer.subarray(0, bytes).toString('utf8')).split('\n');
+				const parts = (this.partial + this.buffer.subarray(0, bytes).toString('utf8')).split('\n');
 				this.partial = parts.pop() ?? '';
 				for (const text of parts) this.lines.push({ at, text });
 			}

@@ -247,6 +247,18 @@ export async function measure(
 	};
 }
 
+/**
+ * Waits until all `count` triggers activated through the API hold a session. n8n 2.40
+ * publishes activated workflows in the background, a few at a time; a restart before it is
+ * done left the new n8n those publications to finish first, and its first trigger then
+ * connected 4 s later (the scale timeline's runs of 2026-12-07: 11.2 s against 7.1 s).
+ */
+export async function untilAllPublished(lab: Lab, count: number): Promise<void> {
+	if ((await allConnected(lab, count, Date.now())) === null) {
+		throw new Error(`not all ${count} triggers connected after their activation`);
+	}
+}
+
 /** Creates the side's `count` workflows and activates them; returns their ids in inbox order. */
 export async function createTriggers(
 	context: BenchContext,
@@ -377,12 +389,7 @@ async function step(
 	const ids = await createTriggers(context, side, addresses, credentials);
 	const largest = count === Math.max(...sizes.counts);
 	try {
-		// n8n 2.40 publishes activated workflows in the background, a few at a time. Restarting
-		// before it is done left it publications to finish first: the first trigger then
-		// connected 4 s later (the scale timeline's runs of 2026-12-07, 11.2 s against 7.1 s).
-		if ((await allConnected(lab, count, Date.now())) === null) {
-			throw new Error(`not all ${count} triggers connected after their activation`);
-		}
+		await untilAllPublished(lab, count);
 		let startedAtMs = 0;
 		let logOffset = 0;
 		await lab.restartN8n(async () => {

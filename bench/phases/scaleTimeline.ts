@@ -16,6 +16,7 @@
  */
 import os from 'node:os';
 
+import { waitFor } from '../../test/helpers/triggerHarness';
 import { extraInboxAddresses } from '../../test/sandbox/inboxes';
 import { cpuWindow, percentile, sampleCpu, type CpuSample } from '../lab/proc';
 import { createdTimes, sleep } from '../lab/runs';
@@ -32,6 +33,7 @@ import {
 	INBOX_SETS,
 	measure,
 	outage,
+	untilAllPublished,
 	type CarryingRun,
 } from './scale';
 
@@ -132,22 +134,8 @@ function loginPattern(prefix: string): RegExp {
 	return new RegExp(`Login: user=<${prefix}`);
 }
 
-async function until(done: () => boolean, timeoutMs: number): Promise<boolean> {
-	const deadline = Date.now() + timeoutMs;
-	while (!done()) {
-		if (Date.now() > deadline) return false;
-		await sleep(CPU_SAMPLE_MS);
-	}
-	return true;
-}
-
-/** n8n's JavaScript thread and whole process between two moments, % of one core. */
-function busy(
-	samples: CpuSample[],
-	since: number,
-	until: number,
-): { thread: number; process: number } {
-	const window = cpuWindow(samples, until, since);
+/** n8n's JavaScript thread and whole process in a window of CPU samples, % of one core. */
+function busy(window: ReturnType<typeof cpuWindow>): { thread: number; process: number } {
 	if (window.windowMs <= 0) return { thread: 0, process: 0 };
 	return {
 		thread: round((100 * window.mainThreadMs) / window.windowMs),
@@ -183,8 +171,9 @@ async function start(
 			firstConnection = await allConnected(lab, 1, startedAt);
 			connected = await allConnected(lab, count, startedAt);
 		}
-		const allUp = await until(() => upTimes().length >= count, ACTIVATION_TIMEOUT_MS);
-		if (!allUp) log(`scale timeline ${side}: not every trigger started in time`);
+		await waitFor(() => upTimes().length >= count, 'every trigger up', ACTIVATION_TIMEOUT_MS).catch(
+			() => log(`scale timeline ${side}: not every trigger started in time`),
+		);
 		await sleep(SETTLE_MS);
 	} finally {
 		cpu.stop();
@@ -203,7 +192,9 @@ async function start(
 		firstConnectionMs: firstConnection === null ? null : firstConnection - startedAt,
 		connectedMs: connected === null ? null : connected - startedAt,
 		// The sampler starts once n8n is ready; triggers may start a little before.
-		threadBusyPercent: several ? busy(cpu.samples, Math.max(first, readyAt), last).thread : null,
+		threadBusyPercent: several
+			? busy(cpuWindow(cpu.samples, last, Math.max(first, readyAt))).thread
+			: null,
 	};
 	log(
 		`scale timeline ${side} ×${count} start: ready ${result.readyMs} ms, triggers up ${result.up.first}–${result.up.last} ms (${result.perTriggerMs} ms each, JS thread ${result.threadBusyPercent}% busy), first connection ${result.firstConnectionMs} ms, all connected ${result.connectedMs} ms`,
@@ -225,7 +216,7 @@ function slicesFrom(
 	for (let from = zero; lastStart !== null && from < lastStart + SLICE_MS; from += SLICE_MS) {
 		const window = cpuWindow(samples, from + SLICE_MS, from);
 		if (window.windowMs <= 0) break;
-		const { thread, process } = busy(samples, from, from + SLICE_MS);
+		const { thread, process } = busy(window);
 		// The machine's busy share is of all cores; what n8n did not use of it, in one core's terms.
 		const cores = (window.machineBusyPercent / 100) * os.cpus().length;
 		slices.push({
@@ -365,10 +356,7 @@ export async function scaleTimeline(context: BenchContext, count: number): Promi
 		const addresses = extraInboxAddresses({ ...INBOX_SETS[side], count });
 		const ids = await createTriggers(context, side, addresses, credentials);
 		try {
-			// As in the scale phase: n8n has published every workflow before it restarts.
-			if ((await allConnected(lab, count, Date.now())) === null) {
-				throw new Error(`not all ${count} triggers connected after their activation`);
-			}
+			await untilAllPublished(lab, count);
 			await sleep(SETTLE_MS);
 			starts.push(await start(context, side, count));
 			outages.push(await outageTimeline(context, side, ids, addresses));
