@@ -239,7 +239,16 @@ describe('sandbox.json', () => {
 		const info = JSON.parse(
 			readFileSync(process.env.AGENTMAIL_SANDBOX_JSON as string, 'utf8'),
 		) as SandboxInfo;
-		expect(Object.keys(info).sort()).toEqual(['ca', 'imap', 'inboxes', 'lmtp', 'outbox', 'smtp']);
+		expect(Object.keys(info).sort()).toEqual([
+			'ca',
+			'imap',
+			'inboxes',
+			'lmtp',
+			'outbox',
+			'profile',
+			'smtp',
+		]);
+		expect(info.profile).toBe(process.env.AGENTMAIL_SANDBOX_PROFILE || 'dovecot');
 		expect(Object.keys(info.imap).sort()).toEqual(['host', 'port']);
 		expect(Object.keys(info.smtp).sort()).toEqual(['host', 'implicitTlsPort', 'startTlsPort']);
 		expect(Object.keys(info.lmtp).sort()).toEqual(['host', 'port']);

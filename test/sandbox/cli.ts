@@ -1,10 +1,11 @@
 /**
  * Command line for the AgentMail sandbox (see package.json scripts):
- *   run                       start it in the foreground; Ctrl-C / SIGTERM stops it
- *   start                     start it in the background (output in <dir>/sandbox.log)
+ *   run [--profile NAME]      start it in the foreground; Ctrl-C / SIGTERM stops it
+ *   start [--profile NAME]    start it in the background (output in <dir>/sandbox.log)
  *   stop                      stop the background sandbox
  *   deliver --to <inbox> <file.eml>...   deliver raw messages over LMTP like an outside sender
- * The folder is $AGENTMAIL_SANDBOX_DIR, else <project root>/.sandbox.
+ * The folder is $AGENTMAIL_SANDBOX_DIR, else <project root>/.sandbox; the profile (which servers
+ * it stands for, test/sandbox/profiles.ts) is --profile, else $AGENTMAIL_SANDBOX_PROFILE, else dovecot.
  */
 import { closeSync, existsSync, openSync, readFileSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -12,6 +13,7 @@ import path from 'node:path';
 
 import { delay, portAnswers } from './ports';
 import { processAlive, signalProcess, startProcess } from './processes';
+import { resolveProfile, SANDBOX_PROFILES } from './profiles';
 import {
 	deliver,
 	readSandboxInfo,
@@ -31,11 +33,15 @@ const POLL_INTERVAL_MS = 100;
 const LOG_TAIL_LINES = 30;
 
 const USAGE = `usage: tsx test/sandbox/cli.ts <command>
-  run                                   run the sandbox in the foreground (Ctrl-C stops it)
-  start                                 run it in the background, output in <dir>/sandbox.log
+  run [--profile NAME]                  run the sandbox in the foreground (Ctrl-C stops it)
+  start [--profile NAME]                run it in the background, output in <dir>/sandbox.log
   stop                                  stop the background sandbox
   deliver --to <inbox> <file.eml>...    deliver raw messages over LMTP (as an outside sender)
 The sandbox folder is $AGENTMAIL_SANDBOX_DIR, else <project root>/.sandbox.
+Profiles (default $AGENTMAIL_SANDBOX_PROFILE, else dovecot):
+${Object.entries(SANDBOX_PROFILES)
+	.map(([name, setup]) => `  ${name.padEnd(38)}${setup.description}`)
+	.join('\n')}
 `;
 
 function say(line = ''): void {
@@ -52,6 +58,7 @@ function runningPid(dir: string): number | undefined {
 
 function summary(info: SandboxInfo, infoPath: string): string {
 	return [
+		`  Profile ${info.profile}: ${SANDBOX_PROFILES[info.profile]?.description ?? '?'}`,
 		`  IMAP   ${info.imap.host}:${info.imap.port}  (TLS on connect)`,
 		`  SMTP   ${info.smtp.host}:${info.smtp.implicitTlsPort} (implicit TLS), ${info.smtp.host}:${info.smtp.startTlsPort} (STARTTLS)`,
 		`  LMTP   ${info.lmtp.host}:${info.lmtp.port}  (npm run sandbox:deliver -- --to <inbox> <file.eml>)`,
@@ -208,8 +215,35 @@ async function deliverFiles(args: string[]): Promise<number> {
 	return 0;
 }
 
+/**
+ * Takes `--profile NAME` (or `--profile=NAME`) out of the arguments into
+ * $AGENTMAIL_SANDBOX_PROFILE, which `start` hands to the background process.
+ *
+ * @throws Error for a name that is no profile.
+ */
+function takeProfile(args: string[]): string[] {
+	const rest: string[] = [];
+	for (let i = 0; i < args.length; i++) {
+		const inline = args[i].startsWith('--profile=') ? args[i].slice('--profile='.length) : null;
+		if (args[i] !== '--profile' && inline === null) {
+			rest.push(args[i]);
+			continue;
+		}
+		const name = inline ?? args[++i] ?? '';
+		process.env.AGENTMAIL_SANDBOX_PROFILE = resolveProfile(name || '(none)');
+	}
+	// Checked here as well when it came from the environment: a typo fails before anything starts.
+	resolveProfile();
+	return rest;
+}
+
 async function main(argv: string[]): Promise<number> {
-	const [command, ...rest] = argv;
+	const [command, ...options] = argv;
+	const rest = command === 'deliver' ? options : takeProfile(options);
+	if ((command === 'run' || command === 'start' || command === 'stop') && rest.length > 0) {
+		process.stderr.write(USAGE);
+		return 2;
+	}
 	switch (command) {
 		case 'run':
 			return await run();

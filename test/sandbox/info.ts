@@ -1,11 +1,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
+import type { SandboxProfile } from './profiles';
+
 /**
  * Contents of `<dir>/sandbox.json`: everything a client needs to talk to a running sandbox.
  * These keys and no others.
  */
 export interface SandboxInfo {
+	/** Which servers it stands for (test/sandbox/profiles.ts); `dovecot` unless one was asked for. */
+	profile: SandboxProfile;
 	imap: { host: string; port: number };
 	smtp: { host: string; implicitTlsPort: number; startTlsPort: number };
 	lmtp: { host: string; port: number };

@@ -10,10 +10,12 @@ import path from 'node:path';
 import { lmtpSend } from './deliver';
 import { Dovecot } from './dovecot';
 import { readSmtpEvents, SmtpEventLog, type SmtpEvent } from './events';
+import { startImapProxy } from './imapProxy';
 import { ensureInboxes, type ExtraInboxes } from './inboxes';
 import { SANDBOX_FILES, sandboxDir, type SandboxInfo } from './info';
 import { countEstablishedConnections, freePorts, portAnswers, waitForPortClosed } from './ports';
 import { processAlive } from './processes';
+import { resolveProfile, SANDBOX_PROFILES, type SandboxProfile } from './profiles';
 import { startSmtpServers, type AcceptedMessage, type SmtpFaults } from './smtp';
 import { ensureTls } from './tls';
 
@@ -21,6 +23,7 @@ export { deliver, type DeliverOptions } from './deliver';
 export type { SmtpEvent, SmtpEventName } from './events';
 export { readSandboxInfo, sandboxDir, SANDBOX_FILES, type SandboxInfo } from './info';
 export { freePorts } from './ports';
+export { SANDBOX_PROFILES, type SandboxProfile } from './profiles';
 export type { SmtpFaults } from './smtp';
 export { MAX_MESSAGE_BYTES, MAX_RECIPIENTS } from './smtp';
 
@@ -51,6 +54,12 @@ export interface StartSandboxOptions {
 	lmtpPort?: number;
 	/** More inboxes opened with a sandbox inbox's key (not kept in inboxes.json). */
 	extraInboxes?: ExtraInboxes[];
+	/** Which servers it stands for; default $AGENTMAIL_SANDBOX_PROFILE, else `dovecot`. */
+	profile?: SandboxProfile;
+	/**
+	 * Dovecot's own IMAPS port when the profile puts a proxy on `imapPort`; default a free port.
+	 */
+	dovecotImapPort?: number;
 }
 
 /** A running sandbox. */
@@ -134,7 +143,10 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<S
 		await mkdir(outbox, { recursive: true });
 		const tls = await ensureTls(path.join(dir, 'tls'));
 		const inboxes = await ensureInboxes(dir, options.extraInboxes);
+		const profile = resolveProfile(options.profile);
+		const setup = SANDBOX_PROFILES[profile];
 		const info: SandboxInfo = {
+			profile,
 			imap: { host: HOST, port: options.imapPort ?? DEFAULT_PORTS.imap },
 			smtp: {
 				host: HOST,
@@ -150,16 +162,31 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<S
 			if (await portAnswers(HOST, port)) throw new Error(`port ${HOST}:${port} is already in use`);
 		}
 
+		// With a proxy, clients reach Dovecot through it: Dovecot listens on a port of its own.
+		const dovecotImapPort = setup.imapProxy
+			? (options.dovecotImapPort ?? (await freePorts(1))[0])
+			: info.imap.port;
 		const dovecot = await Dovecot.prepare({
 			dir,
 			host: HOST,
-			imapPort: info.imap.port,
+			imapPort: dovecotImapPort,
 			lmtpPort: info.lmtp.port,
 			tls,
 			inboxes,
 		});
 		await dovecot.start();
 		undo.unshift(async () => await dovecot.stop());
+		const imapProxy = setup.imapProxy
+			? await startImapProxy({
+					host: HOST,
+					port: info.imap.port,
+					upstream: { host: HOST, port: dovecotImapPort, ca: await readFile(tls.ca) },
+					cert: await readFile(tls.cert),
+					key: await readFile(tls.key),
+					rules: setup.imapProxy,
+				})
+			: undefined;
+		if (imapProxy) undo.unshift(async () => await imapProxy.close());
 
 		const addresses = inboxes.map((inbox) => inbox.address);
 		let outboxSequence = 0;
@@ -219,6 +246,7 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<S
 					await smtp.close();
 					await waitForPortClosed(HOST, info.smtp.implicitTlsPort, SMTP_STOP_TIMEOUT_MS);
 					await waitForPortClosed(HOST, info.smtp.startTlsPort, SMTP_STOP_TIMEOUT_MS);
+					await imapProxy?.close();
 					await dovecot.stop();
 					await releaseFolder(pidFile);
 				})();
@@ -253,6 +281,7 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<S
 export async function startTemporarySandbox(
 	prefix = 'agentmail-sandbox-',
 	extraInboxes: ExtraInboxes[] = [],
+	profile?: SandboxProfile,
 ): Promise<Sandbox> {
 	const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
 	const [imapPort, smtpImplicitTlsPort, smtpStartTlsPort, lmtpPort] = await freePorts(4);
@@ -263,5 +292,6 @@ export async function startTemporarySandbox(
 		smtpStartTlsPort,
 		lmtpPort,
 		extraInboxes,
+		profile,
 	});
 }
