@@ -2,7 +2,9 @@
  * Send once in the node: before the first message of an execution goes out, the keys of all
  * its items are read, and one IMAP connection per inbox they send from looks up in Sent which
  * of them this node already sent (nodes/shared/smtp/sendOnce.ts). Those items output `alreadySent: true` and send
- * nothing; so do later items of the same execution with a key already sent in it.
+ * nothing; so do later items of the same execution with a key already sent in it. Every item
+ * with a key says how Sent was checked (`sendOnceCheck`), and warns when the check could not
+ * read all of Sent (a server without HEADER search, and more mail in Sent than it reads).
  */
 import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 
@@ -12,10 +14,12 @@ import { withClient } from '../../shared/imap/connect';
 import type { OutgoingMessage } from '../../shared/smtp/compose';
 import { LimitError } from '../../shared/smtp/limits';
 import {
-	findSent,
+	lookupSent,
+	RECENT_SENT_SCANNED,
 	sendOnceIdentity,
 	type SendOnceIdentity,
 	type SentCopy,
+	type SentLookup,
 } from '../../shared/smtp/sendOnce';
 
 /** The header as written on the wire (SEARCH matches header names case-insensitively). */
@@ -33,6 +37,8 @@ export class SendOnceBatch {
 	private readonly lookupErrors = new Map<string, string>();
 	/** The inbox each keyed item sends from (lower case). */
 	private readonly inboxes = new Map<number, string>();
+	/** How each inbox's Sent was checked, and the warning its items carry when not all of it. */
+	private readonly checks = new Map<string, IDataObject>();
 
 	/**
 	 * Reads every item's key (`keyOf`, null when send once is off for it) and looks the keys up
@@ -68,12 +74,33 @@ export class SendOnceBatch {
 			group.ids.push(identity);
 			byInbox.set(inbox, group);
 		}
+		const partial: string[] = [];
 		for (const [inbox, { connection, ids }] of byInbox) {
-			const looked = await settle(withClient(connection, (client) => findSent(client, ids)));
-			if (looked.ok) for (const [hash, copy] of looked.value) batch.found.set(hash, copy);
-			else batch.lookupErrors.set(inbox, String((looked.error as Error)?.message ?? looked.error));
+			const looked = await settle(withClient(connection, (client) => lookupSent(client, ids)));
+			if (!looked.ok) {
+				batch.lookupErrors.set(inbox, String((looked.error as Error)?.message ?? looked.error));
+				continue;
+			}
+			for (const [hash, copy] of looked.value.found) batch.found.set(hash, copy);
+			const warning = partialWarning(connection.email, looked.value);
+			batch.checks.set(inbox, {
+				sendOnceCheck: looked.value.check,
+				...(warning ? { sendOnceWarning: warning } : {}),
+			});
+			if (warning) partial.push(warning);
 		}
+		// Once per execution, not per item: the items carry it too.
+		for (const warning of partial) ctx.logger.warn(`Send Once: ${warning}`);
 		return batch;
+	}
+
+	/**
+	 * How item `i`'s Sent folder was checked (`sendOnceCheck`, and `sendOnceWarning` when not
+	 * all of it was read), for its output; empty for an item without a key.
+	 */
+	checkOf(i: number): IDataObject {
+		if (!this.identities.has(i)) return {};
+		return this.checks.get(this.inboxes.get(i) ?? '') ?? {};
 	}
 
 	/** The identity item `i` is sent with, if send once is on for it. */
@@ -101,11 +128,18 @@ export class SendOnceBatch {
 				alreadySent: true,
 				messageId: copy.messageId ?? identity.messageId,
 				sentCopy: { ...copy },
+				sendOnceCheck: this.checkOf(i).sendOnceCheck,
 			};
 		}
 		const item = this.sentNow.get(identity.hash);
 		if (item === undefined) return undefined;
-		return { sent: false, alreadySent: true, messageId: identity.messageId, sentByItem: item };
+		return {
+			sent: false,
+			alreadySent: true,
+			messageId: identity.messageId,
+			sentByItem: item,
+			sendOnceCheck: this.checkOf(i).sendOnceCheck,
+		};
 	}
 
 	/** Records that item `i` went out, so a later item with the same key does not. */
@@ -113,6 +147,12 @@ export class SendOnceBatch {
 		const identity = this.identities.get(i);
 		if (identity) this.sentNow.set(identity.hash, i);
 	}
+}
+
+/** What a lookup that could not read all of Sent warns, or undefined when it read enough. */
+function partialWarning(inbox: string, lookup: SentLookup): string | undefined {
+	if (lookup.check !== 'recent-headers' || lookup.unchecked === 0) return undefined;
+	return `The IMAP server of ${inbox} does not search mail headers (it refused or ignored the search), so only the newest ${RECENT_SENT_SCANNED} messages of "${lookup.folder}" were checked for an earlier copy; ${lookup.unchecked} older ones were not, and a copy among them would not stop a second send.`;
 }
 
 /** The message with the identity send once gives it. */

@@ -80,7 +80,8 @@ export async function runSmtp(
 		const result = await outcome;
 		if (result.ok) {
 			if (result.value.sent === true) sendOnce.markSent(i);
-			output.push({ json: result.value, pairedItem: { item: i } });
+			// With a send once key, the item says how Sent was checked before it went out.
+			output.push({ json: { ...result.value, ...sendOnce.checkOf(i) }, pairedItem: { item: i } });
 		} else fail(result.error, i);
 	};
 	try {

@@ -5,10 +5,14 @@
  * gets a Message-ID derived from the key and a header carrying the same hash, and before a
  * batch is sent one IMAP search (per {@link SEARCH_CHUNK} messages) finds those already in
  * Sent: either mark counts, so a server that rewrites Message-IDs is still caught.
+ *
+ * A server without HEADER search (it refuses it, or ignores the key and returns everything)
+ * is checked another way: the headers of the newest {@link RECENT_SENT_SCANNED} messages of
+ * Sent are read and matched here. A copy older than those is not seen; the lookup says so.
  */
 import { createHash } from 'node:crypto';
 
-import type { ImapFlow, SearchObject } from 'imapflow';
+import type { FetchMessageObject, ImapFlow, SearchObject } from 'imapflow';
 
 /** The header that carries the key's hash (lower case, as IMAP SEARCH HEADER takes it). */
 export const SEND_ONCE_HEADER = 'x-agentmail-send-once';
@@ -18,6 +22,34 @@ export const SEARCH_CHUNK = 25;
 const HASH_CHARS = 40;
 /** Where AgentMail keeps what the inbox sent, when LIST marks no folder \Sent. */
 export const DEFAULT_SENT_FOLDER = 'Sent';
+/**
+ * Messages of Sent whose headers are read when the server cannot search them: a few hundred
+ * kB, read in about a second, and a retry follows the send it repeats closely enough that its
+ * copy is among the newest.
+ */
+export const RECENT_SENT_SCANNED = 500;
+/**
+ * Hits per key past which a search is taken as ignored by the server (it answered with the
+ * folder, not the matches): a copy is found once, or a few times when saved more than once.
+ */
+export const MAX_HITS_PER_KEY = 4;
+
+/**
+ * How Sent was checked: the server's HEADER search, or the headers of its newest
+ * {@link RECENT_SENT_SCANNED} messages read here.
+ */
+export type SendOnceCheck = 'server-search' | 'recent-headers';
+
+/** What a lookup found, and how far it can be trusted. */
+export interface SentLookup {
+	/** Copies found, by hash. */
+	found: Map<string, SentCopy>;
+	check: SendOnceCheck;
+	/** The Sent folder's path. */
+	folder: string;
+	/** Messages in Sent the check did not read (older than the newest it read); 0 when searched. */
+	unchecked: number;
+}
 
 /** The identity of a message sent once. */
 export interface SendOnceIdentity {
@@ -37,6 +69,9 @@ export interface SentCopy {
 	date: string | null;
 	to: string[];
 }
+
+/** Connections whose server cannot run the lookup's HEADER search: it is not asked again. */
+const searchUnusable = new WeakSet<object>();
 
 /** The IMAP calls the lookup makes (a narrow seam for tests). */
 export type SentLookupClient = Pick<ImapFlow, 'list' | 'mailboxOpen' | 'search' | 'fetchAll'>;
@@ -61,46 +96,86 @@ export async function sentFolder(client: Pick<ImapFlow, 'list'>): Promise<string
 
 /**
  * Which of `identities` already have a copy in the Sent folder, by hash. Read-only (EXAMINE):
- * nothing this does changes a flag.
+ * nothing this does changes a flag. See {@link lookupSent} for how the check was made.
  */
 export async function findSent(
 	client: SentLookupClient,
 	identities: SendOnceIdentity[],
 ): Promise<Map<string, SentCopy>> {
+	return (await lookupSent(client, identities)).found;
+}
+
+/** The fields fetched of each candidate copy. */
+const COPY_FIELDS = { uid: true, envelope: true, internalDate: true, headers: [SEND_ONCE_HEADER] };
+
+/**
+ * Which of `identities` already have a copy in Sent, and how that was checked. Read-only.
+ * Copies are always matched here, exactly (Message-ID or hash): a server whose search matches
+ * substrings or ignores keys can make the lookup read more, never find a copy that is not there.
+ */
+export async function lookupSent(
+	client: SentLookupClient,
+	identities: SendOnceIdentity[],
+): Promise<SentLookup> {
 	const found = new Map<string, SentCopy>();
-	if (identities.length === 0) return found;
+	if (identities.length === 0) return { found, check: 'server-search', folder: '', unchecked: 0 };
 	const folder = await sentFolder(client);
-	await client.mailboxOpen(folder, { readOnly: true });
+	const mailbox = await client.mailboxOpen(folder, { readOnly: true });
+	const match = (copies: FetchMessageObject[], among: SendOnceIdentity[]) => {
+		for (const copy of copies) {
+			const hash = headerValue(copy.headers, SEND_ONCE_HEADER);
+			const messageId = copy.envelope?.messageId ?? null;
+			const identity = among.find((i) => i.hash === hash || i.messageId === messageId);
+			if (!identity || found.has(identity.hash)) continue;
+			found.set(identity.hash, sentCopy(copy, folder, messageId));
+		}
+	};
+	// Identities the server's search could not settle: looked for in the newest headers instead.
+	const unsettled: SendOnceIdentity[] = [];
 	for (let start = 0; start < identities.length; start += SEARCH_CHUNK) {
 		const chunk = identities.slice(start, start + SEARCH_CHUNK);
+		if (searchUnusable.has(client)) {
+			unsettled.push(...chunk);
+			continue;
+		}
 		const criteria = chunk.flatMap((identity): SearchObject[] => [
 			{ header: { 'message-id': identity.messageId } },
 			{ header: { [SEND_ONCE_HEADER]: identity.hash } },
 		]);
 		const uids = await client.search({ or: criteria }, { uid: true });
-		if (!uids || uids.length === 0) continue;
-		const copies = await client.fetchAll(
-			uids.join(','),
-			{ uid: true, envelope: true, internalDate: true, headers: [SEND_ONCE_HEADER] },
-			{ uid: true },
-		);
-		for (const copy of copies) {
-			const hash = headerValue(copy.headers, SEND_ONCE_HEADER);
-			const messageId = copy.envelope?.messageId ?? null;
-			// HEADER search matches substrings: keep only exact matches.
-			const identity = chunk.find((i) => i.hash === hash || i.messageId === messageId);
-			if (!identity || found.has(identity.hash)) continue;
-			found.set(identity.hash, {
-				uid: copy.uid,
-				folder,
-				messageId,
-				subject: copy.envelope?.subject ?? '',
-				date: copy.internalDate ? new Date(copy.internalDate).toISOString() : null,
-				to: (copy.envelope?.to ?? []).map((address) => address.address ?? '').filter(Boolean),
-			});
+		// false: the server refused HEADER; too many hits: it ignored the keys.
+		if (!uids || uids.length > chunk.length * MAX_HITS_PER_KEY) {
+			searchUnusable.add(client);
+			unsettled.push(...chunk);
+			continue;
 		}
+		if (uids.length === 0) continue;
+		// HEADER search matches substrings: match() keeps only exact matches.
+		match(await client.fetchAll(uids.join(','), COPY_FIELDS, { uid: true }), chunk);
 	}
-	return found;
+	if (unsettled.length === 0) return { found, check: 'server-search', folder, unchecked: 0 };
+	const exists = mailbox.exists ?? 0;
+	if (exists > 0) {
+		const first = Math.max(1, exists - RECENT_SENT_SCANNED + 1);
+		match(await client.fetchAll(`${first}:*`, COPY_FIELDS), unsettled);
+	}
+	return {
+		found,
+		check: 'recent-headers',
+		folder,
+		unchecked: Math.max(0, exists - RECENT_SENT_SCANNED),
+	};
+}
+
+function sentCopy(copy: FetchMessageObject, folder: string, messageId: string | null): SentCopy {
+	return {
+		uid: copy.uid,
+		folder,
+		messageId,
+		subject: copy.envelope?.subject ?? '',
+		date: copy.internalDate ? new Date(copy.internalDate).toISOString() : null,
+		to: (copy.envelope?.to ?? []).map((address) => address.address ?? '').filter(Boolean),
+	};
 }
 
 /** One header's value from a fetched header block, unfolded; '' when absent. */
