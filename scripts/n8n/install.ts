@@ -22,18 +22,21 @@ import path from 'node:path';
 
 import { processAlive, runCommand, type CommandResult } from '../../test/sandbox/processes';
 
-/** The n8n release the dev setup and the end-to-end tests run (2.41.x does not resolve). */
-export const N8N_VERSION = '2.40.7';
+/**
+ * The n8n release the dev setup, the end-to-end tests, the bench and the drills run: the newest
+ * 2.x whose dependencies all resolve from the npm registry (2.41.3 asks for @n8n/agents@0.26.2,
+ * which the registry does not have).
+ */
+export const N8N_VERSION = '2.41.1';
 /** package-lock.json of a working install of a version, where one is committed (see install). */
 function lockFile(version: string): string {
 	return path.join(__dirname, `n8n-${version}.lock.json`);
 }
 /**
- * The n8n versions of the compatibility matrix (npm run test:matrix): the last 1.x, the pin, and
- * the newest 2.x whose dependencies all resolve (2.41.3 asks for @n8n/agents@0.26.2, which the
- * registry does not have).
+ * The n8n versions of the compatibility matrix (npm run test:matrix): the last 1.x, the last
+ * release whose Email Trigger ran on node-imap (2.40.7; 2.41 moved it to imapflow), and the pin.
  */
-export const MATRIX_VERSIONS = ['1.123.81', N8N_VERSION, '2.41.1'] as const;
+export const MATRIX_VERSIONS = ['1.123.81', '2.40.7', N8N_VERSION] as const;
 /**
  * npm overrides for versions that do not install as published from the npm registry alone:
  * n8n 1.123 takes xlsx from cdn.sheetjs.com, which machines that reach only the registry cannot
