@@ -14,7 +14,6 @@ import {
 	parseDate,
 	parseHeaderBlock,
 } from '../mime/headers';
-import { ImapError } from './connect';
 import type { InboxClient } from './inbox';
 
 /** Each round follows the thread one more step; a real conversation is settled in 2 or 3. */
@@ -23,6 +22,12 @@ export const MAX_THREAD_ROUNDS = 10;
 export const MAX_THREAD_MESSAGES = 1_000;
 /** Ids per SEARCH: three HEADER criteria each keeps a command to a few kB. */
 export const IDS_PER_SEARCH = 20;
+/**
+ * Messages per folder whose threading headers are read when the server cannot search them,
+ * and the most a round reads in a folder through searches: about 300 kB of headers, and a
+ * conversation that is being answered is among the newest mail.
+ */
+export const RECENT_THREAD_SCANNED = 1_000;
 /** The headers the search reads of each message found. */
 const THREAD_HEADERS = ['message-id', 'in-reply-to', 'references', 'date'];
 
@@ -100,15 +105,37 @@ function linkedIds(found: ThreadMember): string[] {
 	);
 }
 
+/** Whether a message links to one of `ids`. */
+function linksTo(found: ThreadMember, ids: Set<string>): boolean {
+	return linkedIds(found).some((id) => ids.has(id));
+}
+
+/** The threading headers of a folder's newest `limit` messages; `cut` when it holds more. */
+async function scanFolder(
+	inbox: InboxClient,
+	folder: string,
+	limit: number,
+): Promise<{ members: ThreadMember[]; cut: boolean }> {
+	const selected = await inbox.select(folder);
+	if (selected.exists === 0) return { members: [], cut: false };
+	const first = Math.max(1, selected.exists - limit + 1);
+	const fetched = await inbox.imap.fetchAll(`${first}:*`, {
+		uid: true,
+		internalDate: true,
+		headers: THREAD_HEADERS,
+	});
+	return { members: fetched.map((message) => member(folder, message)), cut: first > 1 };
+}
+
 /**
  * The thread of `seed` in `folders` (paths as the server names them), oldest first.
- *
- * @throws ImapError when the server refuses a HEADER search.
+ * `scanLimit` is {@link RECENT_THREAD_SCANNED} but for tests.
  */
 export async function findThread(
 	inbox: InboxClient,
 	seed: ThreadSeed,
 	folders: string[],
+	scanLimit = RECENT_THREAD_SCANNED,
 ): Promise<FoundThread> {
 	const known = new Set<string>([
 		seed.messageId,
@@ -120,10 +147,39 @@ export async function findThread(
 	const members = new Map<string, ThreadMember>();
 	// UIDs already taken, per folder, so that no message is fetched twice.
 	const taken = new Map<string, Set<number>>(folders.map((f) => [f, new Set<number>()]));
+	// Folders read by scanning instead of searching, with what the scan read.
+	const scans = new Map<string, { members: ThreadMember[]; cut: boolean }>();
 	const result = (complete: boolean): FoundThread => ({
 		members: [...members.values()].sort(threadOrder(folders)),
-		complete,
+		// A scan that could not read a whole folder may have missed older messages of the thread.
+		complete: complete && ![...scans.values()].some((scan) => scan.cut),
 	});
+	/** The messages of `folder` not taken yet that link to one of `ids`. */
+	const candidates = async (
+		folder: string,
+		ids: Set<string>,
+		budget: { left: number },
+	): Promise<ThreadMember[]> => {
+		const seen = taken.get(folder)!;
+		const scanned = scans.get(folder);
+		if (scanned) return scanned.members.filter((m) => !seen.has(m.uid) && linksTo(m, ids));
+		const uids = await inbox.imap.search(criteria([...ids]), { uid: true });
+		const fresh = Array.isArray(uids) ? uids.filter((uid) => !seen.has(uid)) : [];
+		// Refused (false), or more than the round may read: the server ignored the keys.
+		if (!Array.isArray(uids) || fresh.length > budget.left) {
+			scans.set(folder, await scanFolder(inbox, folder, scanLimit));
+			return await candidates(folder, ids, budget);
+		}
+		budget.left -= fresh.length;
+		if (fresh.length === 0) return [];
+		const fetched = await inbox.imap.fetchAll(
+			fresh.join(','),
+			{ uid: true, internalDate: true, headers: THREAD_HEADERS },
+			{ uid: true },
+		);
+		// HEADER search matches substrings: keep only messages that really link to an id.
+		return fetched.map((message) => member(folder, message)).filter((m) => linksTo(m, ids));
+	};
 	for (let round = 0; ; round++) {
 		const fresh = [...known].filter((id) => !searched.has(id));
 		if (fresh.length === 0) return result(true);
@@ -131,27 +187,11 @@ export async function findThread(
 		for (const id of fresh) searched.add(id);
 		for (const folder of folders) {
 			await inbox.select(folder);
+			const budget = { left: scanLimit };
 			for (let start = 0; start < fresh.length; start += IDS_PER_SEARCH) {
 				const ids = new Set(fresh.slice(start, start + IDS_PER_SEARCH));
-				const uids = await inbox.imap.search(criteria([...ids]), { uid: true });
-				if (!Array.isArray(uids)) {
-					throw new ImapError(
-						`${inbox.address} refused to search "${folder}" for the thread's headers (Message-ID, In-Reply-To, References): its IMAP server does not support HEADER searches, so the thread cannot be found. Read the messages with Message → Get Many instead.`,
-					);
-				}
-				const seen = taken.get(folder)!;
-				const fetchUids = uids.filter((uid) => !seen.has(uid));
-				if (fetchUids.length === 0) continue;
-				const fetched = await inbox.imap.fetchAll(
-					fetchUids.join(','),
-					{ uid: true, internalDate: true, headers: THREAD_HEADERS },
-					{ uid: true },
-				);
-				for (const message of fetched) {
-					const found = member(folder, message);
-					// HEADER search matches substrings: keep only messages that really link to an id.
-					if (!linkedIds(found).some((id) => ids.has(id))) continue;
-					seen.add(found.uid);
+				for (const found of await candidates(folder, ids, budget)) {
+					taken.get(folder)!.add(found.uid);
 					const key = found.messageId ?? `${folder}:${found.uid}`;
 					if (!members.has(key)) members.set(key, found);
 					for (const id of linkedIds(found)) known.add(id);
