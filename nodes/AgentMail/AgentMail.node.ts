@@ -5,6 +5,7 @@ import type {
 	INodeTypeDescription,
 } from 'n8n-workflow';
 
+import { sendAndWaitWebhook } from './actions/message/sendAndWait.webhook';
 import { router } from './actions/router';
 import { versionDescription } from './actions/versionDescription';
 import { credentialTest, loadOptions } from './methods';
@@ -19,6 +20,8 @@ export class AgentMail implements INodeType {
 	};
 
 	methods = { credentialTest, loadOptions };
+
+	webhook = sendAndWaitWebhook;
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return await router.call(this);

@@ -4,6 +4,7 @@ import type { AllEntities } from 'n8n-workflow';
 type AgentMailMap = {
 	message:
 		| 'send'
+		| 'sendAndWait'
 		| 'reply'
 		| 'forward'
 		| 'getMany'

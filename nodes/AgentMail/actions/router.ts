@@ -29,6 +29,7 @@ const runners: Record<OperationKey, Runner> = {
 	'message:send': smtp(message.send),
 	'message:reply': smtp(message.reply),
 	'message:forward': smtp(message.forward),
+	'message:sendAndWait': async (ctx) => await message.sendAndWait.run.call(ctx),
 	'message:getMany': imap(message.getMany),
 	'message:get': imap(message.get),
 	'message:markRead': imap(message.markRead),

@@ -2,7 +2,12 @@
  * The AgentMail node's description: its resources, their operations and the shared parameters.
  * The icon, subtitle and usableAsTool stay in the node class, where n8n's community lint reads them.
  */
-import { NodeConnectionTypes, type INodeTypeDescription } from 'n8n-workflow';
+import {
+	NodeConnectionTypes,
+	SEND_AND_WAIT_OPERATION,
+	type INodeTypeDescription,
+	type IWebhookDescription,
+} from 'n8n-workflow';
 
 import { inboxAddressProperty } from '../../shared/methods/properties';
 import * as folder from './folder/Folder.resource';
@@ -10,7 +15,22 @@ import * as message from './message/Message.resource';
 import * as thread from './thread/Thread.resource';
 
 /** The operations that send: their Inbox Address is the From. */
-const SMTP_OPERATIONS = ['send', 'reply', 'forward'];
+const SMTP_OPERATIONS = ['send', 'reply', 'forward', SEND_AND_WAIT_OPERATION];
+
+/**
+ * The waiting URL of Send and Wait, as n8n's own Send and Wait nodes declare it: GET opens the
+ * answer page, POST records the answer. Having `webhooks` and a `sendAndWait` operation is also
+ * what makes n8n offer this node as a Human review tool to AI Agents.
+ */
+const sendAndWaitWebhooks: IWebhookDescription[] = (['GET', 'POST'] as const).map((httpMethod) => ({
+	name: 'default',
+	httpMethod,
+	responseMode: 'onReceived',
+	responseData: '',
+	path: '={{ $nodeId }}',
+	restartWebhook: true,
+	isFullPath: true,
+}));
 
 type Description = Omit<INodeTypeDescription, 'icon' | 'subtitle' | 'usableAsTool'>;
 
@@ -24,6 +44,7 @@ export const versionDescription: Description = {
 	defaults: { name: 'AgentMail' },
 	inputs: [NodeConnectionTypes.Main],
 	outputs: [NodeConnectionTypes.Main],
+	webhooks: sendAndWaitWebhooks,
 	credentials: [
 		{ name: 'agentMailInboxApi', required: true, testedBy: 'agentMailInboxConnectionTest' },
 	],

@@ -26,13 +26,15 @@ export interface SmtpOperation {
 	execute(this: IExecuteFunctions, i: number, context: OperationContext): Promise<PreparedMessage>;
 	/** The item's send once key, or null when send once is off for it. */
 	sendOnceKey?(this: IExecuteFunctions, i: number): string | null;
+	/** Send for the first item only (Send and Wait: one execution asks one question). */
+	onlyFirstItem?: boolean;
 }
 
 export async function runSmtp(
 	this: IExecuteFunctions,
 	run: SmtpOperation,
 ): Promise<INodeExecutionData[][]> {
-	const items = this.getInputData();
+	const items = this.getInputData().slice(0, run.onlyFirstItem ? 1 : undefined);
 	// Each item sends from its Inbox Address (the credential's inbox when empty).
 	const connectionOf = await readInboxes(this, 'Nothing was sent.');
 	const sendOnceKey = run.sendOnceKey;

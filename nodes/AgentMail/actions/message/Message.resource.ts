@@ -1,5 +1,5 @@
 /** The Message resource: its operations and their parameters. Add an operation as a file here. */
-import type { INodeProperties } from 'n8n-workflow';
+import { SEND_AND_WAIT_OPERATION, type INodeProperties } from 'n8n-workflow';
 
 import * as del from './delete.operation';
 import * as flag from './flag.operation';
@@ -11,6 +11,7 @@ import * as markUnread from './markUnread.operation';
 import * as move from './move.operation';
 import * as reply from './reply.operation';
 import * as send from './send.operation';
+import * as sendAndWait from './sendAndWait.operation';
 import * as unflag from './unflag.operation';
 
 export {
@@ -24,6 +25,7 @@ export {
 	move,
 	reply,
 	send,
+	sendAndWait,
 	unflag,
 };
 
@@ -100,6 +102,13 @@ export const description: INodeProperties[] = [
 				action: 'Send a message',
 			},
 			{
+				name: 'Send and Wait for Response',
+				value: SEND_AND_WAIT_OPERATION,
+				description:
+					'Mail a person a question and wait for the answer: approval, free text or a form, through a link in the mail',
+				action: 'Send a message and wait for response',
+			},
+			{
 				name: 'Unflag',
 				value: 'unflag',
 				description: 'Remove the flag (star) from a message',
@@ -109,6 +118,7 @@ export const description: INodeProperties[] = [
 		default: 'send',
 	},
 	...send.description,
+	...sendAndWait.description,
 	...reply.description,
 	...forward.description,
 	...getMany.description,
