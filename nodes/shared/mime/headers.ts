@@ -1,13 +1,14 @@
 /**
  * A small, synchronous reader for a MIME header block: finds where the headers end, unfolds
- * and decodes the fields (raw UTF-8, RFC 2047 encoded words), and reads the values the trigger
- * item needs (Message-IDs, dates, addresses, Content-Type parameters).
+ * and decodes the fields (raw UTF-8, RFC 2047 encoded words with libmime), and reads the values
+ * the trigger item needs (Message-IDs, dates, addresses, Content-Type parameters).
  *
  * It exists beside mailparser because the trigger must be able to describe a message from its
  * header bytes alone (messages over the size cap, parses that time out), without the body.
  */
 import { TextDecoder } from 'node:util';
 
+import libmime from 'libmime';
 import { parseAddressHeader } from 'mailparser';
 
 import { MAX_HEADER_BLOCK_BYTES, MAX_HEADER_FIELDS } from './limits';
@@ -52,7 +53,6 @@ const ENCODED_WORD = /=\?([^?\s]+)\?([BbQq])\?([^?\s]*)\?=/g;
 const HAS_HIGH_BYTE = /[\x80-\xff]/;
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-const decoderCache = new Map<string, TextDecoder | null>();
 
 /**
  * Finds the end of the header block of `buf` from `start`: the first empty line (CRLF or LF).
@@ -170,46 +170,107 @@ export function firstField(fields: HeaderField[], name: string): HeaderField | u
 	return fields.find((f) => f.name === name);
 }
 
+/**
+ * Reads raw header bytes: runs of valid UTF-8 as UTF-8, every other byte with the high bit as
+ * Latin-1. libmime and mailparser work on header text that is already decoded (mailparser reads
+ * the bytes as UTF-8 and turns every other byte into U+FFFD), so this reading is our own.
+ */
 function decodeBytes(latin1: string, name: string, warnings?: Warnings): string {
 	// Plain ASCII is the same in every reading.
 	if (!HAS_HIGH_BYTE.test(latin1)) return latin1;
+	const bytes = Buffer.from(latin1, 'latin1');
 	try {
-		return strictUtf8.decode(Buffer.from(latin1, 'latin1'));
+		return strictUtf8.decode(bytes);
 	} catch {
 		warnings?.add(`header ${name}: bytes that are not UTF-8 were read as Latin-1`);
-		return latin1;
 	}
-}
-
-/** A TextDecoder for a MIME charset name, or null when Node does not know it. */
-export function decoderFor(charset: string): TextDecoder | null {
-	// RFC 2231 allows a language after '*': utf-8*en.
-	const label = charset.split('*')[0].trim().toLowerCase();
-	if (decoderCache.has(label)) return decoderCache.get(label) ?? null;
-	let decoder: TextDecoder | null = null;
-	for (const candidate of [label, label.replace(/^cp-?(125\d)$/, 'windows-$1')]) {
-		try {
-			decoder = new TextDecoder(candidate);
-			break;
-		} catch {
-			decoder = null;
+	// Each stray byte is rewritten as the UTF-8 of its Latin-1 character, then all is decoded once.
+	// Latin-1 rather than U+FFFD: a stray byte is most often a Latin-1 letter, and it stays readable.
+	const out = Buffer.alloc(bytes.length * 2);
+	let length = 0;
+	for (let i = 0; i < bytes.length;) {
+		const size = utf8SequenceLength(bytes, i);
+		if (size > 0) {
+			for (const end = i + size; i < end;) out[length++] = bytes[i++];
+		} else {
+			out[length++] = 0xc0 | (bytes[i] >> 6);
+			out[length++] = 0x80 | (bytes[i++] & 0x3f);
 		}
 	}
-	decoderCache.set(label, decoder);
-	return decoder;
+	return out.toString('utf8', 0, length);
 }
 
-interface Segment {
-	encoded: boolean;
+/** The length of the well-formed UTF-8 sequence at `i` (Unicode table 3-7), 0 when there is none. */
+function utf8SequenceLength(bytes: Buffer, i: number): number {
+	const lead = bytes[i];
+	if (lead < 0x80) return 1;
+	let size = 4;
+	let low = 0x80;
+	let high = 0xbf;
+	if (lead >= 0xc2 && lead <= 0xdf) size = 2;
+	else if (lead >= 0xe0 && lead <= 0xef) size = 3;
+	else if (lead < 0xf0 || lead > 0xf4) return 0;
+	// Overlong forms, surrogates and code points past U+10FFFF are not UTF-8.
+	if (lead === 0xe0) low = 0xa0;
+	else if (lead === 0xed) high = 0x9f;
+	else if (lead === 0xf0) low = 0x90;
+	else if (lead === 0xf4) high = 0x8f;
+	if (i + size > bytes.length || bytes[i + 1] < low || bytes[i + 1] > high) return 0;
+	for (let k = 2; k < size; k++) if (bytes[i + k] < 0x80 || bytes[i + k] > 0xbf) return 0;
+	return size;
+}
+
+// A word in these charsets starts in the charset's initial state and should end in it (RFC 1468
+// for ISO-2022-JP), so each is decoded alone: decoded together, one that does not garbles the next.
+const STATEFUL_CHARSET = /^(?:iso-?2022|jis|utf-?7|hz-)/i;
+// WHATWG labels libmime does not know, for the name it knows the charset by.
+const CHARSET_ALIASES = new Map([
+	['unicode20utf8', 'utf-8'],
+	['x-unicode20utf8', 'utf-8'],
+	['csiso88598i', 'iso-8859-8'],
+	['logical', 'iso-8859-8'],
+	['csiso2022jp', 'iso-2022-jp'],
+]);
+const MAX_CACHED_CHARSETS = 64;
+const charsetCache = new Map<string, string | null>();
+
+interface EncodedWord {
+	/** The word as written. */
 	text: string;
+	/** The charset as written. */
 	charset: string;
-	bytes: Buffer | null;
+	/** libmime's name for the charset, or null when libmime cannot decode it. */
+	known: string | null;
+	encoding: 'B' | 'Q';
+	payload: string;
+}
+
+type Segment = { word: EncodedWord } | { plain: string };
+
+/** libmime's name for a MIME charset, or null when libmime cannot decode it. */
+function knownCharset(charset: string): string | null {
+	// RFC 2231 allows a language after '*': utf-8*en.
+	const label = charset.split('*')[0].trim().toLowerCase();
+	const cached = charsetCache.get(label);
+	if (cached !== undefined) return cached;
+	const name = libmime.normalizeCharset(CHARSET_ALIASES.get(label) ?? label);
+	// libmime.decodeWord reads a charset it cannot decode (or refuses: UTF-7) as UTF-8; only its
+	// decode stream tells.
+	// An empty name ("=?*en?Q?...?=") is one libmime would take for UTF-8.
+	const known = label !== '' && libmime.createDecodeStream(name).supported ? name : null;
+	// Charset names come from the mail: the cache must not grow without end.
+	if (charsetCache.size >= MAX_CACHED_CHARSETS) charsetCache.clear();
+	charsetCache.set(label, known);
+	return known;
 }
 
 /**
- * Decodes RFC 2047 encoded words. Adjacent words (only whitespace between them) are joined, and
- * words in the same charset are decoded together so a character split across two words survives.
- * A word in a charset Node cannot decode is left as it is and reported through `onUnknown`.
+ * Decodes RFC 2047 encoded words with libmime. Whitespace between adjacent words is dropped.
+ * Adjacent words in the same charset and encoding are decoded together, as libmime's
+ * decodeWords does, so a character split across two words survives (UTF-8, Shift_JIS, GBK,
+ * Big5, EUC-*). What decodeWords does not do is done here: words in a stateful charset
+ * (ISO-2022-*) are decoded one by one, and a word in a charset libmime cannot decode is left as
+ * it is and reported through `onUnknown` (decodeWords would read it as UTF-8).
  */
 export function decodeEncodedWords(text: string, onUnknown?: (charset: string) => void): string {
 	if (!text.includes('=?')) return text;
@@ -220,63 +281,63 @@ export function decodeEncodedWords(text: string, onUnknown?: (charset: string) =
 		const between = text.slice(last, index);
 		const previous = segments[segments.length - 1];
 		// Whitespace between two encoded words is not part of the text (RFC 2047 section 6.2).
-		if (between !== '' && !(previous?.encoded && /^\s+$/.test(between))) {
-			segments.push({ encoded: false, text: between, charset: '', bytes: null });
+		if (between !== '' && !(previous && 'word' in previous && /^\s+$/.test(between))) {
+			segments.push({ plain: between });
 		}
-		const charset = match[1];
-		const payload = match[3];
-		const bytes =
-			match[2].toLowerCase() === 'b' ? Buffer.from(payload, 'base64') : decodeQ(payload);
-		segments.push({ encoded: true, text: match[0], charset, bytes });
+		segments.push({
+			word: {
+				text: match[0],
+				charset: match[1],
+				known: knownCharset(match[1]),
+				encoding: match[2].toUpperCase() === 'B' ? 'B' : 'Q',
+				payload: match[3],
+			},
+		});
 		last = index + match[0].length;
 	}
-	if (last < text.length) {
-		segments.push({ encoded: false, text: text.slice(last), charset: '', bytes: null });
-	}
+	if (last < text.length) segments.push({ plain: text.slice(last) });
 	let out = '';
 	for (let i = 0; i < segments.length; i++) {
 		const segment = segments[i];
-		if (!segment.encoded || !segment.bytes) {
-			out += segment.text;
+		if ('plain' in segment) {
+			out += segment.plain;
 			continue;
 		}
-		const key = segment.charset.toLowerCase();
-		const parts = [segment.bytes];
-		let raw = segment.text;
-		while (
-			i + 1 < segments.length &&
-			segments[i + 1].encoded &&
-			segments[i + 1].charset.toLowerCase() === key
-		) {
-			i++;
-			parts.push(segments[i].bytes ?? Buffer.alloc(0));
-			raw += segments[i].text;
+		const run = [segment.word];
+		let next = segments[i + 1];
+		while (next && 'word' in next && runKey(next.word) === runKey(segment.word)) {
+			run.push(next.word);
+			next = segments[++i + 1];
 		}
-		const decoder = decoderFor(segment.charset);
-		if (decoder) {
-			out += decoder.decode(Buffer.concat(parts));
-		} else {
-			onUnknown?.(segment.charset);
-			out += raw;
-		}
+		out += decodeRun(run, onUnknown);
 	}
 	return out;
 }
 
-function decodeQ(payload: string): Buffer {
-	const bytes: number[] = [];
-	for (let i = 0; i < payload.length; i++) {
-		const ch = payload[i];
-		if (ch === '_') {
-			bytes.push(0x20);
-		} else if (ch === '=' && /^[0-9a-fA-F]{2}$/.test(payload.slice(i + 1, i + 3))) {
-			bytes.push(parseInt(payload.slice(i + 1, i + 3), 16));
-			i += 2;
-		} else {
-			bytes.push(ch.charCodeAt(0) & 0xff);
-		}
+/** Words with the same key are in the same charset. */
+function runKey(word: EncodedWord): string {
+	return word.known ?? `unknown ${word.charset.toLowerCase()}`;
+}
+
+/** Decodes adjacent encoded words in one charset. */
+function decodeRun(run: EncodedWord[], onUnknown?: (charset: string) => void): string {
+	const charset = run[0].known;
+	if (charset === null) {
+		onUnknown?.(run[0].charset);
+		return run.map((word) => word.text).join('');
 	}
-	return Buffer.from(bytes);
+	if (STATEFUL_CHARSET.test(charset)) {
+		return run.map((word) => libmime.decodeWord(charset, word.encoding, word.payload)).join('');
+	}
+	let out = '';
+	for (let i = 0; i < run.length;) {
+		// The payloads of adjacent words are decoded as one, as libmime's decodeWords does.
+		const encoding = run[i].encoding;
+		let payload = '';
+		for (; i < run.length && run[i].encoding === encoding; i++) payload += run[i].payload;
+		out += libmime.decodeWord(charset, encoding, payload);
+	}
+	return out;
 }
 
 /** A header value with parameters: `text/plain; charset="utf-8"`. */
