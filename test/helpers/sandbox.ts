@@ -17,7 +17,7 @@ import {
 	sandboxCredential,
 	type SandboxInfo,
 } from '../sandbox/info';
-import { startTemporarySandbox, type Sandbox } from '../sandbox/sandbox';
+import { startTemporarySandbox, type Sandbox, type SandboxProfile } from '../sandbox/sandbox';
 
 export type { SandboxInfo, SmtpEvent };
 
@@ -145,12 +145,13 @@ export function smtpTransport(
  * Gives the calling test file a sandbox of its own (started before its tests, stopped after),
  * for tests that count what the servers saw or break them on purpose: other files running in
  * parallel then cannot add to the counts. The helpers above point at it while the file runs.
+ * `profile` picks which servers it stands for (test/sandbox/profiles.ts).
  */
-export function useOwnSandbox(): () => Sandbox {
+export function useOwnSandbox(profile?: SandboxProfile): () => Sandbox {
 	let sandbox: Sandbox | undefined;
 	let previous: string | undefined;
 	beforeAll(async () => {
-		sandbox = await startTemporarySandbox('agentmail-own-');
+		sandbox = await startTemporarySandbox('agentmail-own-', [], profile);
 		previous = process.env.AGENTMAIL_SANDBOX_JSON;
 		process.env.AGENTMAIL_SANDBOX_JSON = sandbox.infoPath;
 	});

@@ -116,6 +116,8 @@ const COPY_FIELDS = { uid: true, envelope: true, internalDate: true, headers: [S
 export async function lookupSent(
 	client: SentLookupClient,
 	identities: SendOnceIdentity[],
+	/** {@link RECENT_SENT_SCANNED} but for tests. */
+	recentLimit = RECENT_SENT_SCANNED,
 ): Promise<SentLookup> {
 	const found = new Map<string, SentCopy>();
 	if (identities.length === 0) return { found, check: 'server-search', folder: '', unchecked: 0 };
@@ -156,14 +158,14 @@ export async function lookupSent(
 	if (unsettled.length === 0) return { found, check: 'server-search', folder, unchecked: 0 };
 	const exists = mailbox.exists ?? 0;
 	if (exists > 0) {
-		const first = Math.max(1, exists - RECENT_SENT_SCANNED + 1);
+		const first = Math.max(1, exists - recentLimit + 1);
 		match(await client.fetchAll(`${first}:*`, COPY_FIELDS), unsettled);
 	}
 	return {
 		found,
 		check: 'recent-headers',
 		folder,
-		unchecked: Math.max(0, exists - RECENT_SENT_SCANNED),
+		unchecked: Math.max(0, exists - recentLimit),
 	};
 }
 

@@ -1,0 +1,244 @@
+/**
+ * Send Once, Thread → Get and Get Many against servers without HEADER, BODY or TEXT search:
+ * a sandbox of this file's own per profile (test/sandbox/profiles.ts), one that refuses such
+ * searches (search-subset) and one that ignores their keys and answers with every message
+ * (search-ignore). What each feature must still do: find what is there, never report what is
+ * not, and say when it could not look everywhere.
+ */
+import { randomUUID } from 'node:crypto';
+
+import type { ImapFlow } from 'imapflow';
+import { simpleParser } from 'mailparser';
+
+import { AgentMail } from '../../nodes/AgentMail/AgentMail.node';
+import { InboxClient } from '../../nodes/shared/imap/inbox';
+import { findThread } from '../../nodes/shared/imap/thread';
+import {
+	lookupSent,
+	RECENT_SENT_SCANNED,
+	SEND_ONCE_HEADER,
+	sendOnceIdentity,
+} from '../../nodes/shared/smtp/sendOnce';
+import { operationRunner, runNode } from '../helpers/nodeHarness';
+import {
+	credentialData,
+	deliver,
+	imapClient,
+	listMessages,
+	useOwnSandbox,
+} from '../helpers/sandbox';
+
+const agent = 'agent@agentmail.test';
+const peer = 'peer@agentmail.test';
+const node = new AgentMail();
+/**
+ * Messages put in Sent and INBOX first: more than a search for a few keys may return, so that
+ * an answer with the whole folder reads as keys ignored.
+ */
+const FILLERS = 20;
+/** Filling Sent past what Send Once reads appends this many messages. */
+const FILL_TIMEOUT_MS = 120_000;
+
+function raw(headers: string[], subject: string, from = `Peer <${peer}>`, to = agent): string {
+	return [
+		`From: ${from}`,
+		`To: ${to}`,
+		`Subject: ${subject}`,
+		...(headers.some((h) => h.startsWith('Date:')) ? [] : [`Date: ${new Date().toUTCString()}`]),
+		...headers,
+		'',
+		`Text of ${subject}.`,
+		'',
+	].join('\r\n');
+}
+
+async function append(folder: string, messages: string[]): Promise<void> {
+	const client = await imapClient(agent);
+	try {
+		for (const message of messages) await client.append(folder, message, ['\\Seen']);
+	} finally {
+		await client.logout();
+	}
+}
+
+const fillers = (count: number, tag: string) =>
+	Array.from({ length: count }, (_, k) =>
+		raw([`Message-ID: <filler.${k}.${tag}@agentmail.test>`], `Filler ${k} ${tag}`, agent, peer),
+	);
+
+describe.each(['search-subset', 'search-ignore'] as const)('the %s profile', (profile) => {
+	const sandbox = useOwnSandbox(profile);
+	// Its own block: its afterAll logs the client out before the sandbox stops.
+	describe('one inbox', () => {
+		let client: ImapFlow;
+		beforeAll(async () => {
+			expect(sandbox().info.profile).toBe(profile);
+			await append('Sent', fillers(FILLERS, 'sent'));
+			client = await imapClient(agent);
+		});
+		afterAll(async () => {
+			await client?.logout();
+		});
+
+		it('Send Once finds copies by Message-ID or by header in the newest headers, and nothing else', async () => {
+			const scope = randomUUID();
+			const [byId, byHeader, contained, never] = ['id', 'header', 'contained', 'never'].map((key) =>
+				sendOnceIdentity(agent, scope, key),
+			);
+			await append('Sent', [
+				raw([`Message-ID: ${byId.messageId}`], 'by id', agent, peer),
+				raw(
+					[
+						`Message-ID: <rewritten.${scope}@relay.example>`,
+						`${SEND_ONCE_HEADER}: ${byHeader.hash}`,
+					],
+					'by header',
+					agent,
+					peer,
+				),
+				raw(
+					[`Message-ID: <x.${scope}@x>`, `${SEND_ONCE_HEADER}: prefix-${contained.hash}`],
+					'contains the hash',
+					agent,
+					peer,
+				),
+			]);
+			const lookup = await lookupSent(client, [byId, byHeader, contained, never]);
+			expect([...lookup.found.keys()].sort()).toEqual([byId.hash, byHeader.hash].sort());
+			expect(lookup.found.get(byHeader.hash)).toMatchObject({
+				folder: 'Sent',
+				subject: 'by header',
+			});
+			expect(lookup).toMatchObject({ check: 'recent-headers', folder: 'Sent', unchecked: 0 });
+		});
+
+		it('a copy older than the newest messages it reads is not seen, and the lookup says so', async () => {
+			const old = sendOnceIdentity(agent, randomUUID(), 'old');
+			await append('Sent', [raw([`Message-ID: ${old.messageId}`], 'old copy', agent, peer)]);
+			await append('Sent', fillers(3, randomUUID()));
+			const seen = await lookupSent(client, [old], 4);
+			expect(seen.found.has(old.hash)).toBe(true);
+			const missed = await lookupSent(client, [old], 3);
+			expect(missed.found.size).toBe(0);
+			expect(missed.check).toBe('recent-headers');
+			expect(missed.unchecked).toBeGreaterThan(FILLERS);
+		});
+
+		const reply = async (items: Array<{ messageId: string; subject: string }>) =>
+			await runNode({
+				node,
+				credentials: credentialData(agent),
+				parameters: {
+					resource: 'message',
+					operation: 'reply',
+					source: 'inputItem',
+					text: 'Answer',
+				},
+				items: items.map((item) => ({ json: { ...item, from: { address: peer, name: 'Peer' } } })),
+			});
+
+		async function answersTo(messageId: string): Promise<number> {
+			let count = 0;
+			for (const m of await listMessages(peer, 'INBOX')) {
+				if ((await simpleParser(m.source)).inReplyTo === messageId) count++;
+			}
+			return count;
+		}
+
+		it('Reply with Send Once sends once, a retry sends nothing, and both items say how Sent was checked', async () => {
+			const original = { messageId: `<q.${randomUUID()}@outside.example>`, subject: 'Question' };
+			const first = await reply([original]);
+			expect(first.output[0][0].json).toMatchObject({
+				sent: true,
+				sendOnceCheck: 'recent-headers',
+			});
+			expect(first.output[0][0].json.sendOnceWarning).toBeUndefined();
+			const again = await reply([original]);
+			expect(again.output[0][0].json).toMatchObject({
+				sent: false,
+				alreadySent: true,
+				messageId: first.output[0][0].json.messageId,
+				sendOnceCheck: 'recent-headers',
+			});
+			expect(await answersTo(original.messageId)).toBe(1);
+		});
+
+		it(
+			'with more mail in Sent than it reads, each item warns and the log says so once',
+			async () => {
+				await append('Sent', fillers(RECENT_SENT_SCANNED, randomUUID()));
+				const originals = ['one', 'two'].map((name) => ({
+					messageId: `<${name}.${randomUUID()}@outside.example>`,
+					subject: name,
+				}));
+				const first = await reply(originals);
+				for (const item of first.output[0]) {
+					expect(item.json).toMatchObject({ sent: true, sendOnceCheck: 'recent-headers' });
+					expect(item.json.sendOnceWarning).toMatch(/only the newest 500 messages of "Sent"/);
+				}
+				expect(first.logs.filter((log) => log.level === 'warn')).toHaveLength(1);
+				// The copies just sent are among the newest: a retry still finds them.
+				const again = await reply(originals);
+				expect(again.output[0].map((o) => o.json.alreadySent)).toEqual([true, true]);
+				for (const original of originals) expect(await answersTo(original.messageId)).toBe(1);
+			},
+			FILL_TIMEOUT_MS,
+		);
+
+		/** A, the inbox's reply R (in Sent), B answering R, C answering B with only B in References. */
+		async function conversation() {
+			const tag = randomUUID().slice(0, 8);
+			const id = (name: string) => `<${name}.${tag}@outside.example>`;
+			const at = (minutes: number) =>
+				`Date: ${new Date(Date.now() + minutes * 60_000).toUTCString()}`;
+			const a = id('a');
+			await deliver(agent, raw([`Message-ID: ${a}`, at(-3)], `Order ${tag}`));
+			await deliver(agent, raw([`Message-ID: ${id('other')}`, at(-2)], `Unrelated ${tag}`));
+			const replied = await reply([{ messageId: a, subject: `Order ${tag}` }]);
+			const r = String(replied.output[0][0].json.messageId);
+			const b = id('b');
+			const c = id('c');
+			const answer = (own: string, parents: string[]) => [
+				`Message-ID: ${own}`,
+				`In-Reply-To: ${parents[parents.length - 1]}`,
+				`References: ${parents.join(' ')}`,
+			];
+			await deliver(agent, raw([...answer(b, [a, r]), at(1)], `Re: Order ${tag}`));
+			await deliver(agent, raw([...answer(c, [b]), at(2)], `Re: Order ${tag}`));
+			return { a, r, b, c };
+		}
+
+		it('Thread → Get gives the whole conversation, as on Dovecot', async () => {
+			const t = await conversation();
+			const getThread = operationRunner(node, () => credentialData(agent), {
+				resource: 'thread',
+				operation: 'get',
+			});
+			const { output } = await getThread({ format: 'headers' }, [
+				{ messageId: t.c, inReplyTo: t.b, references: [t.b] },
+			]);
+			const thread = output[0][0].json;
+			expect(thread).toMatchObject({ count: 4, truncated: false, folders: ['INBOX', 'Sent'] });
+			const messages = thread.messages as Array<Record<string, unknown>>;
+			expect(messages.map((m) => [m.messageId, m.folder])).toEqual([
+				[t.a, 'INBOX'],
+				[t.r, 'Sent'],
+				[t.b, 'INBOX'],
+				[t.c, 'INBOX'],
+			]);
+		});
+
+		it('a thread read from fewer messages than the folder holds is marked incomplete', async () => {
+			const t = await conversation();
+			const inbox = new InboxClient(client, agent);
+			const whole = await findThread(inbox, { messageId: t.a }, ['INBOX', 'Sent']);
+			expect(whole.members.map((m) => m.messageId)).toEqual([t.a, t.r, t.b, t.c]);
+			expect(whole.complete).toBe(true);
+			expect(client.usable).toBe(true);
+			// The newest 2 of INBOX are B and C: A is out of reach.
+			const cut = await findThread(inbox, { messageId: t.c, references: [t.b] }, ['INBOX'], 2);
+			expect(cut.members.map((m) => m.messageId)).toEqual([t.b, t.c]);
+			expect(cut.complete).toBe(false);
+		});
+	});
+});
