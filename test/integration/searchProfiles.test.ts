@@ -240,5 +240,35 @@ describe.each(['search-subset', 'search-ignore'] as const)('the %s profile', (pr
 			expect(cut.members.map((m) => m.messageId)).toEqual([t.b, t.c]);
 			expect(cut.complete).toBe(false);
 		});
+		it('Get Many: a Subject filter gives only matching mail; header and body filters checked or refused by name', async () => {
+			const tag = randomUUID().slice(0, 8);
+			await deliver(agent, raw([`Message-ID: <gm1.${tag}@x>`], `Invoice ${tag}`));
+			await deliver(agent, raw([`Message-ID: <gm2.${tag}@x>`, 'X-Ticket: T-9'], `Lunch ${tag}`));
+			const getMany = operationRunner(node, () => credentialData(agent), {
+				resource: 'message',
+				operation: 'getMany',
+				returnAll: true,
+				format: 'headers',
+			});
+			const subjects = (result: Awaited<ReturnType<typeof getMany>>) =>
+				result.output[0].map((o) => o.json.subject);
+			expect(subjects(await getMany({ filters: { subject: `invoice ${tag}` } }))).toEqual([
+				`Invoice ${tag}`,
+			]);
+			const byHeader = () => getMany({ filters: { headerName: 'X-Ticket', headerValue: 'T-9' } });
+			const byBody = () => getMany({ filters: { text: 'words in no message' } });
+			if (profile === 'search-subset') {
+				await expect(byHeader()).rejects.toThrow(
+					/refused to search "INBOX" by Header Name "x-ticket": it does not support IMAP SEARCH HEADER/,
+				);
+				await expect(byBody()).rejects.toThrow(
+					/by Body Contains: it does not support IMAP SEARCH BODY/,
+				);
+			} else {
+				expect(subjects(await byHeader())).toEqual([`Lunch ${tag}`]);
+				// Ignored, and the body is not checked: every message comes back (a known limit).
+				expect((await byBody()).output[0].length).toBeGreaterThanOrEqual(2);
+			}
+		});
 	});
 });

@@ -63,16 +63,64 @@ it('Return All stops at its cap, with what to do instead', () => {
 	);
 });
 
-it('a search the server refuses fails, naming the folder, instead of finding nothing', async () => {
-	const inbox = {
+/** An inbox whose server answers SEARCH with `search` and FETCH of headers with `headers`. */
+function fakeInbox(
+	search: (query: Record<string, unknown>) => number[] | false,
+	headers: Record<number, string> = {},
+): InboxClient {
+	return {
 		address: 'agent@agentmail.to',
 		select: async () => ({ path: 'INBOX', uidValidity: '1', exists: 3, writable: false }),
 		// imapflow answers a NO or BAD to SEARCH with false.
-		imap: { search: async () => false },
+		imap: {
+			search: async (query: Record<string, unknown>) => search(query),
+			fetchAll: async (range: string) =>
+				range
+					.split(',')
+					.map(Number)
+					.map((uid) => ({ uid, headers: Buffer.from(headers[uid] ?? '') })),
+		},
 	} as unknown as InboxClient;
-	await expect(searchFolder(inbox, 'INBOX', { headerName: 'X-A' })).rejects.toThrow(
+}
+
+it('a search the server refuses fails, naming the filter it refused, instead of finding nothing', async () => {
+	const refusesHeader = fakeInbox((query) => ('header' in query ? false : [1]));
+	await expect(
+		searchFolder(refusesHeader, 'INBOX', { subject: 'a', headerName: 'X-A' }),
+	).rejects.toThrow(
+		/agent@agentmail\.to's IMAP server refused to search "INBOX" by Header Name "x-a": it does not support IMAP SEARCH HEADER\. Nothing was read\. Remove Header Name "x-a"/,
+	);
+	const refusesBody = fakeInbox((query) => ('body' in query ? false : [1]));
+	await expect(searchFolder(refusesBody, 'INBOX', { text: 'pay' })).rejects.toThrow(
+		/by Body Contains: it does not support IMAP SEARCH BODY\. .*Output: Full/,
+	);
+	// Each filter alone is searched; only the whole is refused.
+	const refusesTogether = fakeInbox((query) => (Object.keys(query).length > 1 ? false : [1]));
+	await expect(searchFolder(refusesTogether, 'INBOX', { from: 'a', to: 'b' })).rejects.toThrow(
 		/agent@agentmail\.to refused the search in "INBOX": its server does not support one of these filters/,
 	);
+});
+
+it('messages a server returned that do not match the header filters are left out', async () => {
+	const headers = {
+		1: 'Subject: Invoice 7\r\nFrom: Jane <jane@example.com>\r\n\r\n',
+		2: 'Subject: =?utf-8?q?Re=3A_invoice?=\r\nFrom: JANE@EXAMPLE.COM\r\n\r\n',
+		3: 'Subject: Lunch\r\nFrom: jane@example.com\r\n\r\n',
+		4: 'Subject: Invoice\r\nFrom: bob@example.com\r\n\r\n',
+	};
+	// A server that ignores the keys: every message.
+	const sloppy = fakeInbox(() => [1, 2, 3, 4], headers);
+	const { uids } = await searchFolder(sloppy, 'INBOX', { subject: 'invoice', from: 'jane@' });
+	expect(uids).toEqual([2, 1]);
+	const withHeader = { ...headers, 5: 'X-Ticket: T-1\r\n\r\n' };
+	const present = await searchFolder(
+		fakeInbox(() => [3, 5], withHeader),
+		'INBOX',
+		{
+			headerName: 'X-Ticket',
+		},
+	);
+	expect(present.uids).toEqual([5]);
 });
 
 describe('dates without an offset are read in the workflow’s time zone', () => {

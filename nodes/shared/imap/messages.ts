@@ -11,6 +11,7 @@ import { headersOnlyItem, parseMessage } from '../mime/toItem';
 import { ImapError } from './connect';
 import type { InboxClient, SelectedFolder } from './inbox';
 import { buildSearch, type MessageFilters } from './search';
+import { explainRefusal, keepMatching } from './searchCheck';
 import { chunkPlan, FETCH_CHUNK_BYTES } from './catchUp';
 
 /** UIDs per FETCH of envelopes: a short command line, and a few hundred kB per answer. */
@@ -58,7 +59,8 @@ export type FullOptions = ToItemOptions & { maxMessageBytes?: number };
 /**
  * UIDs of the folder's messages that match, newest first (the highest UID arrived last).
  *
- * @throws ImapError when a filter cannot be searched or the server refuses the search.
+ * @throws ImapError when a filter cannot be searched or the server refuses the search (naming
+ * the filter it refused).
  */
 export async function searchFolder(
 	inbox: InboxClient,
@@ -74,11 +76,16 @@ export async function searchFolder(
 		throw new ImapError(`The search could not be run: ${(error as Error)?.message ?? error}.`);
 	});
 	if (!Array.isArray(found)) {
-		throw new ImapError(
+		return await explainRefusal(
+			inbox,
+			selected.path,
+			query,
 			`${inbox.address} refused the search in "${selected.path}": its server does not support one of these filters. Remove the last filter you added (the custom header or Body Contains are the likeliest) and run it again.`,
 		);
 	}
-	return { selected, uids: [...found].sort((a, b) => b - a) };
+	// A server that ignores a key it lacks answers with more than was asked for.
+	const matching = await keepMatching(inbox, found, query);
+	return { selected, uids: matching.sort((a, b) => b - a) };
 }
 
 /** Fails when Return All would give more than its cap. */
