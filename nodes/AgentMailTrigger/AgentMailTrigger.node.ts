@@ -7,10 +7,17 @@ import {
 	type ITriggerResponse,
 } from 'n8n-workflow';
 
-import { CredentialError, forInbox, tryParseConnection } from '../shared/connection';
+import {
+	CredentialError,
+	forInbox,
+	tryParseConnection,
+	type AgentMailConnection,
+} from '../shared/connection';
 import { fetchNewest } from '../shared/imap/browse';
 import { selectPlace, type CursorState, type StartFrom } from '../shared/imap/cursor';
-import { RECONNECT_SLOW_CAP_MS } from '../shared/imap/reconnect';
+import { CREDENTIAL_CHECK_MS } from '../shared/imap/credential';
+import { DEFAULT_OUTAGE_REPORT_MS } from '../shared/imap/outage';
+import { REFUSED_RETRY_CAP_MS, REFUSED_RETRY_INITIAL_MS } from '../shared/imap/reconnect';
 import { FatalSessionError, MailboxSession } from '../shared/imap/session';
 import { agentMailInboxConnectionTest } from '../shared/methods/credentialTest';
 import { triggerDescription } from './description';
@@ -38,9 +45,10 @@ export class AgentMailTrigger implements INodeType {
 	async trigger(this: ITriggerFunctions): Promise<ITriggerResponse> {
 		const parsed = tryParseConnection(await this.getCredentials('agentMailInboxApi'));
 		if (!parsed.ok) throw new NodeOperationError(this.getNode(), parsed.message);
-		let connection;
+		const inbox = this.getNodeParameter('inbox', '') as string;
+		let connection: AgentMailConnection;
 		try {
-			connection = forInbox(parsed.connection, this.getNodeParameter('inbox', '') as string);
+			connection = forInbox(parsed.connection, inbox);
 		} catch (error) {
 			throw new NodeOperationError(this.getNode(), (error as CredentialError).message);
 		}
@@ -115,9 +123,27 @@ export class AgentMailTrigger implements INodeType {
 			onRefused: (error) =>
 				this.saveFailedExecution(
 					new NodeOperationError(this.getNode(), error.message, {
-						description: `The trigger stays active and tries again every ${RECONNECT_SLOW_CAP_MS / 1000} s; it picks up the mail that arrived meanwhile once the login works again.`,
+						description: `The trigger stays active and tries again after ${REFUSED_RETRY_INITIAL_MS / 1000} s, then less and less often (at least every ${REFUSED_RETRY_CAP_MS / 60_000} minutes), and within ${CREDENTIAL_CHECK_MS / 1000} s of the credential's API key being changed; it picks up the mail that arrived meanwhile once the login works again.`,
 					}),
 				),
+			// n8n does not re-activate an active trigger when its credential is edited.
+			reloadConnection: async () => {
+				const reloaded = tryParseConnection(await this.getCredentials('agentMailInboxApi'));
+				if (!reloaded.ok) throw new NodeOperationError(this.getNode(), reloaded.message);
+				return forInbox(reloaded.connection, inbox);
+			},
+			outageReportMs:
+				Math.max(0, Number(options.outageMinutes ?? DEFAULT_OUTAGE_REPORT_MS / 60_000)) * 60_000,
+			onOutage: (message) => {
+				const error = new NodeOperationError(this.getNode(), message, {
+					description:
+						'The workflow stays active. Check that this n8n server can reach the IMAP host (network, firewall, DNS) and whether AgentMail reports an incident. Options → Report Outage After sets how long an outage lasts before it is reported.',
+				});
+				// n8n swaps a message that names a system error (ECONNREFUSED, ...) for a generic
+				// sentence, which would lose what failed.
+				error.message = message;
+				this.saveFailedExecution(error);
+			},
 		});
 		emitter.session = session;
 		const started = await session.start().then(

@@ -201,6 +201,17 @@ export const triggerDescription: Description = {
 					default: 40,
 					description: 'Larger messages start a run with their headers only, and a warning',
 				},
+				{
+					displayName: 'Report Outage After (Minutes)',
+					name: 'outageMinutes',
+					type: 'number',
+					typeOptions: { minValue: 0, numberPrecision: 2 },
+					// Restarts, network blips and AgentMail deploys heal within a minute; 5 still
+					// reports a real outage long before a correspondent would miss a reply.
+					default: 5,
+					description:
+						'When the trigger cannot reach the IMAP server for this long, it records one failed execution (which starts the error workflow) and keeps retrying; nothing is lost meanwhile. 0: never report.',
+				},
 			],
 		},
 	],

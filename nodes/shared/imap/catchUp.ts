@@ -34,6 +34,8 @@ export interface CatchUpHost {
 	uidValidity(): string | undefined;
 	/** Applies the after-run actions that waited for the pass, then idles. */
 	flushActions(): Promise<void>;
+	/** A pass finished: everything known is handed over (an outage ends here, ./outage). */
+	caughtUp?(): void;
 }
 
 export class CatchUp {
@@ -45,6 +47,8 @@ export class CatchUp {
 	private arrivalHint = false;
 	/** Work done by the current pass; a pass that stops progressing is a stall (./liveness). */
 	private progressCount = 0;
+	/** Messages handed over so far, by every pass (an outage counts what it caught up). */
+	private handedOverCount = 0;
 	/** The retry of a message that could not be handed over. */
 	private readonly handOver: HandOverRetry;
 
@@ -71,6 +75,11 @@ export class CatchUp {
 	/** Grows while a pass works; see {@link progressCount}. */
 	get progress(): number {
 		return this.progressCount;
+	}
+
+	/** Messages handed over so far; see {@link handedOverCount}. */
+	get handedOver(): number {
+		return this.handedOverCount;
 	}
 
 	/** The server announced messages (EXISTS): `count` now, `prevCount` before. */
@@ -121,6 +130,7 @@ export class CatchUp {
 			}
 			this.cursor.synced();
 			await this.options.onCaughtUp?.();
+			this.host.caughtUp?.();
 		} catch (error) {
 			if (error instanceof HandOverError) {
 				// Our own work failed, not the connection: keep it, and try the message again later.
@@ -305,6 +315,7 @@ export class CatchUp {
 			this.cursor.rewind(before);
 			throw new HandOverError(message.uid, handed.error);
 		}
+		this.handedOverCount++;
 		this.handOver.works();
 	}
 }

@@ -27,9 +27,9 @@ export class HandOverError extends Error {
 	}
 }
 
-/** `base` ms, give or take {@link RETRY_JITTER} of it. */
-export function jittered(base: number): number {
-	return Math.round(base * (1 - RETRY_JITTER + Math.random() * 2 * RETRY_JITTER));
+/** `base` ms, give or take {@link RETRY_JITTER} of it (`random` in [0, 1), tests fix it). */
+export function jittered(base: number, random: () => number = Math.random): number {
+	return Math.round(base * (1 - RETRY_JITTER + random() * 2 * RETRY_JITTER));
 }
 
 /** The pause before try number `attempt + 1` of a failed hand-over (attempt counts from 0). */

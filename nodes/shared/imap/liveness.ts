@@ -18,6 +18,8 @@ export interface LivenessHost {
 	catchUp: { readonly running: boolean; readonly progress: number };
 	/** Idles again after the NOOP. */
 	idle(client: ImapFlow): void;
+	/** Told why the connection is about to be closed (the outage report names it). */
+	closing?(reason: string): void;
 	logger: PackageLogger;
 	/** Server and folder, for the log lines. */
 	where: string;
@@ -37,6 +39,7 @@ export function watchLiveness(
 				// A NOOP would queue behind the catch-up: judge it by whether it moves instead.
 				if (host.catchUp.progress === progressAtLastTick) {
 					host.logger.info(`IMAP catch-up from ${host.where} stalled; replacing the connection`);
+					host.closing?.('the catch-up stalled: the server stopped sending');
 					client.close();
 				}
 				progressAtLastTick = host.catchUp.progress;
@@ -51,6 +54,7 @@ export function watchLiveness(
 				host.logger.info(
 					`IMAP connection to ${host.where} stalled (${(error as Error).message}); replacing it`,
 				);
+				host.closing?.(`the connection stopped answering (${(error as Error).message})`);
 				client.close();
 			}
 		},

@@ -4,13 +4,15 @@
  *
  * Never silent: a closed, failed or stalled connection (found by a timed NOOP) is replaced by a
  * new client after a capped, jittered backoff, followed by a catch-up, forever; each drop and
- * each restore is logged. Only what retrying cannot fix (a refused login, a missing folder) is
- * reported as fatal, once. A message that cannot be handed over (./handOver) keeps the
- * connection: the same message is tried again after a pause, and the mail behind it waits.
+ * each restore is logged, and an outage past a threshold is reported once (./outage). Only what
+ * retrying cannot fix (a refused login, a missing folder) is reported as fatal, once; a session
+ * that was running keeps retrying it, and reads its credential again meanwhile (./credential).
+ * A message that cannot be handed over (./handOver) keeps the connection: the same message is
+ * tried again after a pause, and the mail behind it waits.
  *
  * Each stage has its file: the backoff in ./reconnect, the NOOP check in ./liveness, fetching
  * and handing over in ./catchUp (and ./handOver), marking read or moving after the run in
- * ./afterRun.
+ * ./afterRun, the outage report in ./outage.
  *
  * The client factory is injectable so tests can swap the transport.
  */
@@ -21,9 +23,11 @@ import { imapOptions, type AgentMailConnection } from '../connection';
 import { describeConnectionError } from '../connectionErrors';
 import { AfterRunQueue } from './afterRun';
 import { CatchUp } from './catchUp';
+import { CREDENTIAL_CHECK_MS, SessionCredential } from './credential';
 import { Cursor, type CursorState, type StartFrom } from './cursor';
 import { DEFAULT_LIVENESS_WINDOW_MS, watchLiveness } from './liveness';
-import { ReconnectPolicy, RECONNECT_SLOW_CAP_MS } from './reconnect';
+import { DEFAULT_OUTAGE_REPORT_MS, OutageWatch } from './outage';
+import { ReconnectPolicy } from './reconnect';
 
 /** Time allowed for LOGOUT when stopping before the socket is just closed. */
 export const LOGOUT_TIMEOUT_MS = 3_000;
@@ -88,10 +92,23 @@ export interface MailboxSessionOptions {
 	/**
 	 * When set, a session that was running keeps going after a refused login or a missing
 	 * folder (a key rotated too early, an outage on the provider's side): this is called once
-	 * per outage, the session retries every {@link RECONNECT_SLOW_CAP_MS}, and resumes by
-	 * itself once the login works. Without it, or on the very first connect, onFatal ends it.
+	 * per outage, the session retries at the refusal pace (./reconnect, REFUSED_RETRY_*), and
+	 * resumes by itself once the login works. Without it, or on the very first connect,
+	 * onFatal ends it.
 	 */
 	onRefused?: (error: FatalSessionError) => void;
+	/**
+	 * Reads the credential again (n8n does not re-activate a trigger whose credential is
+	 * edited): while logins are refused, a changed key is tried at once (./credential).
+	 */
+	reloadConnection?: () => Promise<AgentMailConnection>;
+	/**
+	 * Called once per outage that keeps the session without a connection for longer than
+	 * `outageReportMs`, with what is wrong and what the session does about it (./outage).
+	 */
+	onOutage?: (message: string) => void;
+	/** Time without a connection before onOutage; 0 never; default 5 minutes. */
+	outageReportMs?: number;
 	logger: SessionLogger;
 	/** A silent dead connection is detected within this; default 60 s. */
 	livenessWindowMs?: number;
@@ -125,6 +142,14 @@ export class MailboxSession {
 	private livenessTimer?: NodeJS.Timeout;
 	/** The next reconnect attempt while one is scheduled: never two at once. */
 	private reconnectTimer?: NodeJS.Timeout;
+	/** A client still connecting or opening the folder (not yet `client`): stop() closes it. */
+	private connecting?: ImapFlow;
+	/** Why the session itself closes the current connection (a stall), for the outage report. */
+	private closeReason?: string;
+	/** The credential logged in with, read again while logins are refused. */
+	private readonly credential: SessionCredential;
+	/** The report of an outage past its threshold, and the line when mail flows again. */
+	private readonly outage: OutageWatch;
 	/** The folder's UIDVALIDITY as the current connection opened it. */
 	private uidValidity?: string;
 	/** Backoff and log lines of an outage. */
@@ -148,6 +173,18 @@ export class MailboxSession {
 		this.create = options.createClient ?? ((o) => new ImapFlow(o));
 		this.where = `${options.connection.imapHost}:${options.connection.imapPort} (${options.folder})`;
 		this.reconnect = new ReconnectPolicy(options.logger, this.where);
+		this.credential = new SessionCredential(
+			options.connection,
+			options.reloadConnection,
+			options.logger,
+		);
+		this.outage = new OutageWatch({
+			thresholdMs: options.outageReportMs ?? DEFAULT_OUTAGE_REPORT_MS,
+			where: this.where,
+			logger: options.logger,
+			onReport: options.onOutage,
+			secrets: () => [options.connection.apiKey, this.credential.connection.apiKey],
+		});
 		this.afterRun = new AfterRunQueue(
 			{
 				current: () => this.client,
@@ -165,6 +202,7 @@ export class MailboxSession {
 				isStopped: () => this.stopped,
 				uidValidity: () => this.uidValidity,
 				flushActions: () => this.afterRun.flush(),
+				caughtUp: () => this.outage.caughtUp(this.catchUp.handedOver),
 			},
 			options.logger,
 			this.where,
@@ -192,8 +230,13 @@ export class MailboxSession {
 	async stop(): Promise<void> {
 		this.stopped = true;
 		clearTimeout(this.reconnectTimer);
+		this.reconnectTimer = undefined;
 		this.catchUp.stop();
+		this.outage.stop();
 		clearInterval(this.livenessTimer);
+		// A connect that hangs (a server that accepted but never answers) ends here, not later.
+		this.connecting?.close();
+		this.connecting = undefined;
 		const client = this.client;
 		this.client = undefined;
 		if (!client) return;
@@ -217,7 +260,8 @@ export class MailboxSession {
 	}
 
 	private async connect(): Promise<void> {
-		const { connection, folder, logger } = this.options;
+		const { folder, logger } = this.options;
+		const connection = this.credential.connection;
 		const client = this.create(
 			imapOptions(connection, {
 				disableAutoIdle: true,
@@ -226,6 +270,7 @@ export class MailboxSession {
 			}),
 		);
 		this.connectionsOpened++;
+		this.connecting = client;
 		// An error without a listener would crash n8n; 'close' follows it and drives the reconnect.
 		client.on('error', (error: Error) =>
 			logger.debug('IMAP client error', { error: error.message }),
@@ -236,12 +281,14 @@ export class MailboxSession {
 		);
 		const connected = await settle(client.connect());
 		if (!connected.ok) {
+			this.connecting = undefined;
 			client.close();
 			const failure = describeConnectionError(connected.error, 'IMAP', connection);
 			if (failure.kind === 'auth') throw new FatalSessionError(failure.message, 'auth');
 			throw new TransientSessionError(failure.message);
 		}
 		const opened = await settle(client.mailboxOpen(folder));
+		this.connecting = undefined;
 		if (!opened.ok) {
 			client.close();
 			if (isMissingFolder(opened.error)) {
@@ -272,11 +319,13 @@ export class MailboxSession {
 			);
 		}
 		this.reconnect.connected();
+		this.outage.online();
 		clearInterval(this.livenessTimer);
 		this.livenessTimer = watchLiveness(client, this.window, {
 			current: () => this.client,
 			catchUp: this.catchUp,
 			idle: (c) => this.idle(c),
+			closing: (reason) => (this.closeReason = reason),
 			logger,
 			where: this.where,
 		});
@@ -287,37 +336,76 @@ export class MailboxSession {
 		if (client !== this.client) return; // An old client closing late: already replaced.
 		this.client = undefined;
 		clearInterval(this.livenessTimer);
+		const reason = this.closeReason ?? 'the server closed the connection';
+		this.closeReason = undefined;
 		if (this.stopped) return;
-		this.scheduleReconnect(new Error('the server closed the connection'));
+		this.scheduleReconnect(new Error(reason));
 	}
 
 	private scheduleReconnect(cause: unknown): void {
 		if (this.stopped || this.reconnectTimer) return;
-		const wait = this.reconnect.nextDelay(cause);
-		this.reconnectTimer = setTimeout(async () => {
-			this.reconnectTimer = undefined;
-			if (this.stopped) return;
-			const attempt = await settle(this.connect());
-			if (attempt.error instanceof FatalSessionError) {
-				const verdict = this.reconnect.refusal(this.options.onRefused !== undefined);
-				if (verdict !== 'fatal') {
-					// It worked before: keep trying slowly, and say so once per outage.
-					if (verdict === 'first') {
-						this.options.logger.error(
-							`${attempt.error.message} Retrying every ${RECONNECT_SLOW_CAP_MS / 1000} s.`,
-						);
-						this.options.onRefused?.(attempt.error);
-					}
-					this.scheduleReconnect(attempt.error);
+		this.outage.offline(cause, this.catchUp.handedOver);
+		this.waitToReconnect(Date.now() + this.reconnect.nextDelay(cause));
+	}
+
+	/**
+	 * Tries again at `due`. While logins are refused, the credential is read again every
+	 * {@link CREDENTIAL_CHECK_MS} meanwhile, and a changed one is tried at once.
+	 */
+	private waitToReconnect(due: number): void {
+		const checking = this.reconnect.refusing && this.credential.watching;
+		const wait = Math.max(0, due - Date.now());
+		this.reconnectTimer = setTimeout(
+			async () => {
+				if (this.stopped) return;
+				if (checking && Date.now() < due && !(await this.credentialChanged())) {
+					this.reconnectTimer = undefined;
+					if (!this.stopped) this.waitToReconnect(due);
 					return;
 				}
-				this.stopped = true;
-				this.options.logger.error(attempt.error.message);
-				this.options.onFatal(attempt.error);
-			} else if (!attempt.ok) {
-				this.scheduleReconnect(attempt.error);
+				this.reconnectTimer = undefined;
+				if (!this.stopped) await this.reconnectNow();
+			},
+			checking ? Math.min(wait, CREDENTIAL_CHECK_MS) : wait,
+		);
+	}
+
+	/** Reads the credential again: true when it changed (the refusal pace then starts over). */
+	private async credentialChanged(): Promise<boolean> {
+		if (!(await this.credential.refresh())) return false;
+		this.reconnect.credentialChanged();
+		return true;
+	}
+
+	private async reconnectNow(): Promise<void> {
+		const attempt = await settle(this.connect());
+		if (this.stopped) return;
+		if (attempt.error instanceof FatalSessionError) {
+			// A key changed meanwhile (a rotation) is tried at once, before anything is reported.
+			if (attempt.error.reason === 'auth' && (await this.credentialChanged())) {
+				if (!this.stopped) this.waitToReconnect(Date.now());
+				return;
 			}
-		}, wait);
+			const verdict = this.reconnect.refusal(this.options.onRefused !== undefined);
+			if (verdict !== 'fatal') {
+				// It worked before: keep trying, and say so once per outage.
+				if (verdict === 'first') {
+					this.options.logger.error(
+						`${attempt.error.message} Retrying in a few seconds, then less and less often.`,
+					);
+					this.outage.reportedElsewhere();
+					this.options.onRefused?.(attempt.error);
+				}
+				this.scheduleReconnect(attempt.error);
+				return;
+			}
+			this.stopped = true;
+			this.outage.stop();
+			this.options.logger.error(attempt.error.message);
+			this.options.onFatal(attempt.error);
+		} else if (!attempt.ok) {
+			this.scheduleReconnect(attempt.error);
+		}
 	}
 
 	private idle(client: ImapFlow): void {
