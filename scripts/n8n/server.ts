@@ -329,12 +329,23 @@ export class N8nClient {
 			if (!this.apiKeyValue) throw new Error(`${method} ${urlPath}: create an API key first`);
 			headers['x-n8n-api-key'] = this.apiKeyValue;
 		}
-		const response = await fetch(`${this.baseUrl}${urlPath}`, {
-			method,
-			headers,
-			body: body === undefined ? undefined : JSON.stringify(body),
-			signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-		});
+		const send = async () =>
+			await fetch(`${this.baseUrl}${urlPath}`, {
+				method,
+				headers,
+				body: body === undefined ? undefined : JSON.stringify(body),
+				signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+			});
+		let response: Response;
+		try {
+			response = await send();
+		} catch (error) {
+			// A kept-alive connection n8n closed just as this request went out ("other side
+			// closed"): the request never reached n8n, so a GET is safe to send once more.
+			const cause = (error as { cause?: { code?: string } }).cause;
+			if (method !== 'GET' || cause?.code !== 'UND_ERR_SOCKET') throw error;
+			response = await send();
+		}
 		// n8n renews the session cookie on some answers.
 		for (const setCookie of response.headers.getSetCookie()) {
 			const [pair] = setCookie.split(';');
