@@ -43,9 +43,10 @@ ${body}
 /**
  * A form that posts to the address the page was opened from (its action is empty), so the
  * signed link's query string goes back unchanged whatever proxy or sub-path n8n sits behind.
+ * Multipart, as n8n requires of a Send and Wait form's answer (and parses for any other).
  */
 export function postForm(inner: string, button: string, secondary = false): string {
-	return `<form method="post" action="">
+	return `<form method="post" action="" enctype="multipart/form-data">
 ${inner}
 <button type="submit"${secondary ? ' class="secondary"' : ''}>${escapeHtml(button)}</button>
 </form>`;

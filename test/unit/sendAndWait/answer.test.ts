@@ -23,7 +23,9 @@ describe('answer', () => {
 			expect(outcome.kind).toBe('page');
 			if (outcome.kind !== 'page') continue;
 			expect(outcome.html).toContain('Refund &lt;order&gt; 1042?');
-			expect(outcome.html).toContain('<form method="post" action="">');
+			expect(outcome.html).toContain(
+				'<form method="post" action="" enctype="multipart/form-data">',
+			);
 			expect(outcome.html).toContain('>Yes</button>');
 		}
 		const decline = answer(approval, {
