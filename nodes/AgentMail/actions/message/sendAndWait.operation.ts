@@ -458,7 +458,8 @@ export async function run(this: IExecuteFunctions): Promise<INodeExecutionData[]
 			itemIndex: 0,
 			description: 'Nothing was sent.',
 		});
-	if (!String(this.getNodeParameter('sendTo', 0, '')).trim()) {
+	// An expression that comes out empty gives undefined, not ''.
+	if (!String(this.getNodeParameter('sendTo', 0, '') ?? '').trim()) {
 		throw refuse('To is empty: name who should answer.');
 	}
 	let waitTill: Date | null;
