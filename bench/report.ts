@@ -149,7 +149,7 @@ export function renderMarkdown(r: BenchResults): string {
 		line('### Latency: delivery → run start, single messages');
 		line();
 		line(
-			"One message at a time, 1.2–1.5 s apart. Delivery = Dovecot has stored it (LMTP answered); run start = the execution's `startedAt` in n8n. " +
+			"One message at a time, 1.2–1.5 s apart. Delivery = Dovecot has stored it (LMTP answered); run start = the `startedAt` in n8n of the execution that carried it (n8n 2.41's trigger can carry several in one run: the messages column then says in how many). " +
 				'The floor is a bare imapflow client idling on the same folder during the same pass: when it hears of the message. Dovecot itself waits 500 ms before it tells an idling client.',
 		);
 		line();
@@ -166,7 +166,7 @@ export function renderMarkdown(r: BenchResults): string {
 		for (const side of r.latency) {
 			const s = side.summary;
 			line(
-				`| ${NAMES[side.side]} | ${side.messages} | ${ms(s.run.p50)} | ${ms(s.run.p95)} | ${ms(s.run.max)} | ${side.missing} | ${side.duplicates} | ${p50MaxCell(overFloor(side))} | ${p50MaxCell(s.held)} |`,
+				`| ${NAMES[side.side]} | ${side.messages}${side.runs !== undefined && side.runs !== side.messages ? ` in ${side.runs} run${side.runs === 1 ? '' : 's'}` : ''} | ${ms(s.run.p50)} | ${ms(s.run.p95)} | ${ms(s.run.max)} | ${side.missing} | ${side.duplicates} | ${p50MaxCell(overFloor(side))} | ${p50MaxCell(s.held)} |`,
 			);
 			line(
 				`| IDLE floor, same pass | ${side.floor.length} | ${ms(s.floor.p50)} | ${ms(s.floor.p95)} | ${ms(s.floor.max)} | | | | |`,

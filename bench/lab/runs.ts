@@ -4,6 +4,7 @@
  */
 import type { Execution } from '../../scripts/n8n/server';
 import type { Lab } from './lab';
+import { itemSubject, nodeItems, TRIGGER } from './workflows';
 
 /** Page size of the public API's execution list (its maximum). */
 const PAGE_SIZE = 250;
@@ -119,6 +120,41 @@ export async function waitForQuiet(
 			);
 		}
 		await sleep(POLL_MS);
+	}
+}
+
+/**
+ * Waits until the runs of a workflow have carried every one of `subjects` (the subjects of the
+ * trigger's items: one item is one message, and a run may carry several, as n8n 2.41's Email
+ * Trigger's do), all runs have ended and nothing new has started for `quietMs`; returns the
+ * executions with their data, and the subjects no run carried when `timeoutMs` ran out (then
+ * it returns instead of throwing: the phase counts them as missing). The data is read only
+ * once the runs have been quiet, so polling stays as light as {@link waitForQuiet}'s.
+ */
+export async function waitForMessages(
+	lab: Lab,
+	workflowId: string,
+	subjects: Iterable<string>,
+	options: { quietMs: number; timeoutMs: number },
+): Promise<{ executions: Execution[]; missing: string[] }> {
+	const wanted = new Set(subjects);
+	const deadline = Date.now() + options.timeoutMs;
+	let atLeast = 1;
+	for (;;) {
+		const runs = await waitForQuiet(lab, workflowId, {
+			atLeast,
+			quietMs: options.quietMs,
+			timeoutMs: Math.max(0, deadline - Date.now()),
+		}).catch(() => undefined);
+		const executions = await listExecutions(lab, workflowId, true);
+		const carried = new Set(
+			executions.flatMap((execution) => nodeItems(execution, TRIGGER).map(itemSubject)),
+		);
+		const missing = [...wanted].filter((subject) => !carried.has(subject));
+		if (missing.length === 0 || runs === undefined || Date.now() > deadline) {
+			return { executions, missing };
+		}
+		atLeast = runs.length + 1;
 	}
 }
 

@@ -6,8 +6,8 @@
  */
 import { benchMessage, Deliverer } from '../lab/mail';
 import { rssBytes, sampleRss } from '../lab/proc';
-import { listExecutions, sleep, waitForQuiet } from '../lab/runs';
-import type { Side } from '../lab/workflows';
+import { sleep, waitForMessages } from '../lab/runs';
+import { nodeItems, TRIGGER, type Side } from '../lab/workflows';
 import {
 	activate,
 	deactivate,
@@ -75,13 +75,19 @@ async function memoryRound(
 		const before = await settledRss(lab.n8n.pid);
 		const sampler = sampleRss(lab.n8n.pid);
 		await deliverer.deliver(SIDE_INBOX[side], message);
-		await waitForQuiet(lab, id, { atLeast: 1, quietMs: AFTER_MS, timeoutMs: 120_000 });
+		const { executions, missing } = await waitForMessages(lab, id, [message.subject], {
+			quietMs: AFTER_MS,
+			timeoutMs: 120_000,
+		});
 		const { peak } = sampler.stop();
 		log(
 			`memory ${side} round ${count}: RSS ${(before / MB).toFixed(0)} MB → peak ${(peak / MB).toFixed(0)} MB`,
 		);
-		const executions = await listExecutions(lab, id, true);
-		const ok = executions.length === 1 && executions[0].status === 'success';
+		const ok =
+			missing.length === 0 &&
+			executions.length === 1 &&
+			executions[0].status === 'success' &&
+			nodeItems(executions[0], TRIGGER).length === 1;
 		return { growthMb: (peak - before) / MB, ok };
 	} finally {
 		deliverer.close();

@@ -8,7 +8,7 @@ import { openSync, readSync, closeSync, statSync } from 'node:fs';
 import net from 'node:net';
 
 import { benchMessage } from '../lab/mail';
-import { listExecutions, sleep, startedAt, waitForQuiet } from '../lab/runs';
+import { sleep, startedAt, waitForMessages } from '../lab/runs';
 import { itemSubject, nodeItems, TRIGGER, type Side } from '../lab/workflows';
 import { activate, deactivate, SIDE_INBOX, sideTriggerWorkflow, type BenchContext } from './common';
 
@@ -87,15 +87,11 @@ export async function recovery(context: BenchContext, rounds: number): Promise<R
 			if (backAt === null) throw new Error('Dovecot did not accept connections again');
 			const ms: Record<Side, number | null> = { ours: null, builtin: null };
 			for (const side of ['ours', 'builtin'] as const) {
-				const found = await waitForQuiet(lab, ids[side], {
-					atLeast: round,
+				const { executions } = await waitForMessages(lab, ids[side], [subjects[side]], {
 					quietMs: 1_000,
 					timeoutMs: RECOVERY_TIMEOUT_MS,
-				}).then(
-					async () => await listExecutions(lab, ids[side], true),
-					() => [],
-				);
-				const run = found.find((execution) =>
+				});
+				const run = executions.find((execution) =>
 					nodeItems(execution, TRIGGER).some((item) => itemSubject(item) === subjects[side]),
 				);
 				ms[side] = run ? startedAt(run) - backAt : null;

@@ -244,8 +244,10 @@ async function runTimes(
 	);
 	const starts = firstRuns.map((first) => first.startedAt);
 	const { slices, threadMs } = slicesFrom(samples, zero, starts);
+	// Per message: a run that carried several messages counts once for each.
+	const createdPerMessage = firstRuns.flatMap((first) => created.get(first.executionId) ?? []);
 	return {
-		created: moments([...created.values()], zero),
+		created: moments(createdPerMessage, zero),
 		started: moments(starts, zero),
 		threadMsPerTrigger: threadMs === null ? null : round(threadMs / triggers, 1),
 		slices,
