@@ -50,7 +50,7 @@ export const killIdle: Drill = {
 		const builtin = rowOf(rows, 'builtin');
 		return [
 			"Ours: the session sees the connection close, reconnects (first attempt after 250 ms, at most 1 s apart during the first minute of an outage) and catches up from its watermark (the highest UID handed to n8n, kept in the workflow's static data and saved with each emit), so the waiting mail comes once, right after the server is back. The loss and the restore are logged at info level.",
-			`n8n's: its IMAP library (@n8n/imap on node-imap) retries a dropped connection 6 times, 1, 2, 4, 8 and 16 s apart, and searches for unseen mail past its last UID after reconnecting; a ${OUTAGE_MS / 1000} s outage fits in that budget${builtin?.lost ? ', yet mail was lost here' : ''}. It logs the drop and the restore at debug level only, so the info log shows nothing; an outage longer than its ~31 s of retries ends in "IMAP connection closed unexpectedly" and n8n's own activation retries (see the key drill).`,
+			`n8n's: its IMAP library (@n8n/imap, on imapflow since n8n 2.41: ImapSimple.restore) retries a dropped connection 6 times, 1, 2, 4, 8 and 16 s apart, and searches for unseen mail past its last UID after reconnecting (catchUp); a ${OUTAGE_MS / 1000} s outage fits in that budget${builtin?.lost ? ', yet mail was lost here' : ''}. It logs the restore at debug level only, so the info log shows nothing; an outage longer than its ~31 s of retries ends in "IMAP connection closed unexpectedly" and n8n's own activation retries (see the key drill).`,
 		];
 	},
 	async run(context) {
@@ -90,7 +90,7 @@ export const killMidBurst: Drill = {
 		const builtin = rowOf(rows, 'builtin');
 		return [
 			'Ours: killed while it was handing the burst to n8n one message per run. The watermark moves with each emit, so after the reconnect it resumed right after the last message handed over: nothing twice, nothing skipped.',
-			`n8n's: 20 messages per run. It marks a batch \\Seen before emitting it and moves its watermark after, so a kill between the two would leave a batch marked read but never run (its search is for unseen mail); ${builtin?.lost ? `that happened here: ${builtin.lost} lost` : 'this run did not hit that window'}.`,
+			`n8n's: up to 20 messages per run (getNewEmails in 2.41: search, fetch, STORE \\Seen, move the watermark, emit). A STORE that the server carried out but whose answer the kill cut off throws before the emit and leaves that batch marked read but never run (its search after the reconnect is for unseen mail past the watermark); ${builtin?.lost ? `mail was lost here: ${builtin.lost}` : 'this run did not hit that window'}.`,
 		];
 	},
 	async run(context) {
@@ -98,6 +98,11 @@ export const killMidBurst: Drill = {
 		const rigs = await rig(context, this.title);
 		try {
 			const warm = await warmUp(context, rigs, this.id);
+			// Runs before the burst (n8n 2.41's trigger may carry several warm-up messages in one).
+			const runsBefore = {
+				ours: (await listExecutions(lab, rigs.ours.id)).length,
+				builtin: (await listExecutions(lab, rigs.builtin.id)).length,
+			};
 			const logs = faultBegins(lab, rigs);
 			const burst = {
 				ours: subjects(this.id, 'ours', 'burst', BURST_MESSAGES),
@@ -117,8 +122,8 @@ export const killMidBurst: Drill = {
 			// Runs are coming in on both sides: the server goes down under them.
 			const deadline = Date.now() + BURST_START_TIMEOUT_MS;
 			const runsNow = async () => ({
-				ours: (await listExecutions(lab, rigs.ours.id)).length - warm.ours.length,
-				builtin: (await listExecutions(lab, rigs.builtin.id)).length - warm.builtin.length,
+				ours: (await listExecutions(lab, rigs.ours.id)).length - runsBefore.ours,
+				builtin: (await listExecutions(lab, rigs.builtin.id)).length - runsBefore.builtin,
 			});
 			let runsAtKill = await runsNow();
 			while ((runsAtKill.ours < 1 || runsAtKill.builtin < 1) && Date.now() < deadline) {
