@@ -13,6 +13,11 @@ export default [
 		},
 	},
 	{
+		// The rule is about what a node shows in n8n; the dev tooling is not a node.
+		files: ['scripts/**', 'test/**', 'bench/**'],
+		rules: { '@n8n/community-nodes/require-node-api-error': 'off' },
+	},
+	{
 		// n8n's layout for nodes with resources (e.g. its Postgres v2 node) keeps the description
 		// in actions/versionDescription.ts. These rules take any file holding a description for
 		// a node file; the node class adds the subtitle (with the icon and usableAsTool), where

@@ -1,5 +1,4 @@
 import {
-	NodeOperationError,
 	type IDataObject,
 	type INodeType,
 	type INodeTypeDescription,
@@ -7,21 +6,18 @@ import {
 	type ITriggerResponse,
 } from 'n8n-workflow';
 
-import {
-	CredentialError,
-	forInbox,
-	tryParseConnection,
-	type AgentMailConnection,
-} from '../shared/connection';
+import { forInbox, tryParseConnection, type AgentMailConnection } from '../shared/connection';
+import { FatalSessionError } from '../shared/errors';
 import { fetchNewest } from '../shared/imap/browse';
 import { selectPlace, type CursorState, type StartFrom } from '../shared/imap/cursor';
 import { CREDENTIAL_CHECK_MS } from '../shared/imap/credential';
 import { DEFAULT_OUTAGE_REPORT_MS } from '../shared/imap/outage';
 import { REFUSED_RETRY_CAP_MS, REFUSED_RETRY_INITIAL_MS } from '../shared/imap/reconnect';
-import { FatalSessionError, MailboxSession } from '../shared/imap/session';
+import { MailboxSession } from '../shared/imap/session';
 import { agentMailInboxConnectionTest } from '../shared/methods/credentialTest';
 import { triggerDescription } from './description';
 import { RunEmitter, toItem, type AfterRun, type EmitterSettings } from './helpers/emitter';
+import { toTriggerError } from './helpers/errors';
 import { listFolders } from '../shared/methods/loadOptions';
 
 const MB = 1024 * 1024;
@@ -44,13 +40,13 @@ export class AgentMailTrigger implements INodeType {
 
 	async trigger(this: ITriggerFunctions): Promise<ITriggerResponse> {
 		const parsed = tryParseConnection(await this.getCredentials('agentMailInboxApi'));
-		if (!parsed.ok) throw new NodeOperationError(this.getNode(), parsed.message);
+		if (!parsed.ok) throw toTriggerError(this.getNode(), parsed.message);
 		const inbox = this.getNodeParameter('inbox', '') as string;
 		let connection: AgentMailConnection;
 		try {
 			connection = forInbox(parsed.connection, inbox);
 		} catch (error) {
-			throw new NodeOperationError(this.getNode(), (error as CredentialError).message);
+			throw toTriggerError(this.getNode(), error);
 		}
 		const folder = String(this.getNodeParameter('folder', 'INBOX')).trim() || 'INBOX';
 		const options = this.getNodeParameter('options', {}) as IDataObject;
@@ -87,13 +83,10 @@ export class AgentMailTrigger implements INodeType {
 					(message) => ({ message }),
 					(error: Error) => ({ error }),
 				);
-				if ('error' in fetched) throw new NodeOperationError(this.getNode(), fetched.error.message);
+				if ('error' in fetched) throw toTriggerError(this.getNode(), fetched.error);
 				const message = fetched.message;
 				if (!message) {
-					throw new NodeOperationError(
-						this.getNode(),
-						`No message arrived in ${folder} while waiting.`,
-					);
+					throw toTriggerError(this.getNode(), `No message arrived in ${folder} while waiting.`);
 				}
 				const { item } = await toItem(this, message, settings);
 				this.emit([[item]]);
@@ -116,33 +109,32 @@ export class AgentMailTrigger implements INodeType {
 			logger: this.logger,
 			onMessage: async (message) => await emitter.add(message),
 			onCaughtUp: () => emitter.flush(),
-			onFatal: (error) => this.emitError(new NodeOperationError(this.getNode(), error.message)),
+			onFatal: (error) => this.emitError(toTriggerError(this.getNode(), error)),
 			// Not emitError: n8n 2.40 retries re-activating a failed trigger 5 times within about
 			// 15 s and then never again, so a key revoked for longer would stop the trigger for
 			// good. A failed execution tells the user (and runs the error workflow) instead.
 			onRefused: (error) =>
 				this.saveFailedExecution(
-					new NodeOperationError(this.getNode(), error.message, {
+					toTriggerError(this.getNode(), error, {
 						description: `The trigger stays active and tries again after ${REFUSED_RETRY_INITIAL_MS / 1000} s, then less and less often (at least every ${REFUSED_RETRY_CAP_MS / 60_000} minutes), and within ${CREDENTIAL_CHECK_MS / 1000} s of the credential's API key being changed; it picks up the mail that arrived meanwhile once the login works again.`,
 					}),
 				),
 			// n8n does not re-activate an active trigger when its credential is edited.
 			reloadConnection: async () => {
 				const reloaded = tryParseConnection(await this.getCredentials('agentMailInboxApi'));
-				if (!reloaded.ok) throw new NodeOperationError(this.getNode(), reloaded.message);
+				if (!reloaded.ok) throw toTriggerError(this.getNode(), reloaded.message);
 				return forInbox(reloaded.connection, inbox);
 			},
 			outageReportMs:
 				Math.max(0, Number(options.outageMinutes ?? DEFAULT_OUTAGE_REPORT_MS / 60_000)) * 60_000,
 			onOutage: (message) => {
-				const error = new NodeOperationError(this.getNode(), message, {
-					description:
-						'The workflow stays active. Check that this n8n server can reach the IMAP host (network, firewall, DNS) and whether AgentMail reports an incident. Options → Report Outage After sets how long an outage lasts before it is reported.',
-				});
-				// n8n swaps a message that names a system error (ECONNREFUSED, ...) for a generic
-				// sentence, which would lose what failed.
-				error.message = message;
-				this.saveFailedExecution(error);
+				this.saveFailedExecution(
+					toTriggerError(this.getNode(), message, {
+						description:
+							'The workflow stays active. Check that this n8n server can reach the IMAP host (network, firewall, DNS) and whether AgentMail reports an incident. Options → Report Outage After sets how long an outage lasts before it is reported.',
+						verbatim: true,
+					}),
+				);
 			},
 		});
 		emitter.session = session;
@@ -151,7 +143,7 @@ export class AgentMailTrigger implements INodeType {
 			(error: unknown) => error,
 		);
 		if (started instanceof FatalSessionError) {
-			throw new NodeOperationError(this.getNode(), started.message);
+			throw toTriggerError(this.getNode(), started);
 		}
 		return {
 			closeFunction: async () => {

@@ -15,6 +15,8 @@ import {
 import type { ImapFlowOptions } from 'imapflow';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 
+import { CredentialError } from './errors';
+
 /** AgentMail's published endpoints (../shared/reference/agentmail-imap-smtp.txt). */
 export const AGENTMAIL_DEFAULTS = {
 	imapHost: 'imap.agentmail.to',
@@ -60,14 +62,6 @@ export const SMTP_SOCKET_TIMEOUT_MS = 60_000;
  * well before this (by the session that uses the client), so only a dead peer trips it.
  */
 export const IMAP_SOCKET_TIMEOUT_MS = 5 * 60_000;
-
-/** A credential that cannot produce a connection; the message says which field to fix. */
-export class CredentialError extends Error {
-	constructor(message: string) {
-		super(message);
-		this.name = 'CredentialError';
-	}
-}
 
 const EMAIL_PATTERN = /^[^\s@<>(),;:"[\]\\]+@[^\s@<>(),;:"[\]\\]+\.[^\s@<>(),;:"[\]\\]+$/;
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;

@@ -1,8 +1,8 @@
 import { simpleParser } from 'mailparser';
 
 import { composeMessage } from '../../nodes/shared/smtp/compose';
+import { InputError, LimitError } from '../../nodes/shared/errors';
 import {
-	LimitError,
 	MAX_MESSAGE_BYTES,
 	MAX_RECIPIENTS,
 	parseRecipients,
@@ -30,7 +30,7 @@ describe('recipients', () => {
 	it.each([['not-an-address'], ['jane@'], ['jane@example'], ['jane@@example.com']])(
 		'refuses the malformed address %s, naming it',
 		(bad) => {
-			expect(() => parseRecipients('CC', bad)).toThrow(LimitError);
+			expect(() => parseRecipients('CC', bad)).toThrow(InputError);
 			expect(() => parseRecipients('CC', bad)).toThrow(
 				/CC has ".+", which is not a valid email address/,
 			);

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
 
+import { CredentialError } from '../../nodes/shared/errors';
 import {
-	CredentialError,
 	forInbox,
 	imapOptions,
 	parseConnection,

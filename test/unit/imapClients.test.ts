@@ -7,7 +7,7 @@ import type { ImapFlow } from 'imapflow';
 
 import { ImapClients } from '../../nodes/AgentMail/transport';
 import { parseConnection } from '../../nodes/shared/connection';
-import { ImapError } from '../../nodes/shared/imap/connect';
+import { CredentialError } from '../../nodes/shared/errors';
 
 class FakeClient {
 	usable = true;
@@ -68,7 +68,7 @@ it('opens a new connection when the previous one has ended', async () => {
 it('a refused login fails every item of that inbox without logging in again', async () => {
 	const { clients, made, inbox } = setup(['other@agentmail.test']);
 	const refused = inbox('other@agentmail.test');
-	await expect(clients.get(refused)).rejects.toThrow(ImapError);
+	await expect(clients.get(refused)).rejects.toThrow(CredentialError);
 	await expect(clients.get(refused)).rejects.toThrow(/refused the login/);
 	expect(made).toHaveLength(1);
 	await clients.closeAll();

@@ -1,4 +1,4 @@
-import { LimitError } from '../../nodes/shared/smtp/limits';
+import { InputError } from '../../nodes/shared/errors';
 import {
 	quoteText,
 	readOriginal,
@@ -64,7 +64,7 @@ describe('reply', () => {
 	});
 
 	it('refuses an original without a Message-ID', () => {
-		expect(() => readOriginal({ ...triggerItem, messageId: '' })).toThrow(LimitError);
+		expect(() => readOriginal({ ...triggerItem, messageId: '' })).toThrow(InputError);
 		expect(() => readOriginal({ ...triggerItem, messageId: undefined })).toThrow(/no Message-ID/);
 	});
 

@@ -1,5 +1,5 @@
 /** Message → Get Many's filters as one IMAP SEARCH (nodes/shared/imap/search.ts), and its limits. */
-import { ImapError } from '../../nodes/shared/imap/connect';
+import { InputError } from '../../nodes/shared/errors';
 import type { InboxClient } from '../../nodes/shared/imap/inbox';
 import { checkReturnAll, RETURN_ALL_CAP, searchFolder } from '../../nodes/shared/imap/messages';
 import { buildSearch, parseFilterDate } from '../../nodes/shared/imap/search';
@@ -49,7 +49,7 @@ it.each([
 	[{ headerValue: 'x' }, /Header Value is set without a Header Name/],
 	[{ subject: 'a\r\nb' }, /Subject Contains contains a line break/],
 ])('refuses %j with a message saying what to enter', (filters, message) => {
-	expect(() => buildSearch(filters)).toThrow(ImapError);
+	expect(() => buildSearch(filters)).toThrow(InputError);
 	expect(() => buildSearch(filters)).toThrow(message);
 });
 

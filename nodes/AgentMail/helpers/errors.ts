@@ -1,10 +1,7 @@
 /** Errors of the protocol code, as n8n errors whose message says what is wrong and what to do. */
 import { NodeOperationError, type IExecuteFunctions } from 'n8n-workflow';
 
-import { CredentialError } from '../../shared/connection';
-import { ImapError } from '../../shared/imap/connect';
-import { SendError } from '../../shared/smtp/errors';
-import { LimitError } from '../../shared/smtp/limits';
+import { AgentMailError, ConnectionError, errorText, SendError } from '../../shared/errors';
 
 /** What an operation that failed before acting did not do, e.g. 'Nothing was sent.' */
 export type NothingDone = 'Nothing was sent.' | 'Nothing was changed.';
@@ -17,24 +14,24 @@ export function toNodeError(
 	nothingDone: NothingDone,
 ): NodeOperationError {
 	if (error instanceof NodeOperationError) return error;
-	if (error instanceof SendError) {
-		return new NodeOperationError(ctx.getNode(), error.message, {
-			itemIndex: i,
-			description:
-				error.delivered === 'unknown'
-					? 'Not retried automatically: a resend could deliver the message twice.'
-					: undefined,
-		});
+	if (!(error instanceof AgentMailError)) {
+		return new NodeOperationError(ctx.getNode(), error as Error, { itemIndex: i });
 	}
-	if (
-		error instanceof LimitError ||
-		error instanceof CredentialError ||
-		error instanceof ImapError
-	) {
-		return new NodeOperationError(ctx.getNode(), error.message, {
-			itemIndex: i,
-			description: nothingDone,
-		});
-	}
-	return new NodeOperationError(ctx.getNode(), error as Error, { itemIndex: i });
+	const description =
+		error instanceof SendError
+			? error.delivered === 'unknown'
+				? 'Not retried automatically: a resend could deliver the message twice.'
+				: undefined
+			: nothingDone;
+	return new NodeOperationError(ctx.getNode(), error.message, { itemIndex: i, description });
+}
+
+/**
+ * An error that is not one of ours (a dropped connection, a command the server refused in a
+ * way imapflow throws) worded for the user by `words`, which is given what it said; ours and
+ * n8n's are already worded and pass as they are.
+ */
+export function explain(error: unknown, words: (cause: string) => string): unknown {
+	if (error instanceof AgentMailError || error instanceof NodeOperationError) return error;
+	return new ConnectionError(words(errorText(error)));
 }

@@ -12,7 +12,7 @@ import { settle } from '../../shared/async';
 import type { AgentMailConnection } from '../../shared/connection';
 import { withClient } from '../../shared/imap/connect';
 import type { OutgoingMessage } from '../../shared/smtp/compose';
-import { LimitError } from '../../shared/smtp/limits';
+import { errorText, ServerError } from '../../shared/errors';
 import {
 	lookupSent,
 	RECENT_SENT_SCANNED,
@@ -78,7 +78,7 @@ export class SendOnceBatch {
 		for (const [inbox, { connection, ids }] of byInbox) {
 			const looked = await settle(withClient(connection, (client) => lookupSent(client, ids)));
 			if (!looked.ok) {
-				batch.lookupErrors.set(inbox, String((looked.error as Error)?.message ?? looked.error));
+				batch.lookupErrors.set(inbox, errorText(looked.error));
 				continue;
 			}
 			for (const [hash, copy] of looked.value.found) batch.found.set(hash, copy);
@@ -117,7 +117,7 @@ export class SendOnceBatch {
 		if (!identity) return undefined;
 		const lookupError = this.lookupErrors.get(this.inboxes.get(i) ?? '');
 		if (lookupError !== undefined) {
-			throw new LimitError(
+			throw new ServerError(
 				`Send Once could not look in the Sent folder for what this node already sent: ${lookupError}. Nothing was sent for this item; run it again, or turn off Send Once to send without the check.`,
 			);
 		}

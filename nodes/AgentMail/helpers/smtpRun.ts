@@ -13,7 +13,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
-import { SendError } from '../../shared/smtp/errors';
+import { SendError } from '../../shared/errors';
 import { settle } from '../../shared/async';
 import { deliver, type OperationContext, type PreparedMessage } from './deliver';
 import { toNodeError } from './errors';

@@ -26,7 +26,9 @@ import { headersOnlyItem, parseMessage } from '../../shared/mime/toItem';
 import { HANDOVER_RETRY_CAP_MS } from '../../shared/imap/handOver';
 import type { FetchedMessage, MailboxSession } from '../../shared/imap/session';
 import { settle } from '../../shared/async';
+import { errorText } from '../../shared/errors';
 import { formatBytes } from '../../shared/smtp/limits';
+import { toTriggerError } from './errors';
 import { skipReason, type MessageFilters } from './filters';
 
 /** What happens to a message once the run it started has succeeded. */
@@ -49,10 +51,6 @@ type Pending = { uid: number; uidValidity: string };
  * a passing cause (memory pressure) gets a second chance, a bug does not stall the inbox long.
  */
 export const MAX_CONVERSION_ATTEMPTS = 3;
-
-function errorText(error: unknown): string {
-	return String((error as Error)?.message ?? error);
-}
 
 /**
  * What n8n stores a binary from. A file in pieces goes as a stream of them: n8n's filesystem
@@ -114,13 +112,10 @@ function fallbackItem(
 /** n8n could not store a message's binary data: worth retrying as it is, and what to do. */
 function storeError(ctx: ITriggerFunctions, uid: number, cause: unknown): NodeOperationError {
 	const message = `n8n could not store the attachments of message ${uid}: ${errorText(cause)}`;
-	const error = new NodeOperationError(ctx.getNode(), message, {
+	return toTriggerError(ctx.getNode(), message, {
+		verbatim: true,
 		description: `The trigger keeps the message and the mail behind it, in order, and tries again every ${HANDOVER_RETRY_CAP_MS / 1000} s at most; they start their runs by themselves once n8n can store binary data again (check the disk or the bucket of n8n's binary data). To let the mail through without its attachments, turn off Options → Download Attachments.`,
 	});
-	// n8n swaps a message that names a system error (ENOTDIR, ...) for a generic sentence,
-	// which would lose which message failed and why.
-	error.message = message;
-	return error;
 }
 
 /** Stores the message's binaries in n8n; throws {@link storeError} when n8n cannot. */

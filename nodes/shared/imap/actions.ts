@@ -5,7 +5,7 @@
  */
 import type { ImapFlow } from 'imapflow';
 
-import { ImapError } from './connect';
+import { errorText, InputError, ServerError } from '../errors';
 import type { InboxClient } from './inbox';
 import type { LocatedMessage } from './locate';
 import { flagsOf } from './messages';
@@ -30,13 +30,9 @@ export interface MessageAfter {
 	flags: string[];
 }
 
-function describe(error: unknown): string {
-	return String((error as Error)?.message ?? error);
-}
-
-function refused(inbox: InboxClient, what: string, error?: unknown): ImapError {
-	const cause = error === undefined ? 'the server refused it' : describe(error);
-	return new ImapError(
+function refused(inbox: InboxClient, what: string, error?: unknown): ServerError {
+	const cause = error === undefined ? 'the server refused it' : errorText(error);
+	return new ServerError(
 		`${inbox.address} could not ${what}: ${cause}. Run it again; if it keeps failing, check the folder in another mail client.`,
 	);
 }
@@ -75,8 +71,9 @@ export async function changeFlags(
 /**
  * Moves the message to a folder of the inbox (named as the user named it).
  *
- * @throws ImapError, before moving anything, when the destination does not exist, is the
- * folder it is in, or the server could only move it by expunging the whole folder.
+ * @throws ServerError (InputError when it is the folder it is in), before moving anything,
+ * when the destination does not exist or the server could only move it by expunging the
+ * whole folder.
  */
 export async function moveMessage(
 	inbox: InboxClient,
@@ -86,13 +83,13 @@ export async function moveMessage(
 	const target = await inbox.resolveFolder(destination);
 	const { uid, selected } = located;
 	if (target === selected.path) {
-		throw new ImapError(
+		throw new InputError(
 			`The message is already in "${target}": nothing was moved. Choose another folder.`,
 		);
 	}
 	// Without MOVE, imapflow copies and then expunges: safe only with UID EXPUNGE (UIDPLUS).
 	if (!inbox.supports('MOVE') && !inbox.supports('UIDPLUS')) {
-		throw new ImapError(
+		throw new ServerError(
 			`${inbox.address} supports neither MOVE nor UIDPLUS, so moving one message would also remove every other message marked deleted in "${selected.path}": nothing was moved.`,
 		);
 	}
@@ -120,13 +117,13 @@ export async function trashFolder(inbox: InboxClient): Promise<string> {
 /**
  * Deletes the message for good: marks it \Deleted and expunges that UID only (UID EXPUNGE).
  *
- * @throws ImapError, before changing anything, when the server lacks UIDPLUS: a plain
+ * @throws ServerError, before changing anything, when the server lacks UIDPLUS: a plain
  * EXPUNGE would also remove every other message marked deleted in the folder.
  */
 export async function expungeMessage(inbox: InboxClient, located: LocatedMessage): Promise<void> {
 	const { uid, selected } = located;
 	if (!inbox.supports('UIDPLUS')) {
-		throw new ImapError(
+		throw new ServerError(
 			`${inbox.address} does not support UID EXPUNGE (UIDPLUS): deleting permanently would also remove every other message marked deleted in "${selected.path}", so nothing was deleted. Turn off Delete Permanently to move it to Trash instead.`,
 		);
 	}

@@ -7,6 +7,7 @@
 import type { ImapFlow } from 'imapflow';
 
 import type { PackageLogger } from '../async';
+import { errorText } from '../errors';
 
 /** Pending after-run actions kept while disconnected; older ones are dropped with a warning. */
 export const MAX_PENDING_ACTIONS = 10_000;
@@ -98,7 +99,7 @@ export class AfterRunQueue {
 				this.logger.warn('Could not apply the after-run action', {
 					uids,
 					action: action.kind,
-					error: String((error as Error)?.message ?? error),
+					error: errorText(error),
 				});
 			}
 		}

@@ -3,7 +3,8 @@
  * watermark. When the folder is empty it waits (IDLE) for the next message, up to a limit.
  */
 import type { AgentMailConnection } from '../connection';
-import { ImapError, withClient, type ClientFactory } from './connect';
+import { ServerError } from '../errors';
+import { withClient, type ClientFactory } from './connect';
 import type { FetchedMessage } from './session';
 
 /** How long a test fetch waits for mail to arrive in an empty folder. */
@@ -27,7 +28,7 @@ export async function fetchNewest(
 			// Read-only (EXAMINE): nothing this does can change a flag.
 			const mailbox = await client.mailboxOpen(folder, { readOnly: true }).catch(() => null);
 			if (!mailbox) {
-				throw new ImapError(`The folder "${folder}" does not exist in ${connection.email}.`);
+				throw new ServerError(`The folder "${folder}" does not exist in ${connection.email}.`);
 			}
 			if (mailbox.exists === 0) {
 				const arrived = new Promise<boolean>((resolve) => {

@@ -8,7 +8,8 @@ import type { FetchMessageObject, ImapFlow } from 'imapflow';
 
 import { settle, type PackageLogger } from '../async';
 import type { Cursor } from './cursor';
-import { HandOverError, HandOverRetry } from './handOver';
+import { errorText, HandOverError } from '../errors';
+import { HandOverRetry } from './handOver';
 import type { MailboxSessionOptions } from './session';
 
 /** Messages fetched per FETCH command; with FETCH_CHUNK_BYTES it bounds memory on a backlog. */
@@ -138,7 +139,7 @@ export class CatchUp {
 			} else {
 				// A failed fetch means a broken connection: replace it, the cursor keeps our place.
 				this.logger.info(
-					`IMAP fetch from ${this.where} failed (${String((error as Error)?.message ?? error)}); reconnecting`,
+					`IMAP fetch from ${this.where} failed (${errorText(error)}); reconnecting`,
 				);
 				if (client === this.host.current()) client.close();
 				return;

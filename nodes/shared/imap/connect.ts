@@ -7,17 +7,10 @@ import { ImapFlow, type ImapFlowOptions } from 'imapflow';
 
 import { imapOptions, type AgentMailConnection } from '../connection';
 import { describeConnectionError } from '../connectionErrors';
+import { ConnectionError, CredentialError } from '../errors';
 
 /** Builds the client; tests swap it to inject faults. */
 export type ClientFactory = (options: ImapFlowOptions) => ImapFlow;
-
-/** Something an IMAP job cannot do; `message` is for the user and never holds the key. */
-export class ImapError extends Error {
-	constructor(message: string) {
-		super(message);
-		this.name = 'ImapError';
-	}
-}
 
 const defaultFactory: ClientFactory = (options) => new ImapFlow(options);
 
@@ -36,7 +29,10 @@ export async function openClient(
 	);
 	if (failure !== undefined) {
 		client.close();
-		throw new ImapError(describeConnectionError(failure, 'IMAP', connection).message);
+		const described = describeConnectionError(failure, 'IMAP', connection);
+		throw described.kind === 'auth'
+			? new CredentialError(described.message)
+			: new ConnectionError(described.message);
 	}
 	return client;
 }

@@ -7,6 +7,7 @@
  */
 import type { PackageLogger } from '../async';
 import type { AgentMailConnection } from '../connection';
+import { errorText } from '../errors';
 
 /**
  * How often a session whose login is refused reads its credential again: a key fixed in n8n
@@ -57,7 +58,7 @@ export class SessionCredential {
 		} catch (error) {
 			// Deleted or invalid meanwhile: keep trying with what worked last.
 			this.logger.debug('AgentMail Trigger: reading the credential again failed', {
-				error: String((error as Error)?.message ?? error),
+				error: errorText(error),
 			});
 			return false;
 		}

@@ -5,6 +5,7 @@
  * so the mail behind it waits in order instead of being skipped, and nothing reconnects.
  */
 import type { PackageLogger } from '../async';
+import type { HandOverError } from '../errors';
 
 /** First pause before a failed hand-over is tried again: a store that hiccups is retried soon. */
 export const HANDOVER_RETRY_INITIAL_MS = 1_000;
@@ -15,17 +16,6 @@ export const HANDOVER_RETRY_INITIAL_MS = 1_000;
 export const HANDOVER_RETRY_CAP_MS = 15_000;
 /** ± share of each pause that is random, so many triggers on one failing store do not retry in step. */
 export const RETRY_JITTER = 0.2;
-
-/** A message that could not be handed over; `message` says which one and why. */
-export class HandOverError extends Error {
-	constructor(
-		readonly uid: number,
-		readonly cause: unknown,
-	) {
-		super(`handing over message ${uid} failed: ${describe(cause)}`);
-		this.name = 'HandOverError';
-	}
-}
 
 /** `base` ms, give or take {@link RETRY_JITTER} of it (`random` in [0, 1), tests fix it). */
 export function jittered(base: number, random: () => number = Math.random): number {
@@ -92,8 +82,4 @@ export class HandOverRetry {
 		this.failingSince = undefined;
 		this.attempts = 0;
 	}
-}
-
-function describe(error: unknown): string {
-	return String((error as Error)?.message ?? error);
 }

@@ -5,7 +5,8 @@
  */
 import type { ImapFlow, ListResponse } from 'imapflow';
 
-import { closeClient, ImapError } from './connect';
+import { errorText, InputError, ServerError } from '../errors';
+import { closeClient } from './connect';
 
 /** A folder with its counts (IMAP STATUS). */
 export interface FolderStatus {
@@ -81,12 +82,13 @@ export class InboxClient {
 	/**
 	 * The path of a folder the user named; INBOX in any case, other names exactly.
 	 *
-	 * @throws ImapError naming the folders there are, when it does not exist.
+	 * @throws InputError when none is named, ServerError naming the folders there are when it
+	 * does not exist.
 	 */
 	async resolveFolder(name: string): Promise<string> {
 		const wanted = String(name ?? '').trim();
 		if (!wanted) {
-			throw new ImapError(`No folder given: choose one of ${await this.folderNames()}.`);
+			throw new InputError(`No folder given: choose one of ${await this.folderNames()}.`);
 		}
 		if (wanted.toUpperCase() === INBOX) return INBOX;
 		const folders = await this.folders();
@@ -95,7 +97,7 @@ export class InboxClient {
 		const hint = other
 			? ` Did you mean "${other.path}"? Names other than INBOX are case-sensitive.`
 			: '';
-		throw new ImapError(
+		throw new ServerError(
 			`The folder "${wanted}" does not exist in ${this.address}.${hint} Choose one of ${await this.folderNames()}.`,
 		);
 	}
@@ -106,7 +108,7 @@ export class InboxClient {
 		const found =
 			folders.find((f) => f.specialUse === use) ?? folders.find((f) => f.path === usualName);
 		if (!found) {
-			throw new ImapError(
+			throw new ServerError(
 				`${this.address} has no ${usualName} folder (none marked ${use}): choose a folder from ${await this.folderNames()}.`,
 			);
 		}
@@ -116,7 +118,7 @@ export class InboxClient {
 	/**
 	 * Selects a folder the user named (read-only unless `write`), unless it is selected already.
 	 *
-	 * @throws ImapError when it does not exist or cannot be opened.
+	 * @throws ServerError when it does not exist or cannot be opened.
 	 */
 	async select(name: string, write = false): Promise<SelectedFolder> {
 		const path = await this.resolveFolder(name);
@@ -126,8 +128,8 @@ export class InboxClient {
 			return current;
 		}
 		const mailbox = await this.client.mailboxOpen(path, { readOnly: !write }).catch((error) => {
-			throw new ImapError(
-				`The folder "${path}" of ${this.address} could not be opened: ${(error as Error)?.message ?? error}.`,
+			throw new ServerError(
+				`The folder "${path}" of ${this.address} could not be opened: ${errorText(error)}.`,
 			);
 		});
 		this.selected = {

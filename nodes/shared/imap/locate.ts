@@ -4,7 +4,7 @@
  * matches), else by Message-ID. Never another message: when neither fits, it fails.
  */
 import { firstMessageId } from '../mime/headers';
-import { ImapError } from './connect';
+import { InputError, ServerError } from '../errors';
 import type { InboxClient, SelectedFolder } from './inbox';
 
 /** What an item says about the message it means. */
@@ -36,7 +36,7 @@ export function normaliseMessageId(value: unknown): string | null {
 function checkUid(uid: unknown): number {
 	const n = Number(uid);
 	if (!Number.isInteger(n) || n < 1) {
-		throw new ImapError(
+		throw new InputError(
 			`UID "${String(uid)}" is not a message UID: enter the whole number from a message's "uid" field.`,
 		);
 	}
@@ -46,7 +46,8 @@ function checkUid(uid: unknown): number {
 /**
  * Selects the target's folder (for writing when `write`) and finds the message.
  *
- * @throws ImapError saying what was not found and what to give instead.
+ * @throws InputError for a target that names no message; ServerError saying what was not
+ * found and what to give instead.
  */
 export async function locateMessage(
 	inbox: InboxClient,
@@ -56,7 +57,7 @@ export async function locateMessage(
 	const uid = target.uid === undefined ? undefined : checkUid(target.uid);
 	const messageId = normaliseMessageId(target.messageId);
 	if (uid === undefined && !messageId) {
-		throw new ImapError('No message given: enter its UID and folder, or its Message-ID.');
+		throw new InputError('No message given: enter its UID and folder, or its Message-ID.');
 	}
 	const selected = await inbox.select(target.folder, write);
 	const where = `"${selected.path}" of ${inbox.address}`;
@@ -80,14 +81,14 @@ export async function locateMessage(
 				: `There is no message with UID ${uid} in ${where}: it was moved or deleted, or the UID or folder is wrong.`;
 		}
 		if (!messageId) {
-			throw new ImapError(
+			throw new ServerError(
 				`${why} Nothing was done: give the message's Message-ID as well, or read its UID again (Message → Get Many).`,
 			);
 		}
 	}
 	const byId = await findByMessageId(inbox, selected, messageId!);
 	if (byId === undefined) {
-		throw new ImapError(
+		throw new ServerError(
 			`${why ? `${why} ` : ''}No message with Message-ID ${messageId} is in ${where}. Nothing was done: check the folder (a moved message is in another one) and the Message-ID.`,
 		);
 	}
@@ -102,7 +103,7 @@ async function findByMessageId(
 ): Promise<number | undefined> {
 	const uids = await inbox.imap.search({ header: { 'message-id': messageId } }, { uid: true });
 	if (!Array.isArray(uids)) {
-		throw new ImapError(
+		throw new ServerError(
 			`${inbox.address} refused to search "${selected.path}" for a Message-ID: look the message up by UID instead.`,
 		);
 	}

@@ -8,7 +8,7 @@ import type { FetchMessageObject } from 'imapflow';
 import { formatBytes } from '../smtp/limits';
 import type { MessageBinary, ToItemOptions, TriggerItem } from '../mime/item';
 import { headersOnlyItem, parseMessage } from '../mime/toItem';
-import { ImapError } from './connect';
+import { errorText, InputError, ServerError } from '../errors';
 import type { InboxClient, SelectedFolder } from './inbox';
 import { buildSearch, type MessageFilters } from './search';
 import { explainRefusal, keepMatching } from './searchCheck';
@@ -59,8 +59,8 @@ export type FullOptions = ToItemOptions & { maxMessageBytes?: number };
 /**
  * UIDs of the folder's messages that match, newest first (the highest UID arrived last).
  *
- * @throws ImapError when a filter cannot be searched or the server refuses the search (naming
- * the filter it refused).
+ * @throws InputError when a filter cannot be searched as given; ServerError when the server
+ * refuses the search (naming the filter it refused).
  */
 export async function searchFolder(
 	inbox: InboxClient,
@@ -73,7 +73,7 @@ export async function searchFolder(
 	const selected = await inbox.select(folder);
 	const found = await inbox.imap.search(query, { uid: true }).catch((error: unknown) => {
 		// imapflow refuses some queries itself (InvalidSearchQuery) before asking the server.
-		throw new ImapError(`The search could not be run: ${(error as Error)?.message ?? error}.`);
+		throw new ServerError(`The search could not be run: ${errorText(error)}.`);
 	});
 	if (!Array.isArray(found)) {
 		return await explainRefusal(
@@ -94,7 +94,7 @@ export function checkReturnAll(count: number, folder: string, format: OutputForm
 	if (count <= cap) return;
 	const other =
 		format === 'full' ? ` or choose Output "Headers Only" (up to ${RETURN_ALL_CAP.headers})` : '';
-	throw new ImapError(
+	throw new InputError(
 		`The search matched ${count} messages in "${folder}", more than the ${cap} Return All gives: narrow the filters (e.g. Received After), turn off Return All and set a Limit${other}.`,
 	);
 }

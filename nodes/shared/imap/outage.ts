@@ -13,6 +13,7 @@
  */
 import type { PackageLogger } from '../async';
 import { redact } from '../connectionErrors';
+import { errorText } from '../errors';
 import { RECONNECT_SLOW_CAP_MS } from './reconnect';
 
 /**
@@ -83,7 +84,7 @@ export class OutageWatch {
 	 */
 	offline(cause: unknown, handedOver: number): void {
 		const now = this.clock.now();
-		const text = this.clean(describe(cause));
+		const text = this.clean(errorText(cause ?? 'unknown error'));
 		if (!this.outage) {
 			this.outage = {
 				since: now,
@@ -174,10 +175,6 @@ export class OutageWatch {
 	private clean(text: string): string {
 		return redact(text, this.options.secrets());
 	}
-}
-
-function describe(cause: unknown): string {
-	return String((cause as Error)?.message ?? cause ?? 'unknown error');
 }
 
 function withoutFinalStop(text: string): string {

@@ -5,6 +5,7 @@
  * attempt, one when the connection is restored.
  */
 import type { PackageLogger } from '../async';
+import { errorText } from '../errors';
 import { jittered, RETRY_JITTER } from './handOver';
 
 /** First reconnect delay; grows ×2 per failed attempt. */
@@ -64,9 +65,7 @@ export class ReconnectPolicy {
 		const now = this.clock.now();
 		if (this.outageSince === undefined) {
 			this.outageSince = now;
-			this.logger.info(
-				`IMAP connection to ${this.where} lost (${String((cause as Error)?.message ?? cause)}); reconnecting`,
-			);
+			this.logger.info(`IMAP connection to ${this.where} lost (${errorText(cause)}); reconnecting`);
 		}
 		if (this.refused) {
 			// Quick at first, then less and less often: many wrong logins can get an account locked.
@@ -77,7 +76,7 @@ export class ReconnectPolicy {
 			this.refusals++;
 			this.logger.warn(
 				`IMAP connection to ${this.where} still refused; next attempt in ${wait} ms`,
-				{ error: String((cause as Error)?.message ?? cause) },
+				{ error: errorText(cause) },
 			);
 			return wait;
 		}
@@ -91,7 +90,7 @@ export class ReconnectPolicy {
 		// Every attempt while young is quiet; then one line per slow attempt is enough.
 		if (cap === RECONNECT_SLOW_CAP_MS) {
 			this.logger.warn(`IMAP ${this.where} still unreachable; next attempt in ${wait} ms`, {
-				error: String((cause as Error)?.message ?? cause),
+				error: errorText(cause),
 			});
 		}
 		return wait;

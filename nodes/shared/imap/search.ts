@@ -6,7 +6,7 @@
  */
 import type { SearchObject } from 'imapflow';
 
-import { ImapError } from './connect';
+import { InputError } from '../errors';
 
 /** The filters as the node reads them; empty strings mean "not set". */
 export interface MessageFilters {
@@ -48,7 +48,7 @@ function text(label: string, value: unknown): string | undefined {
 	const s = value === undefined || value === null ? '' : String(value).trim();
 	if (!s) return undefined;
 	if (hasControlCharacter(s)) {
-		throw new ImapError(`${label} contains a line break or control character: enter plain text.`);
+		throw new InputError(`${label} contains a line break or control character: enter plain text.`);
 	}
 	return s;
 }
@@ -78,7 +78,7 @@ function wallClock(timeZone: string): Intl.DateTimeFormat | undefined {
 function zoneOffsetMs(utcMs: number, timeZone: string): number {
 	const format = wallClock(timeZone);
 	if (!format) {
-		throw new ImapError(
+		throw new InputError(
 			`The time zone "${timeZone}" is not known: set the workflow's time zone in its settings, or give dates with an offset, e.g. 2026-11-24T10:00:00Z.`,
 		);
 	}
@@ -99,7 +99,7 @@ function zoneOffsetMs(utcMs: number, timeZone: string): number {
  * A date the user entered, or undefined when none. One without an offset is read in
  * `timeZone` (the workflow's), else in UTC; one with an offset or a Z as it says.
  *
- * @throws ImapError when it does not parse, or `timeZone` is not a time zone.
+ * @throws InputError when it does not parse, or `timeZone` is not a time zone.
  */
 export function parseFilterDate(label: string, value: unknown, timeZone = 'UTC'): Date | undefined {
 	if (value === undefined || value === null || value === '') return undefined;
@@ -120,7 +120,7 @@ export function parseFilterDate(label: string, value: unknown, timeZone = 'UTC')
 		date = new Date(text);
 	}
 	if (Number.isNaN(date.getTime())) {
-		throw new ImapError(
+		throw new InputError(
 			`${label} "${String(value)}" is not a date: enter one such as 2026-11-24 or 2026-11-24T10:00:00Z.`,
 		);
 	}
@@ -131,7 +131,7 @@ export function parseFilterDate(label: string, value: unknown, timeZone = 'UTC')
  * The SEARCH for the filters; no filter at all searches every message. Dates without an
  * offset are read in `timeZone` (the workflow's time zone), else UTC.
  *
- * @throws ImapError for a filter that cannot be searched as given.
+ * @throws InputError for a filter that cannot be searched as given.
  */
 export function buildSearch(filters: MessageFilters, timeZone?: string): SearchObject {
 	const query: SearchObject = {};
@@ -150,7 +150,7 @@ export function buildSearch(filters: MessageFilters, timeZone?: string): SearchO
 	const since = parseFilterDate('Received After', filters.since, timeZone);
 	const before = parseFilterDate('Received Before', filters.before, timeZone);
 	if (since && before && since.getTime() >= before.getTime()) {
-		throw new ImapError(
+		throw new InputError(
 			`Received After (${since.toISOString()}) is not earlier than Received Before (${before.toISOString()}): no message could match; check the two dates.`,
 		);
 	}
@@ -164,14 +164,14 @@ export function buildSearch(filters: MessageFilters, timeZone?: string): SearchO
 	const headerValue = text('Header Value', filters.headerValue) ?? '';
 	if (headerName) {
 		if (!HEADER_NAME.test(headerName)) {
-			throw new ImapError(
+			throw new InputError(
 				`Header Name "${headerName}" is not a header name: enter a name such as X-Ticket-ID, without the colon.`,
 			);
 		}
 		// An empty value asks whether the header is there at all.
 		header[headerName.toLowerCase()] = headerValue;
 	} else if (headerValue) {
-		throw new ImapError('Header Value is set without a Header Name: enter the header to search.');
+		throw new InputError('Header Value is set without a Header Name: enter the header to search.');
 	}
 	if (Object.keys(header).length) query.header = header;
 	return query;

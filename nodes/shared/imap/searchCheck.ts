@@ -9,7 +9,7 @@
 import type { SearchObject } from 'imapflow';
 
 import { parseHeaderBlock, type HeaderField } from '../mime/headers';
-import { ImapError } from './connect';
+import { ServerError } from '../errors';
 import type { InboxClient } from './inbox';
 
 /** UIDs per FETCH of the few header fields checked: a short command, a few kB per answer. */
@@ -72,7 +72,7 @@ function textFilters(query: SearchObject): TextFilter[] {
  * After the server refused `query`: finds the filter it refused by searching with each text
  * filter alone, and fails naming it.
  *
- * @throws ImapError always: naming the refused filter when one alone is refused, else `fallback`.
+ * @throws ServerError always: naming the refused filter when one alone is refused, else `fallback`.
  */
 export async function explainRefusal(
 	inbox: InboxClient,
@@ -87,11 +87,11 @@ export async function explainRefusal(
 			filter.field === null
 				? 'filter on the messages’ "text" after this node (Output: Full, then an n8n Filter node)'
 				: 'filter the items after this node (an n8n Filter node)';
-		throw new ImapError(
+		throw new ServerError(
 			`${inbox.address}'s IMAP server refused to search "${folder}" by ${filter.label}: it does not support IMAP SEARCH ${filter.key}. Nothing was read. Remove ${filter.label} from the filters and ${instead}.`,
 		);
 	}
-	throw new ImapError(fallback);
+	throw new ServerError(fallback);
 }
 
 /** Whether one of the fields contains `text`, as IMAP compares: any case, decoded or not. */

@@ -21,6 +21,7 @@ import { ImapFlow, type ImapFlowOptions } from 'imapflow';
 import { settle, withTimeout, type PackageLogger } from '../async';
 import { imapOptions, type AgentMailConnection } from '../connection';
 import { describeConnectionError } from '../connectionErrors';
+import { ConnectionError, errorText, FatalSessionError, ServerError } from '../errors';
 import { AfterRunQueue } from './afterRun';
 import { CatchUp } from './catchUp';
 import { CREDENTIAL_CHECK_MS, SessionCredential } from './credential';
@@ -52,25 +53,6 @@ export interface FetchedMessage {
 
 /** Where the session logs drops, restores and stalls (n8n's logger in the trigger). */
 export type SessionLogger = PackageLogger;
-
-/** A failure retrying cannot fix; `message` is for the user. */
-export class FatalSessionError extends Error {
-	constructor(
-		message: string,
-		readonly reason: 'auth' | 'folder' | 'config',
-	) {
-		super(message);
-		this.name = 'FatalSessionError';
-	}
-}
-
-/** A failure worth retrying (network, server restart); `message` says what happened. */
-export class TransientSessionError extends Error {
-	constructor(message: string) {
-		super(message);
-		this.name = 'TransientSessionError';
-	}
-}
 
 export interface MailboxSessionOptions {
 	connection: AgentMailConnection;
@@ -285,7 +267,7 @@ export class MailboxSession {
 			client.close();
 			const failure = describeConnectionError(connected.error, 'IMAP', connection);
 			if (failure.kind === 'auth') throw new FatalSessionError(failure.message, 'auth');
-			throw new TransientSessionError(failure.message);
+			throw new ConnectionError(failure.message);
 		}
 		const opened = await settle(client.mailboxOpen(folder));
 		this.connecting = undefined;
@@ -297,9 +279,7 @@ export class MailboxSession {
 					'folder',
 				);
 			}
-			throw new TransientSessionError(
-				`opening ${folder} failed: ${String((opened.error as Error)?.message ?? opened.error)}`,
-			);
+			throw new ServerError(`opening ${folder} failed: ${errorText(opened.error)}`);
 		}
 		const mailbox = opened.value;
 		if (this.stopped) {

@@ -2,7 +2,7 @@
  * The raw source of one located message, for forwarding: its size is asked first, so that a
  * message too large to send is refused before its bytes are fetched.
  */
-import { ImapError } from './connect';
+import { ServerError } from '../errors';
 import type { InboxClient } from './inbox';
 import type { LocatedMessage } from './locate';
 
@@ -21,8 +21,8 @@ export async function fetchSource(
 	return fetched.source;
 }
 
-function gone(where: string): ImapError {
-	return new ImapError(
+function gone(where: string): ServerError {
+	return new ServerError(
 		`The message (${where}) was moved or deleted while it was being read. Nothing was sent: find it again (Message → Get Many) and run this item again.`,
 	);
 }

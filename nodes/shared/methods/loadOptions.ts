@@ -1,7 +1,8 @@
 import type { ILoadOptionsFunctions, INodePropertyOptions } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { CredentialError, forInbox, tryParseConnection } from '../connection';
+import { forInbox, tryParseConnection } from '../connection';
+import { errorText } from '../errors';
 import { listFolders as readFolders } from '../imap/browse';
 
 /** The inbox's folders (IMAP LIST), for the Folder and Move To pickers. */
@@ -13,7 +14,7 @@ export async function listFolders(this: ILoadOptionsFunctions): Promise<INodePro
 		// The folders of the inbox the node is set to, when it names one.
 		connection = forInbox(parsed.connection, this.getCurrentNodeParameter('inbox') as string);
 	} catch (error) {
-		throw new NodeOperationError(this.getNode(), (error as CredentialError).message);
+		throw new NodeOperationError(this.getNode(), errorText(error));
 	}
 	const folders = await readFolders(connection).then(
 		(list) => ({ list }),

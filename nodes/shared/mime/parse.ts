@@ -6,6 +6,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 
 import { MailParser, type AttachmentStream, type MessageText } from 'mailparser';
 
+import { errorText } from '../errors';
 import type { ResolvedOptions } from './item';
 import { MAX_HTML_TO_TEXT_CHARS, PARSE_CHUNK_BYTES } from './limits';
 
@@ -63,7 +64,7 @@ export function runMailParser(
 		const timer = setTimeout(() => finish({ kind: 'timeout' }), Math.max(0, deadline - Date.now()));
 
 		// Kept for the parser's whole life: errors after the outcome must not go unhandled.
-		parser.on('error', (error: unknown) => finish({ kind: 'error', message: errorMessage(error) }));
+		parser.on('error', (error: unknown) => finish({ kind: 'error', message: errorText(error) }));
 		parser.on('data', (data: AttachmentStream | MessageText) => {
 			if (settled) return;
 			if (data.type === 'text') {
@@ -86,7 +87,7 @@ export function runMailParser(
 			}
 			if (!settled) parser.end();
 		};
-		feed().catch((error: unknown) => finish({ kind: 'error', message: errorMessage(error) }));
+		feed().catch((error: unknown) => finish({ kind: 'error', message: errorText(error) }));
 	});
 }
 
@@ -137,11 +138,6 @@ function collectAttachment(
 		entry.chunks.push(chunk);
 	});
 	data.content.on('end', () => data.release?.());
-	data.content.on('error', (error: unknown) => fail(errorMessage(error)));
+	data.content.on('error', (error: unknown) => fail(errorText(error)));
 	return entry;
-}
-
-export function errorMessage(error: unknown): string {
-	if (error instanceof Error) return error.message;
-	return String(error);
 }

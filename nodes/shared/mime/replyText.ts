@@ -6,6 +6,7 @@
  */
 import EmailReplyParser from 'email-reply-parser';
 
+import { errorText } from '../errors';
 import { MAX_REPLY_SOURCE_CHARS } from './limits';
 
 /** The reply part of a text and whether only its beginning was looked at. */
@@ -29,6 +30,6 @@ export function extractReply(text: string): ReplyResult {
 		return { text: parser.parseReply(source).trim(), truncated };
 	} catch (error) {
 		// The library is regex-based; should it ever throw, the item still goes out, with a warning.
-		return { text: source.trim(), truncated, failed: String((error as Error)?.message ?? error) };
+		return { text: source.trim(), truncated, failed: errorText(error) };
 	}
 }

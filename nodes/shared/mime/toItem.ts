@@ -7,6 +7,7 @@
  * our own (./headers), the body and attachments from mailparser's streaming parser (./parse,
  * ./bodies, ./fileNames); the item's types are in ./item.
  */
+import { errorText } from '../errors';
 import { classifyAutomatic } from './automatic';
 import {
 	fieldValues,
@@ -31,7 +32,7 @@ import {
 } from './item';
 import { fillBody } from './bodies';
 import { MAX_HEADER_BLOCK_BYTES, RAW_BINARY_PROPERTY } from './limits';
-import { errorMessage, runMailParser } from './parse';
+import { runMailParser } from './parse';
 import { scanStructure } from './structure';
 import { quote, Warnings } from './warnings';
 
@@ -52,7 +53,7 @@ export async function parseMessage(
 		return await parseWithin(raw, meta, resolved);
 	} catch (error) {
 		// Last line of defence: a bug here must still yield an item, never a crashed trigger.
-		const reason = `the message could not be parsed: ${errorMessage(error)}`;
+		const reason = `the message could not be parsed: ${errorText(error)}`;
 		return headersOnlyItem(raw, meta, reason, resolved.inbox);
 	}
 }
@@ -78,7 +79,7 @@ export function headersOnlyItem(
 		json.warnings = warnings.toArray();
 		return { json, binaries: {}, automatic: classifyAutomatic(json.headers, inbox) };
 	} catch (error) {
-		warnings.add(`the headers could not be read: ${errorMessage(error)}`);
+		warnings.add(`the headers could not be read: ${errorText(error)}`);
 		const json = itemFromHeaders([], meta, warnings);
 		json.warnings = warnings.toArray();
 		return { json, binaries: {}, automatic: { automatic: false, reason: null } };

@@ -4,6 +4,7 @@
  * records the answer; an automated client's POST is ignored. The first recorded answer resumes
  * the execution, and n8n answers every later request itself (the execution no longer waits).
  */
+import { errorText } from '../errors';
 import { isAutomated } from './bots';
 import { fieldsHtml, readAnswers, type FormField } from './form';
 import { page, postForm, recordedPage, textToHtml } from './html';
@@ -98,6 +99,6 @@ export function answer(
 		// respondedAt last: a field of that name cannot stand in for the time of the answer.
 		return { kind: 'answer', data: { ...answers, respondedAt }, html: recordedPage() };
 	} catch (error) {
-		return { kind: 'page', html: formPage(config, (error as Error).message), status: 400 };
+		return { kind: 'page', html: formPage(config, errorText(error)), status: 400 };
 	}
 }

@@ -3,6 +3,7 @@
  * options, required), checked before the question is sent, drawn as HTML inputs, and read back
  * from the person's submission into the values the waiting execution resumes with.
  */
+import { errorText, InputError } from '../errors';
 import { escapeHtml } from './html';
 
 /** The field types the response page draws; the rest of n8n's Form node types are refused. */
@@ -52,30 +53,32 @@ export interface FormField {
 /**
  * Checks the fields of a form and returns them ready to use.
  *
- * @throws Error naming the field that is wrong and what to change.
+ * @throws InputError naming the field that is wrong and what to change.
  */
 export function checkFields(input: FormFieldInput[] | undefined): FormField[] {
 	const fields = input ?? [];
 	if (fields.length === 0) {
-		throw new Error(
+		throw new InputError(
 			'The response form has no fields: add at least one under Form Fields (or in the JSON form definition).',
 		);
 	}
 	if (fields.length > MAX_FIELDS) {
-		throw new Error(`The response form has ${fields.length} fields; at most ${MAX_FIELDS}.`);
+		throw new InputError(`The response form has ${fields.length} fields; at most ${MAX_FIELDS}.`);
 	}
 	const labels = new Set<string>();
 	return fields.map((field, index) => {
 		const label = String(field.fieldLabel ?? '').trim();
 		const where = `Form field ${index + 1}${label ? ` ("${label}")` : ''}`;
-		if (!label) throw new Error(`${where} has no label: every field needs one.`);
+		if (!label) throw new InputError(`${where} has no label: every field needs one.`);
 		if (labels.has(label)) {
-			throw new Error(`${where}: two fields are labelled "${label}"; each label names one answer.`);
+			throw new InputError(
+				`${where}: two fields are labelled "${label}"; each label names one answer.`,
+			);
 		}
 		labels.add(label);
 		const type = (field.fieldType || 'text') as FieldType;
 		if (!FIELD_TYPES.includes(type)) {
-			throw new Error(
+			throw new InputError(
 				`${where} has the type "${field.fieldType}", which a response form does not offer: use one of ${FIELD_TYPES.join(', ')}.`,
 			);
 		}
@@ -83,7 +86,9 @@ export function checkFields(input: FormFieldInput[] | undefined): FormField[] {
 			.map((value) => String(value.option ?? '').trim())
 			.filter(Boolean);
 		if (CHOICE_TYPES.has(type) && options.length === 0) {
-			throw new Error(`${where} is a ${type} without options: add the answers to choose from.`);
+			throw new InputError(
+				`${where} is a ${type} without options: add the answers to choose from.`,
+			);
 		}
 		return {
 			label,
@@ -108,12 +113,12 @@ export function fieldsFromJson(parse: () => unknown): FormField[] {
 	try {
 		parsed = parse();
 	} catch (error) {
-		problem = (error as Error).message;
+		problem = errorText(error);
 	}
 	if (problem !== undefined) {
-		throw new Error(`Form Fields (JSON) is not a list of form fields: ${problem}`);
+		throw new InputError(`Form Fields (JSON) is not a list of form fields: ${problem}`);
 	}
-	if (!Array.isArray(parsed)) throw new Error('Form Fields (JSON) must be a list of fields.');
+	if (!Array.isArray(parsed)) throw new InputError('Form Fields (JSON) must be a list of fields.');
 	return checkFields(parsed as FormFieldInput[]);
 }
 
@@ -165,7 +170,7 @@ function clip(value: unknown): string {
  * The person's answers by field label. A number field gives a number (null when empty), a
  * field with several answers an array, the rest text.
  *
- * @throws Error when a required field is empty or an answer is not one of the field's options.
+ * @throws InputError when a required field is empty or an answer is not one of the field's options.
  */
 export function readAnswers(
 	fields: FormField[],
@@ -179,20 +184,22 @@ export function readAnswers(
 				clip,
 			);
 			const unknown = values.find((value) => !field.options.includes(value));
-			if (unknown !== undefined) throw new Error(`"${field.label}" has no option "${unknown}".`);
-			if (field.required && values.length === 0) throw new Error(`"${field.label}" is required.`);
+			if (unknown !== undefined)
+				throw new InputError(`"${field.label}" has no option "${unknown}".`);
+			if (field.required && values.length === 0)
+				throw new InputError(`"${field.label}" is required.`);
 			answers[field.label] = values;
 			continue;
 		}
 		const value = clip(Array.isArray(raw) ? raw[0] : raw).trim();
-		if (field.required && value === '') throw new Error(`"${field.label}" is required.`);
+		if (field.required && value === '') throw new InputError(`"${field.label}" is required.`);
 		if (CHOICE_TYPES.has(field.type) && value !== '' && !field.options.includes(value)) {
-			throw new Error(`"${field.label}" has no option "${value}".`);
+			throw new InputError(`"${field.label}" has no option "${value}".`);
 		}
 		if (field.type === 'number') {
 			const number = value === '' ? null : Number(value);
 			if (number !== null && !Number.isFinite(number)) {
-				throw new Error(`"${field.label}" must be a number.`);
+				throw new InputError(`"${field.label}" must be a number.`);
 			}
 			answers[field.label] = number;
 			continue;

@@ -5,12 +5,13 @@
 import { randomUUID } from 'node:crypto';
 import MailComposer from 'nodemailer/lib/mail-composer';
 
+import { InputError } from '../errors';
+
 import {
 	assertFrom,
 	assertHeaderValue,
 	assertMessageSize,
 	assertRecipientCount,
-	LimitError,
 	parseRecipients,
 	uniqueRecipients,
 	type Mailbox,
@@ -96,7 +97,7 @@ export function normaliseMessageId(field: string, value: string): string {
 	assertHeaderValue(field, trimmed);
 	const bracketed = trimmed.startsWith('<') ? trimmed : `<${trimmed}>`;
 	if (!MESSAGE_ID.test(bracketed) || !bracketed.includes('@')) {
-		throw new LimitError(
+		throw new InputError(
 			`${field} "${value}" is not a Message-ID (expected something like <abc@agentmail.to>).`,
 		);
 	}
@@ -127,7 +128,7 @@ function checkCustomHeaders(inbox: string, headers: Record<string, string> | und
 	for (const [name, value] of Object.entries(headers ?? {})) {
 		const key = name.trim();
 		if (!HEADER_NAME.test(key)) {
-			throw new LimitError(
+			throw new InputError(
 				`Custom header name "${name}" is not valid: use letters, digits and dashes, e.g. X-Ticket-Id.`,
 			);
 		}
@@ -139,7 +140,7 @@ function checkCustomHeaders(inbox: string, headers: Record<string, string> | und
 			continue;
 		}
 		if (STRUCTURAL_HEADERS.has(key.toLowerCase())) {
-			throw new LimitError(
+			throw new InputError(
 				`Custom header ${key} cannot be set here: use the node's own ${key} field instead.`,
 			);
 		}
@@ -151,7 +152,8 @@ function checkCustomHeaders(inbox: string, headers: Record<string, string> | und
 /**
  * Builds, checks and measures a message. Nothing touches the network.
  *
- * @throws LimitError for any rule the message breaks, with the reason and what to do.
+ * @throws LimitError over AgentMail's recipient count or size, InputError for anything else
+ * wrong with the message; each with the reason and what to do.
  */
 export async function composeMessage(message: OutgoingMessage): Promise<ComposedMessage> {
 	const inbox = message.inbox;

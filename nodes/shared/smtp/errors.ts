@@ -5,26 +5,8 @@
  */
 import type { AgentMailConnection } from '../connection';
 import { describeConnectionError, redact } from '../connectionErrors';
+import { SendError } from '../errors';
 import { formatBytes, MAX_MESSAGE_BYTES, MAX_RECIPIENTS } from './limits';
-
-/** A message the server did not take, or may not have taken; `delivered` says which. */
-export class SendError extends Error {
-	constructor(
-		message: string,
-		/** SMTP reply code, when the server gave one. */
-		readonly responseCode: number | undefined,
-		/**
-		 * 'no' when the server refused it or it never left; 'unknown' when the connection broke
-		 * after the message was handed over, so it may have been delivered and is not resent.
-		 */
-		readonly delivered: 'no' | 'unknown',
-		/** True when retrying the same message cannot succeed until something is changed. */
-		readonly permanent: boolean,
-	) {
-		super(message);
-		this.name = 'SendError';
-	}
-}
 
 interface SmtpLibraryError {
 	message?: string;

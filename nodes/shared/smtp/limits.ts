@@ -2,10 +2,12 @@
  * AgentMail's sending rules, checked on the message before any connection is opened:
  * recipients (count, form), header values (no CR/LF injection), From, and encoded size.
  *
- * Every failure is a {@link LimitError} whose message says what
- * is wrong and what to do.
+ * A message over AgentMail's recipient count or size is a {@link LimitError}, anything else
+ * wrong with it an {@link InputError}; the message says what is wrong and what to do.
  */
 import addressparser from 'nodemailer/lib/addressparser';
+
+import { InputError, LimitError } from '../errors';
 
 /** AgentMail: "Max recipients: 50 per email" (To, CC and BCC together). */
 export const MAX_RECIPIENTS = 50;
@@ -14,14 +16,6 @@ export const MAX_RECIPIENTS = 50;
  * the message as transmitted (base64 of attachments included).
  */
 export const MAX_MESSAGE_BYTES = 10 * 1024 * 1024;
-
-/** A message that breaks one of AgentMail's rules or cannot be built; nothing was sent. */
-export class LimitError extends Error {
-	constructor(message: string) {
-		super(message);
-		this.name = 'LimitError';
-	}
-}
 
 /** One mailbox: the address, and the display name if one was given. */
 export interface Mailbox {
@@ -41,7 +35,7 @@ const LINE_BREAK = /[\r\n]/;
 /** Throws when a header value holds CR or LF, which would let it start new headers. */
 export function assertHeaderValue(field: string, value: string): void {
 	if (LINE_BREAK.test(value)) {
-		throw new LimitError(
+		throw new InputError(
 			`${field} contains a line break, which is not allowed in an email header (it could inject other headers). Remove the line breaks from ${field}.`,
 		);
 	}
@@ -56,7 +50,7 @@ export function isValidAddress(address: string): boolean {
  * Parses a recipients field into mailboxes: `a@x.com, "Name" <b@y.com>` or a list of such
  * strings or of `{address, name}` objects (as the AgentMail Trigger emits them).
  *
- * @throws LimitError naming the field and the malformed entry.
+ * @throws InputError naming the field and the malformed entry.
  */
 export function parseRecipients(field: string, input: RecipientInput): Mailbox[] {
 	if (input === undefined || input === null || input === '') return [];
@@ -84,7 +78,7 @@ export function parseRecipients(field: string, input: RecipientInput): Mailbox[]
 function checkMailbox(field: string, address: string, name: string, shown = address): Mailbox {
 	const trimmed = address.trim();
 	if (!isValidAddress(trimmed)) {
-		throw new LimitError(
+		throw new InputError(
 			`${field} has "${shown || trimmed}", which is not a valid email address. Use name@example.com, optionally as "Name <name@example.com>", separated by commas.`,
 		);
 	}
@@ -107,7 +101,7 @@ export function uniqueRecipients(...lists: Mailbox[][]): string[] {
 /** Throws when there are no recipients or more than AgentMail accepts. */
 export function assertRecipientCount(recipients: string[]): void {
 	if (recipients.length === 0) {
-		throw new LimitError('The message has no recipient: fill in To, CC or BCC.');
+		throw new InputError('The message has no recipient: fill in To, CC or BCC.');
 	}
 	if (recipients.length > MAX_RECIPIENTS) {
 		throw new LimitError(
@@ -122,7 +116,7 @@ export function assertFrom(inbox: string, requested: string | undefined): void {
 	const [mailbox] = addressparser(requested, { flatten: true });
 	const address = mailbox?.address ?? requested;
 	if (address.trim().toLowerCase() !== inbox.toLowerCase()) {
-		throw new LimitError(
+		throw new InputError(
 			`AgentMail only sends from the inbox itself: From must be ${inbox}, not "${requested}". Remove the From, or use a credential for the inbox you want to send from.`,
 		);
 	}

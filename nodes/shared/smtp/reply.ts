@@ -4,7 +4,8 @@
  * is tolerant of hand-mapped fields (a string address, a References header string).
  */
 import { parseReferences, normaliseMessageId } from './compose';
-import { LimitError, parseRecipients, type Mailbox, type RecipientInput } from './limits';
+import { InputError } from '../errors';
+import { parseRecipients, type Mailbox, type RecipientInput } from './limits';
 
 /** The message being answered. */
 export interface OriginalMessage {
@@ -40,7 +41,7 @@ function recipients(field: string, value: unknown): Mailbox[] {
 export function readOriginal(input: OriginalInput): OriginalMessage {
 	const messageId = typeof input.messageId === 'string' ? input.messageId.trim() : '';
 	if (!messageId) {
-		throw new LimitError(
+		throw new InputError(
 			'The message to reply to has no Message-ID, so the reply cannot be threaded. Connect this node after an AgentMail Trigger, or map "Message-ID" to the original message\'s messageId.',
 		);
 	}
@@ -103,7 +104,7 @@ export function replyAddressing(
 		}
 	}
 	if (to.length === 0 && cc.length === 0) {
-		throw new LimitError(
+		throw new InputError(
 			'The message to reply to has no sender other than this inbox, so there is nobody to reply to. Check that "From" of the original is mapped.',
 		);
 	}

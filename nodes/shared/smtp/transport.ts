@@ -13,6 +13,7 @@ import SMTPConnection from 'nodemailer/lib/smtp-connection';
 
 import { silentLogger, type PackageLogger } from '../async';
 import { smtpOptions, type AgentMailConnection } from '../connection';
+import { errorText } from '../errors';
 import type { ComposedMessage } from './compose';
 import { describeSendError, describeSessionError } from './errors';
 
@@ -166,7 +167,7 @@ export class SmtpSession {
 		this.opened++;
 		connection.on('error', (error) => {
 			this.alive = false;
-			this.logger.debug('SMTP connection error', { message: String(error?.message ?? error) });
+			this.logger.debug('SMTP connection error', { message: errorText(error) });
 		});
 		// The server ended the session (idle or session timeout): open a new one next time.
 		connection.on('end', () => {

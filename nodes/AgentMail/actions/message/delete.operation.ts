@@ -1,8 +1,8 @@
 /** Message → Delete: to Trash, or for good (that one UID only) when asked. */
 import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
+import { InputError } from '../../../shared/errors';
 import { expungeMessage, moveMessage, trashFolder } from '../../../shared/imap/actions';
-import { ImapError } from '../../../shared/imap/connect';
 import type { InboxClient } from '../../../shared/imap/inbox';
 import type { ImapResult } from '../../helpers/imapRun';
 import { changeDescription, changedItem, locateForChange } from './change';
@@ -44,7 +44,7 @@ export async function execute(
 	}
 	const trash = await trashFolder(inbox);
 	if (trash === located.selected.path) {
-		throw new ImapError(
+		throw new InputError(
 			`The message is in ${trash} already: nothing was done. Turn on Delete Permanently to remove it for good.`,
 		);
 	}

@@ -5,7 +5,6 @@
  */
 import { updateDisplayOptions, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 
-import { ImapError } from '../../../shared/imap/connect';
 import { locateMessage, normaliseMessageId } from '../../../shared/imap/locate';
 import { fetchSource } from '../../../shared/imap/source';
 import { composeMessage } from '../../../shared/smtp/compose';
@@ -16,7 +15,7 @@ import {
 	uniqueRecipients,
 } from '../../../shared/smtp/limits';
 import type { OperationContext, PreparedMessage } from '../../helpers/deliver';
-import { isWorded } from '../../helpers/imapRun';
+import { explain } from '../../helpers/errors';
 import { withIdentity } from '../../helpers/sendOnce';
 import {
 	bodyProperties,
@@ -112,14 +111,6 @@ export function sendOnceKey(this: IExecuteFunctions, i: number): string | null {
 	return `forward\n${message}\n${to.sort().join(',')}`;
 }
 
-/** An IMAP failure that is not one of ours (a dropped connection), worded for the user. */
-function explain(error: unknown, inbox: string): unknown {
-	if (isWorded(error)) return error;
-	return new ImapError(
-		`The IMAP connection to ${inbox} failed while reading the message to forward (${String((error as Error)?.message ?? error)}). Nothing was sent: run it again.`,
-	);
-}
-
 export async function execute(
 	this: IExecuteFunctions,
 	i: number,
@@ -138,7 +129,11 @@ export async function execute(
 		const raw = await fetchSource(client, located, assertForwardable);
 		return { raw, uid: located.uid, folder: located.selected.path };
 	})().catch((error: unknown) => {
-		throw explain(error, inbox);
+		throw explain(
+			error,
+			(cause) =>
+				`The IMAP connection to ${inbox} failed while reading the message to forward (${cause}). Nothing was sent: run it again.`,
+		);
 	});
 	const parts = await forwardParts(
 		original,

@@ -5,7 +5,6 @@
  * (./sendAndWait.webhook.ts); n8n builds its Human review tool for AI Agents from this operation.
  */
 import {
-	NodeOperationError,
 	SEND_AND_WAIT_OPERATION,
 	tryToParseJsonToFormFields,
 	updateDisplayOptions,
@@ -17,6 +16,7 @@ import {
 	type IWebhookFunctions,
 } from 'n8n-workflow';
 
+import { InputError } from '../../../shared/errors';
 import { type AnswerConfig, type ResponseType } from '../../../shared/sendAndWait/answer';
 import {
 	checkFields,
@@ -28,6 +28,7 @@ import { questionBody, type AnswerLink } from '../../../shared/sendAndWait/quest
 import { waitUntil, type WaitLimitInput } from '../../../shared/sendAndWait/waitLimit';
 import { composeMessage } from '../../../shared/smtp/compose';
 import type { OperationContext, PreparedMessage } from '../../helpers/deliver';
+import { toNodeError } from '../../helpers/errors';
 import { withIdentity } from '../../helpers/sendOnce';
 import { runSmtp } from '../../helpers/smtpRun';
 
@@ -453,22 +454,17 @@ export async function execute(
  * it (item 0 only: one execution waits for one answer), then puts the execution to wait.
  */
 export async function run(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-	const refuse = (message: string) =>
-		new NodeOperationError(this.getNode(), message, {
-			itemIndex: 0,
-			description: 'Nothing was sent.',
-		});
-	// An expression that comes out empty gives undefined, not ''.
-	if (!String(this.getNodeParameter('sendTo', 0, '') ?? '').trim()) {
-		throw refuse('To is empty: name who should answer.');
-	}
 	let waitTill: Date | null;
 	try {
+		// An expression that comes out empty gives undefined, not ''.
+		if (!String(this.getNodeParameter('sendTo', 0, '') ?? '').trim()) {
+			throw new InputError('To is empty: name who should answer.');
+		}
 		readAnswerConfig(this);
 		const options = this.getNodeParameter('options', 0, {}) as SendAndWaitOptions;
 		waitTill = waitUntil(options.limitWaitTime?.values);
 	} catch (error) {
-		throw refuse((error as Error).message);
+		throw toNodeError(this, error, 0, 'Nothing was sent.');
 	}
 	const [output] = await runSmtp.call(this, { execute, sendOnceKey, onlyFirstItem: true });
 	const result = output[0];

@@ -5,7 +5,7 @@
  */
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
-import { ImapError } from '../../../shared/imap/connect';
+import { InputError } from '../../../shared/errors';
 import type { MessageTarget } from '../../../shared/imap/locate';
 import { folderProperty } from './read';
 
@@ -66,13 +66,13 @@ export const targetProperties: INodeProperties[] = [
 const optionalText = (value: unknown): string | undefined =>
 	value === undefined || value === null || value === '' ? undefined : String(value);
 
-/** The message item `i` means. @throws ImapError when the input item names none. */
+/** The message item `i` means. @throws InputError when the input item names none. */
 export function readTarget(ctx: IExecuteFunctions, i: number): MessageTarget {
 	const from = ctx.getNodeParameter('messageFrom', i, 'inputItem') as string;
 	if (from === 'inputItem') {
 		const json: IDataObject = ctx.getInputData()[i]?.json ?? {};
 		if (json.uid === undefined && !json.messageId) {
-			throw new ImapError(
+			throw new InputError(
 				'The input item has no "uid" or "messageId": put the AgentMail Trigger or Message → Get Many before this node, or set Message to By UID or By Message-ID.',
 			);
 		}
@@ -86,7 +86,7 @@ export function readTarget(ctx: IExecuteFunctions, i: number): MessageTarget {
 	const folder = ctx.getNodeParameter('folder', i, 'INBOX') as string;
 	const messageId = optionalText(ctx.getNodeParameter('messageId', i, ''));
 	if (from === 'messageId') {
-		if (!messageId) throw new ImapError("Message-ID is empty: enter the message's Message-ID.");
+		if (!messageId) throw new InputError("Message-ID is empty: enter the message's Message-ID.");
 		return { folder, messageId };
 	}
 	return {

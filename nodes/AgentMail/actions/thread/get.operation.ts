@@ -10,7 +10,7 @@ import {
 	type INodeProperties,
 } from 'n8n-workflow';
 
-import { ImapError } from '../../../shared/imap/connect';
+import { InputError, ServerError } from '../../../shared/errors';
 import type { InboxClient } from '../../../shared/imap/inbox';
 import { normaliseMessageId } from '../../../shared/imap/locate';
 import { findThread, type ThreadMember, type ThreadSeed } from '../../../shared/imap/thread';
@@ -89,17 +89,17 @@ const displayOptions = { show: { resource: ['thread'], operation: ['get'] } };
 
 export const description = updateDisplayOptions(displayOptions, properties);
 
-/** The message whose conversation item `i` asks for. @throws ImapError when it names none. */
+/** The message whose conversation item `i` asks for. @throws InputError when it names none. */
 function readSeed(ctx: IExecuteFunctions, i: number): ThreadSeed {
 	if (ctx.getNodeParameter('messageFrom', i, 'inputItem') === 'messageId') {
 		const messageId = normaliseMessageId(ctx.getNodeParameter('messageId', i, ''));
-		if (!messageId) throw new ImapError("Message-ID is empty: enter a message's Message-ID.");
+		if (!messageId) throw new InputError("Message-ID is empty: enter a message's Message-ID.");
 		return { messageId };
 	}
 	const json: IDataObject = ctx.getInputData()[i]?.json ?? {};
 	const messageId = normaliseMessageId(json.messageId);
 	if (!messageId) {
-		throw new ImapError(
+		throw new InputError(
 			'The input item has no "messageId": put the AgentMail Trigger or Message → Get Many before this node, or set Message to By Message-ID.',
 		);
 	}
@@ -183,7 +183,7 @@ export async function execute(
 	const folders = await readFolders(this, i, inbox);
 	const found = await findThread(inbox, seed, folders);
 	if (found.members.length === 0) {
-		throw new ImapError(
+		throw new ServerError(
 			`No message of the conversation of ${seed.messageId} is in ${folders.map((f) => `"${f}"`).join(' or ')} of ${inbox.address}. Nothing was read: check the Message-ID, or add the folder it was moved to under Folders.`,
 		);
 	}
