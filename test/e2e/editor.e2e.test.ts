@@ -5,12 +5,11 @@
  * Trigger's panel, checks that the node shows its icon and parameters, and saves a screenshot
  * to docs/trigger-panel.png (the README shows it).
  */
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 
 import {
 	AUTO_REPLY_TRIGGER_NODE,
@@ -22,9 +21,9 @@ import { installN8n } from '../../scripts/n8n/install';
 import { N8nClient, PACKAGE_NAME, startN8n, type N8nServer } from '../../scripts/n8n/server';
 import { useOwnSandbox } from '../helpers/sandbox';
 import { freePorts } from '../sandbox/sandbox';
-import { CHROMIUM } from '../sandbox/systemPackages';
 import {
 	ensureBuilt,
+	launchChromium,
 	makeOwner,
 	OUTCOME_TIMEOUT_MS,
 	PROJECT_ROOT,
@@ -38,21 +37,9 @@ import {
 const TEST_TIMEOUT_MS = 3 * 60_000;
 /** One step in the browser: a page load, a click, an element to appear. */
 const UI_STEP_TIMEOUT_MS = 60_000;
-/** Chromium starts in a second or two. */
-const BROWSER_LAUNCH_TIMEOUT_MS = 60_000;
 /** Stopping the browser and n8n. */
 const TEARDOWN_TIMEOUT_MS = 2 * 60_000;
 
-const CHROMIUM_ARGS = [
-	'--headless',
-	'--no-sandbox',
-	'--disable-gpu',
-	'--disable-quic',
-	'--no-first-run',
-	'--disable-background-networking',
-	'--disable-component-update',
-	'--disable-sync',
-];
 const VIEWPORT = { width: 1440, height: 900 };
 const SCREENSHOT = path.join(PROJECT_ROOT, 'docs', 'trigger-panel.png');
 const AGENT = 'agent@agentmail.test';
@@ -70,12 +57,6 @@ describe('the AgentMail Trigger in n8n’s editor (headless Chromium)', () => {
 	let workflowId: string;
 
 	beforeAll(async () => {
-		if (!existsSync(CHROMIUM)) {
-			throw new Error(
-				`${CHROMIUM} is missing: install Debian's Chromium with ` +
-					'`apt-get install -y --no-install-recommends chromium` (as root)',
-			);
-		}
 		await ensureBuilt();
 		await installN8n({ log: say });
 		userFolder = await mkdtemp(path.join(os.tmpdir(), 'agentmail-n8n-editor-'));
@@ -88,11 +69,7 @@ describe('the AgentMail Trigger in n8n’s editor (headless Chromium)', () => {
 		);
 		await client.activateWorkflow(workflowId);
 		await waitForTriggerStart(client, workflowId, AUTO_REPLY_TRIGGER_NODE, OUTCOME_TIMEOUT_MS);
-		browser = await chromium.launch({
-			executablePath: CHROMIUM,
-			args: CHROMIUM_ARGS,
-			timeout: BROWSER_LAUNCH_TIMEOUT_MS,
-		});
+		browser = await launchChromium();
 	}, SETUP_TIMEOUT_MS);
 
 	afterAll(async () => {

@@ -7,8 +7,6 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 
-import { simpleParser } from 'mailparser';
-
 import { PACKAGE_NAME, type WorkflowInput } from '../../scripts/n8n/server';
 import {
 	messageText,
@@ -19,12 +17,11 @@ import {
 } from '../helpers/fakeOpenAi';
 import { listMessages } from '../helpers/sandbox';
 import { agentWorkflow, fakeOpenAiCredential } from './agent';
+import { answer, questionLinks, startByWebhook } from './sendAndWait';
 import { AGENT, makeOwner, PEER, setUpN8n, useOwnN8n, waitFor } from './support';
 
 /** The agent's run, the approval mail, the answer and the tool's mail take seconds. */
 const TEST_TIMEOUT_MS = 4 * 60_000;
-const BROWSER =
-	'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36';
 const GATED = 'Mail Customer';
 const REVIEW = 'Human review';
 const DONE = 'Done.';
@@ -120,28 +117,10 @@ describe('AgentMail as the Human review tool of an AI Agent, inside n8n', () => 
 			reviewedAgent(webhookPath, agentCredential!, openAiCredential),
 		);
 		await client.activateWorkflow(workflowId);
-		await waitFor('the webhook to answer', async () => {
-			const response = await fetch(`${client.baseUrl}/webhook/${webhookPath}`, {
-				method: 'POST',
-				headers: { 'content-type': 'application/json' },
-				body: JSON.stringify({ news: 'refund sent' }),
-			});
-			return response.ok ? true : undefined;
-		});
-		const question = await waitFor('the approval mail', async () =>
-			(await listMessages(PEER, 'INBOX')).find(
-				(m) => m.subject === `Approve tool call ${webhookPath}`,
-			),
-		);
-		const text = (await simpleParser(question.source)).text ?? '';
+		await startByWebhook(client.baseUrl, webhookPath, { news: 'refund sent' });
+		const { links, text } = await questionLinks(`Approve tool call ${webhookPath}`);
 		expect(text).toContain('The agent wants to run this tool');
-		const link = new RegExp(`^${label}: (\\S+)$`, 'm').exec(text)?.[1];
-		if (!link) throw new Error(`no ${label} link in:\n${text}`);
-		const answered = await fetch(link, {
-			method: 'POST',
-			headers: { 'user-agent': BROWSER },
-			body: new FormData(),
-		});
+		const answered = await answer(links[label]);
 		expect(answered.status).toBe(200);
 		const run = await waitFor('the agent to finish', async () => {
 			const runs = await client.executions(workflowId);

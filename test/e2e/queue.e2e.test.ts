@@ -41,6 +41,7 @@ import {
 	type StartN8nOptions,
 } from '../../scripts/n8n/server';
 import { deliver, imapClient, listMessages, useOwnSandbox } from '../helpers/sandbox';
+import { answer, askOutput, askWorkflow, questionLinks, startByWebhook } from './sendAndWait';
 import { freePorts } from '../sandbox/sandbox';
 import {
 	AGENT,
@@ -214,8 +215,11 @@ describe('n8n-nodes-agentmail-inbox in n8n queue mode (main + 2 workers)', () =>
 			`Redis on ${redisStart.value.port}, PostgreSQL on ${postgresStart.value.port} in ${Date.now() - started} ms`,
 		);
 
+		const ports = await freePorts(2 + 2 * WORKERS);
 		const env = {
 			EXECUTIONS_MODE: 'queue',
+			// The main's address, for every process: a worker makes Send and Wait's links.
+			WEBHOOK_URL: `http://127.0.0.1:${ports[0]}/`,
 			...n8nRedisEnv(redisStart.value),
 			...n8nPostgresEnv(postgresStart.value),
 			// Every process must decrypt the credentials the main stored.
@@ -226,7 +230,6 @@ describe('n8n-nodes-agentmail-inbox in n8n queue mode (main + 2 workers)', () =>
 			// JSON lines keep the metadata (workerId, executionId) the proof below reads.
 			N8N_LOG_FORMAT: 'json',
 		};
-		const ports = await freePorts(2 + 2 * WORKERS);
 		const options = (name: string, port: number, brokerPort: number): StartN8nOptions => ({
 			userFolder: path.join(root, name),
 			port,
@@ -434,6 +437,52 @@ describe('n8n-nodes-agentmail-inbox in n8n queue mode (main + 2 workers)', () =>
 			const replies = await listMessages(PEER, 'INBOX');
 			expect(replies).toHaveLength(repliesBefore + 1);
 			expect(replies.at(-1)?.source.toString()).toContain(good.messageId);
+		},
+		TEST_TIMEOUT_MS,
+	);
+
+	it(
+		'Send and Wait: the question goes out from a worker, the answer on the main resumes it on a worker',
+		async () => {
+			const tag = randomBytes(4).toString('hex');
+			const subject = `Queue question ${tag}`;
+			const workflowId = await client.createWorkflow(
+				askWorkflow(`Ask ${tag}`, `ask-${tag}`, credential, {
+					subject,
+					message: 'Ship the replacement?',
+					responseType: 'approval',
+				}),
+			);
+			await client.activateWorkflow(workflowId);
+			await startByWebhook(client.baseUrl, `ask-${tag}`, { tag });
+			const { links } = await questionLinks(subject);
+			await waitFor('the execution to wait', async () => {
+				const [run] = await client.executions(workflowId, false);
+				return run?.status === 'waiting' ? true : undefined;
+			});
+			expect((await answer(links.Approve)).status).toBe(200);
+			const done = await waitFor(
+				'the answered execution to end',
+				async () => {
+					const runs = await client.executions(workflowId);
+					return runs.length === 1 && runs[0].status === 'success' ? runs[0] : undefined;
+				},
+				PROCESSING_TIMEOUT_MS,
+			);
+			expect(askOutput(done)[0].data).toEqual({ approved: true, respondedAt: expect.any(String) });
+			// Both parts ran on workers: the one that sent the question and the resumed one.
+			const id = String(done.id);
+			const workerRuns = workers.flatMap((worker) =>
+				executionIdsLogged(logEntries(worker.logFile), /^Worker finished execution (\d+) /),
+			);
+			expect(workerRuns.filter((run) => run === id)).toHaveLength(2);
+			expect(
+				executionIdsLogged(
+					logEntries(main!.logFile),
+					/^Worker (?:started|finished) execution (\d+)/,
+				),
+			).not.toContain(id);
+			await client.deactivateWorkflow(workflowId);
 		},
 		TEST_TIMEOUT_MS,
 	);

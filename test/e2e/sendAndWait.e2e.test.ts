@@ -5,126 +5,52 @@
  * output n8n's own Send and Wait nodes give; a second answer changes nothing. Free text, a
  * custom form, the wait limit, bad input, and the Human review tool n8n builds from the node.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 
 import { simpleParser } from 'mailparser';
 
-import { installN8n } from '../../scripts/n8n/install';
-import {
-	N8nClient,
-	PACKAGE_NAME,
-	startN8n,
-	type Execution,
-	type N8nServer,
-	type WorkflowInput,
-} from '../../scripts/n8n/server';
+import { PACKAGE_NAME, type Execution, type N8nClient } from '../../scripts/n8n/server';
 import { listMessages } from '../helpers/sandbox';
-import { freePorts } from '../sandbox/sandbox';
+import {
+	answer,
+	askOutput,
+	askWorkflow,
+	BROWSER,
+	questionLinks,
+	startByWebhook,
+} from './sendAndWait';
 import {
 	AGENT,
-	ensureBuilt,
+	launchChromium,
 	makeOwner,
 	PEER,
-	say,
-	SETUP_TIMEOUT_MS,
+	PROJECT_ROOT,
 	setUpN8n,
-	TEARDOWN_TIMEOUT_MS,
+	useOwnN8n,
 	waitFor,
 } from './support';
 
 /** One question, its answer and the resumed run take seconds; the wait limit up to n8n's 60 s poll. */
 const TEST_TIMEOUT_MS = 4 * 60_000;
-const ASK_NODE = 'Ask';
-/** What a person's browser sends; the links ignore clients that look automated. */
-const BROWSER =
-	'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36';
 
 type Json = Record<string, unknown>;
-
-/** Webhook → AgentMail Send and Wait with `parameters`. */
-function askWorkflow(
-	name: string,
-	webhookPath: string,
-	credential: { id: string; name: string },
-	parameters: Json,
-): WorkflowInput {
-	return {
-		name,
-		nodes: [
-			{
-				id: randomUUID(),
-				name: 'Webhook',
-				type: 'n8n-nodes-base.webhook',
-				typeVersion: 2,
-				position: [0, 0],
-				webhookId: randomUUID(),
-				parameters: {
-					httpMethod: 'POST',
-					path: webhookPath,
-					responseMode: 'onReceived',
-					options: {},
-				},
-			},
-			{
-				id: randomUUID(),
-				name: ASK_NODE,
-				type: `${PACKAGE_NAME}.agentMail`,
-				typeVersion: 1,
-				position: [300, 0],
-				webhookId: randomUUID(),
-				parameters: { resource: 'message', operation: 'sendAndWait', sendTo: PEER, ...parameters },
-				credentials: { agentMailInboxApi: credential },
-			},
-		],
-		connections: { Webhook: { main: [[{ node: ASK_NODE, type: 'main', index: 0 }]] } },
-	};
-}
-
-/** The links of the question with `subject` in peer's INBOX, by label, once it arrived. */
-async function questionLinks(subject: string): Promise<Record<string, string>> {
-	const message = await waitFor(`the question "${subject}" at ${PEER}`, async () =>
-		(await listMessages(PEER, 'INBOX')).find((m) => m.subject === subject),
-	);
-	const parsed = await simpleParser(message.source);
-	const links: Record<string, string> = {};
-	for (const match of (parsed.text ?? '').matchAll(/^(.+): (https?:\/\/\S+)$/gm)) {
-		links[match[1]] = match[2];
-	}
-	return links;
-}
-
-/** The Ask node's output items of an execution (its last run). */
-function askOutput(execution: Execution): Json[] {
-	const runs = execution.data?.resultData.runData[ASK_NODE] ?? [];
-	const items = runs[runs.length - 1]?.data?.main[0] ?? [];
-	return items.map((item) => item.json as Json);
-}
+/** A laptop's window, for the screenshots. */
+const VIEWPORT = { width: 900, height: 600 };
 
 describe('Send and Wait in n8n', () => {
-	let userFolder: string;
-	let server: N8nServer | undefined;
+	// As behind a reverse proxy: the editor under a sub-path, the links through another address.
+	const n8n = useOwnN8n('agentmail-n8n-send-and-wait-', {
+		behindProxy: true,
+		env: { N8N_PATH: '/sub/' },
+	});
 	let client: N8nClient;
 	let credential: { id: string; name: string };
 
 	beforeAll(async () => {
-		await ensureBuilt();
-		await installN8n({ log: say });
-		userFolder = await mkdtemp(path.join(os.tmpdir(), 'agentmail-n8n-send-and-wait-'));
-		const [port, brokerPort] = await freePorts(2);
-		server = await startN8n({ userFolder, port, brokerPort });
-		client = new N8nClient(server.url);
+		client = n8n();
 		credential = await setUpN8n(client, makeOwner(), AGENT);
-	}, SETUP_TIMEOUT_MS);
-
-	afterAll(async () => {
-		await server?.stop();
-		if (userFolder && !process.env.AGENTMAIL_E2E_KEEP) {
-			await rm(userFolder, { recursive: true, force: true });
-		}
-	}, TEARDOWN_TIMEOUT_MS);
+	});
 
 	/** Activates a Send and Wait workflow and starts one execution; returns its subject and id. */
 	async function ask(parameters: Json): Promise<{ subject: string; workflowId: string }> {
@@ -135,15 +61,7 @@ describe('Send and Wait in n8n', () => {
 			askWorkflow(`Ask ${tag}`, webhookPath, credential, { subject, ...parameters }),
 		);
 		await client.activateWorkflow(workflowId);
-		// n8n registers an activated workflow's webhook a moment after the activate call.
-		await waitFor('the webhook to answer', async () => {
-			const response = await fetch(`${server!.url}/webhook/${webhookPath}`, {
-				method: 'POST',
-				headers: { 'content-type': 'application/json' },
-				body: JSON.stringify({ orderId: tag }),
-			});
-			return response.ok ? true : undefined;
-		});
+		await startByWebhook(client.baseUrl, webhookPath, { orderId: tag });
 		return { subject, workflowId };
 	}
 
@@ -153,19 +71,6 @@ describe('Send and Wait in n8n', () => {
 			return runs.length === 1 && runs[0].status === status ? runs[0] : undefined;
 		});
 	}
-
-	/** Posts `form` as the answer page's form does (multipart). */
-	const post = async (
-		url: string,
-		form: Record<string, string | string[]>,
-		userAgent = BROWSER,
-	) => {
-		const body = new FormData();
-		for (const [name, value] of Object.entries(form)) {
-			for (const one of Array.isArray(value) ? value : [value]) body.append(name, one);
-		}
-		return await fetch(url, { method: 'POST', headers: { 'user-agent': userAgent }, body });
-	};
 
 	it(
 		'approval: opening the link records nothing, the page’s POST resumes with approved: true, a second POST changes nothing',
@@ -177,10 +82,13 @@ describe('Send and Wait in n8n', () => {
 					values: { approvalType: 'double', approveLabel: 'Refund', disapproveLabel: 'Keep' },
 				},
 			});
-			const links = await questionLinks(subject);
-			expect(Object.keys(links).sort()).toEqual(['Keep', 'Refund']);
+			const { links } = await questionLinks(subject);
+			// n8n answers the links only once the execution is saved as waiting, a moment after the send.
 			await onlyExecution(workflowId, 'waiting');
-
+			expect(Object.keys(links).sort()).toEqual(['Keep', 'Refund']);
+			// The links go through n8n's public address (WEBHOOK_URL, the proxy), not its own.
+			expect(new URL(links.Refund).origin).not.toBe(new URL(client.baseUrl).origin);
+			expect(new URL(links.Refund).pathname).toMatch(/^\/webhook-waiting\//);
 			// A person, a scanner without a user agent and a preview bot open the link: a page each.
 			for (const userAgent of [BROWSER, '', 'Mozilla/5.0 (compatible; SkypeUriPreview)']) {
 				const page = await fetch(links.Refund, { headers: { 'user-agent': userAgent } });
@@ -190,12 +98,12 @@ describe('Send and Wait in n8n', () => {
 				expect(html).toContain('<form method="post" action="" enctype="multipart/form-data">');
 			}
 			// A bot's POST is ignored too.
-			expect((await post(links.Refund, {}, 'Mozilla/5.0 (compatible; bingbot/2.0)')).status).toBe(
+			expect((await answer(links.Refund, {}, 'Mozilla/5.0 (compatible; bingbot/2.0)')).status).toBe(
 				204,
 			);
 			await onlyExecution(workflowId, 'waiting');
 
-			const answered = await post(links.Refund, {});
+			const answered = await answer(links.Refund, {});
 			expect(answered.status).toBe(200);
 			expect(await answered.text()).toContain('your answer was recorded');
 			const done = await onlyExecution(workflowId, 'success');
@@ -203,7 +111,7 @@ describe('Send and Wait in n8n', () => {
 			expect(item.data).toEqual({ approved: true, respondedAt: expect.any(String) });
 
 			// The other answer, later: n8n no longer waits, nothing changes.
-			const late = await post(links.Keep, {});
+			const late = await answer(links.Keep, {});
 			expect(await late.text()).toContain('No action required');
 			const after = await onlyExecution(workflowId, 'success');
 			expect(askOutput(after)[0].data).toEqual(item.data);
@@ -220,13 +128,15 @@ describe('Send and Wait in n8n', () => {
 				responseType: 'freeText',
 				options: { messageButtonLabel: 'Answer' },
 			});
-			const links = await questionLinks(subject);
+			const { links } = await questionLinks(subject);
+			// n8n answers the links only once the execution is saved as waiting, a moment after the send.
+			await onlyExecution(workflowId, 'waiting');
 			const page = await (await fetch(links.Answer, { headers: { 'user-agent': BROWSER } })).text();
 			expect(page).toContain('<textarea id="text" name="text"');
 			// An empty answer shows the page again and records nothing.
-			expect((await post(links.Answer, { text: '  ' })).status).toBe(400);
+			expect((await answer(links.Answer, { text: '  ' })).status).toBe(400);
 			await onlyExecution(workflowId, 'waiting');
-			expect((await post(links.Answer, { text: 'Offer them 10% off.' })).status).toBe(200);
+			expect((await answer(links.Answer, { text: 'Offer them 10% off.' })).status).toBe(200);
 			const done = await onlyExecution(workflowId, 'success');
 			expect(askOutput(done)[0].data).toEqual({
 				text: 'Offer them 10% off.',
@@ -256,16 +166,18 @@ describe('Send and Wait in n8n', () => {
 					],
 				},
 			});
-			const links = await questionLinks(subject);
+			const { links } = await questionLinks(subject);
+			// n8n answers the links only once the execution is saved as waiting, a moment after the send.
+			await onlyExecution(workflowId, 'waiting');
 			const page = await (
 				await fetch(links.Respond, { headers: { 'user-agent': BROWSER } })
 			).text();
 			expect(page).toContain('name="field-0"');
 			expect(page).toContain('value="Gift wrap"');
 			// A required field left empty: the page again, nothing recorded.
-			expect((await post(links.Respond, { 'field-1': '3' })).status).toBe(400);
+			expect((await answer(links.Respond, { 'field-1': '3' })).status).toBe(400);
 			expect(
-				(await post(links.Respond, { 'field-0': 'Jane', 'field-1': '3', 'field-2': ['Express'] }))
+				(await answer(links.Respond, { 'field-0': 'Jane', 'field-1': '3', 'field-2': ['Express'] }))
 					.status,
 			).toBe(200);
 			const done = await onlyExecution(workflowId, 'success');
@@ -330,6 +242,49 @@ describe('Send and Wait in n8n', () => {
 				expect((await listMessages(PEER, 'INBOX')).some((m) => m.subject === subject)).toBe(false);
 				await client.deactivateWorkflow(workflowId);
 			}
+		},
+		TEST_TIMEOUT_MS,
+	);
+
+	it(
+		'a person in a browser: the mail’s link opens the page, its button records the answer (screenshots for the README)',
+		async () => {
+			const { subject, workflowId } = await ask({
+				subject: 'Refund order 1042?',
+				message:
+					'Jane Doe asks for a refund of EUR 120 for order 1042 (damaged on arrival).\nShould I refund it?',
+				responseType: 'approval',
+				approvalOptions: {
+					values: { approvalType: 'double', approveLabel: 'Refund', disapproveLabel: 'Keep' },
+				},
+			});
+			const html = await waitFor('the question’s HTML part', async () => {
+				const message = (await listMessages(PEER, 'INBOX')).find((m) => m.subject === subject);
+				return message ? ((await simpleParser(message.source)).html as string) : undefined;
+			});
+			await onlyExecution(workflowId, 'waiting');
+			const browser = await launchChromium();
+			try {
+				// A person's browser: headless Chromium's own user agent counts as automated.
+				const context = await browser.newContext({ userAgent: BROWSER, viewport: VIEWPORT });
+				const page = await context.newPage();
+				await page.setContent(html);
+				await page.screenshot({ path: path.join(PROJECT_ROOT, 'docs', 'send-and-wait-mail.png') });
+				await Promise.all([
+					page.waitForURL(/webhook-waiting/),
+					page.getByRole('link', { name: 'Refund' }).click(),
+				]);
+				await page.getByRole('button', { name: 'Refund' }).waitFor();
+				await page.screenshot({ path: path.join(PROJECT_ROOT, 'docs', 'send-and-wait-page.png') });
+				await onlyExecution(workflowId, 'waiting');
+				await page.getByRole('button', { name: 'Refund' }).click();
+				await page.getByText('your answer was recorded').waitFor();
+			} finally {
+				await browser.close();
+			}
+			const done = await onlyExecution(workflowId, 'success');
+			expect(askOutput(done)[0].data).toEqual({ approved: true, respondedAt: expect.any(String) });
+			await client.deactivateWorkflow(workflowId);
 		},
 		TEST_TIMEOUT_MS,
 	);

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { simpleParser } from 'mailparser';
+import { chromium, type Browser } from 'playwright-core';
 
 import { CREDENTIAL_TYPE, waitForTriggerStart } from '../../scripts/n8n/demo';
 import { installN8n } from '../../scripts/n8n/install';
@@ -19,9 +20,11 @@ import {
 	type OwnerAccount,
 	type WorkflowInput,
 } from '../../scripts/n8n/server';
+import { startProxy, type SilentProxy } from '../helpers/proxy';
 import { credentialData, listMessages } from '../helpers/sandbox';
 import { freePorts } from '../sandbox/sandbox';
 import { runCommand } from '../sandbox/processes';
+import { CHROMIUM } from '../sandbox/systemPackages';
 
 /** `npm run build` of the package. */
 const BUILD_TIMEOUT_MS = 5 * 60_000;
@@ -135,24 +138,42 @@ export function peerMailHeaders(subject: string, messageId: string): string[] {
 	];
 }
 
+/** How {@link useOwnN8n} runs n8n. */
+export interface OwnN8nOptions {
+	/**
+	 * n8n's public address is a proxy on another port (WEBHOOK_URL points there), as behind a
+	 * reverse proxy: the links n8n makes go through it. The client still talks to n8n itself.
+	 */
+	behindProxy?: boolean;
+	/** More environment for n8n. */
+	env?: Record<string, string>;
+}
+
 /**
  * Gives the calling test file an n8n of its own, with this package built and loaded, in a
  * fresh user folder (kept when AGENTMAIL_E2E_KEEP is set); returns its client.
  */
-export function useOwnN8n(folderPrefix: string): () => N8nClient {
+export function useOwnN8n(folderPrefix: string, options: OwnN8nOptions = {}): () => N8nClient {
 	let userFolder: string | undefined;
 	let server: N8nServer | undefined;
+	let proxy: SilentProxy | undefined;
 	let client: N8nClient | undefined;
 	beforeAll(async () => {
 		await ensureBuilt();
 		await installN8n({ log: say });
 		userFolder = await mkdtemp(path.join(os.tmpdir(), folderPrefix));
 		const [port, brokerPort] = await freePorts(2);
-		server = await startN8n({ userFolder, port, brokerPort });
+		const env = { ...options.env };
+		if (options.behindProxy) {
+			proxy = await startProxy('127.0.0.1', port);
+			env.WEBHOOK_URL = `http://127.0.0.1:${proxy.port}/`;
+		}
+		server = await startN8n({ userFolder, port, brokerPort, env });
 		client = new N8nClient(server.url);
 	}, SETUP_TIMEOUT_MS);
 	afterAll(async () => {
 		await server?.stop();
+		await proxy?.close();
 		if (userFolder && !process.env.AGENTMAIL_E2E_KEEP) {
 			await rm(userFolder, { recursive: true, force: true });
 		}
@@ -256,4 +277,33 @@ export async function stopN8n(
 	if (userFolder && !process.env.AGENTMAIL_E2E_KEEP) {
 		await rm(userFolder, { recursive: true, force: true });
 	}
+}
+
+/** Starting Debian's Chromium; slow on a busy 2-core machine. */
+const BROWSER_LAUNCH_TIMEOUT_MS = 60_000;
+/** Headless, and quiet: no network of its own, no updates or sync. */
+const CHROMIUM_ARGS = [
+	'--headless',
+	'--no-sandbox',
+	'--disable-gpu',
+	'--disable-quic',
+	'--no-first-run',
+	'--disable-background-networking',
+	'--disable-component-update',
+	'--disable-sync',
+];
+
+/** Debian's headless Chromium through Playwright (which never downloads a browser). */
+export async function launchChromium(): Promise<Browser> {
+	if (!existsSync(CHROMIUM)) {
+		throw new Error(
+			`${CHROMIUM} is missing: install Debian's Chromium with ` +
+				'`apt-get install -y --no-install-recommends chromium` (as root)',
+		);
+	}
+	return await chromium.launch({
+		executablePath: CHROMIUM,
+		args: CHROMIUM_ARGS,
+		timeout: BROWSER_LAUNCH_TIMEOUT_MS,
+	});
 }

@@ -25,7 +25,7 @@ const APT_INSTALL_TIMEOUT_MS = 20 * 60_000;
 
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
-/** Debian's Chromium, which the editor test drives (Playwright never downloads a browser). */
+/** Debian's Chromium, which the editor and Send and Wait tests drive (Playwright never downloads a browser). */
 export const CHROMIUM = '/usr/bin/chromium';
 
 /** A system package some tests need. */
@@ -53,8 +53,8 @@ export const TEST_SYSTEM_PACKAGES: readonly SystemPackage[] = [
 	},
 	{
 		name: 'chromium',
-		neededBy: 'the editor test',
-		testFiles: ['test/e2e/editor.e2e.test.ts'],
+		neededBy: 'the editor test and the Send and Wait test',
+		testFiles: ['test/e2e/editor.e2e.test.ts', 'test/e2e/sendAndWait.e2e.test.ts'],
 		installed: () => existsSync(CHROMIUM),
 	},
 	{

@@ -1,0 +1,104 @@
+/**
+ * The Send and Wait workflows of the end-to-end tests, and the person who answers: a Webhook →
+ * AgentMail Send and Wait workflow, the question's links read from the mail peer received,
+ * and the answer posted as the link's page posts it.
+ */
+import { randomUUID } from 'node:crypto';
+
+import { simpleParser } from 'mailparser';
+
+import { PACKAGE_NAME, type Execution, type WorkflowInput } from '../../scripts/n8n/server';
+import { listMessages } from '../helpers/sandbox';
+import { PEER, waitFor } from './support';
+
+/** The Send and Wait node's name in {@link askWorkflow}. */
+export const ASK_NODE = 'Ask';
+/** What a person's browser sends; the links ignore clients that look automated. */
+export const BROWSER =
+	'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36';
+
+type Json = Record<string, unknown>;
+
+/** Webhook (POST `webhookPath`) → AgentMail Send and Wait to peer with `parameters`. */
+export function askWorkflow(
+	name: string,
+	webhookPath: string,
+	credential: { id: string; name: string },
+	parameters: Json,
+): WorkflowInput {
+	return {
+		name,
+		nodes: [
+			{
+				id: randomUUID(),
+				name: 'Webhook',
+				type: 'n8n-nodes-base.webhook',
+				typeVersion: 2,
+				position: [0, 0],
+				webhookId: randomUUID(),
+				parameters: {
+					httpMethod: 'POST',
+					path: webhookPath,
+					responseMode: 'onReceived',
+					options: {},
+				},
+			},
+			{
+				id: randomUUID(),
+				name: ASK_NODE,
+				type: `${PACKAGE_NAME}.agentMail`,
+				typeVersion: 1,
+				position: [300, 0],
+				webhookId: randomUUID(),
+				parameters: { resource: 'message', operation: 'sendAndWait', sendTo: PEER, ...parameters },
+				credentials: { agentMailInboxApi: credential },
+			},
+		],
+		connections: { Webhook: { main: [[{ node: ASK_NODE, type: 'main', index: 0 }]] } },
+	};
+}
+
+/** Posts to an activated workflow's webhook until n8n has registered it. */
+export async function startByWebhook(baseUrl: string, webhookPath: string, body: Json) {
+	await waitFor('the webhook to answer', async () => {
+		const response = await fetch(`${baseUrl}/webhook/${webhookPath}`, {
+			method: 'POST',
+			headers: { 'content-type': 'application/json' },
+			body: JSON.stringify(body),
+		});
+		return response.ok ? true : undefined;
+	});
+}
+
+/** The mail with `subject` in peer's INBOX, once it arrived, and its answer links by label. */
+export async function questionLinks(
+	subject: string,
+): Promise<{ links: Record<string, string>; text: string }> {
+	const message = await waitFor(`the question "${subject}" at ${PEER}`, async () =>
+		(await listMessages(PEER, 'INBOX')).find((m) => m.subject === subject),
+	);
+	const text = (await simpleParser(message.source)).text ?? '';
+	const links: Record<string, string> = {};
+	for (const match of text.matchAll(/^(.+): (https?:\/\/\S+)$/gm)) links[match[1]] = match[2];
+	return { links, text };
+}
+
+/** Posts `form` to a link as its page's form does (multipart, from a browser). */
+export async function answer(
+	url: string,
+	form: Record<string, string | string[]> = {},
+	userAgent = BROWSER,
+): Promise<Response> {
+	const body = new FormData();
+	for (const [name, value] of Object.entries(form)) {
+		for (const one of Array.isArray(value) ? value : [value]) body.append(name, one);
+	}
+	return await fetch(url, { method: 'POST', headers: { 'user-agent': userAgent }, body });
+}
+
+/** The Ask node's output items of an execution (its last run). */
+export function askOutput(execution: Execution): Json[] {
+	const runs = execution.data?.resultData.runData[ASK_NODE] ?? [];
+	const items = runs[runs.length - 1]?.data?.main[0] ?? [];
+	return items.map((item) => item.json as Json);
+}
