@@ -53,4 +53,36 @@ export default [
 			],
 		},
 	},
+	{
+		// No import cycles in the product: each module can be read, and tested, after what it uses.
+		// import-x follows only the extensions named here (by default .js): without .ts it reads
+		// no module of ours and sees no cycle.
+		files: ['nodes/**/*.ts', 'credentials/**/*.ts'],
+		settings: { 'import-x/extensions': ['.ts', '.js'] },
+		rules: { 'import-x/no-cycle': 'error' },
+	},
+	{
+		// Two IMAP stacks: the trigger's long-lived session (imap/watch/) and the action node's
+		// one-shot client (imap/). Neither imports the other; what both need is in nodes/shared/.
+		files: ['nodes/shared/imap/**/*.ts'],
+		rules: {
+			'import-x/no-restricted-paths': [
+				'error',
+				{
+					zones: [
+						{
+							target: './nodes/shared/imap/watch/**',
+							from: './nodes/shared/imap/*.ts',
+							message: 'The trigger session (imap/watch/) does not use the one-shot client.',
+						},
+						{
+							target: './nodes/shared/imap/*.ts',
+							from: './nodes/shared/imap/watch/**',
+							message: 'The one-shot client (imap/) does not use the trigger session.',
+						},
+					],
+				},
+			],
+		},
+	},
 ];

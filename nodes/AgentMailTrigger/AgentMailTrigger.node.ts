@@ -8,12 +8,12 @@ import {
 
 import { forInbox, tryParseConnection, type AgentMailConnection } from '../shared/connection';
 import { FatalSessionError } from '../shared/errors';
-import { fetchNewest } from '../shared/imap/browse';
-import { selectPlace, type CursorState, type StartFrom } from '../shared/imap/cursor';
-import { CREDENTIAL_CHECK_MS } from '../shared/imap/credential';
-import { DEFAULT_OUTAGE_REPORT_MS } from '../shared/imap/outage';
-import { REFUSED_RETRY_CAP_MS, REFUSED_RETRY_INITIAL_MS } from '../shared/imap/reconnect';
-import { MailboxSession } from '../shared/imap/session';
+import { fetchNewest } from '../shared/imap/testEvent';
+import { selectPlace, type CursorState, type StartFrom } from '../shared/imap/watch/cursor';
+import { CREDENTIAL_CHECK_MS } from '../shared/imap/watch/credential';
+import { DEFAULT_OUTAGE_REPORT_MS } from '../shared/imap/watch/outage';
+import { REFUSED_RETRY_CAP_MS, REFUSED_RETRY_INITIAL_MS } from '../shared/imap/watch/reconnect';
+import { MailboxSession } from '../shared/imap/watch/session';
 import { agentMailInboxConnectionTest } from '../shared/methods/credentialTest';
 import { triggerDescription } from './description';
 import { RunEmitter, toItem, type AfterRun, type EmitterSettings } from './helpers/emitter';

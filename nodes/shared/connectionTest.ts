@@ -5,7 +5,7 @@
  * `methods/credentialTest.ts` adapts it to n8n's `testedBy`.
  */
 import { ImapFlow, type ImapFlowOptions } from 'imapflow';
-import nodemailer from 'nodemailer';
+import { createTransport } from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 
 import { withTimeout } from './async';
@@ -41,7 +41,7 @@ export type ProbeOutcome = { ok: true; detail: string } | { ok: false; failure: 
 /** Seams for tests: swap how clients are made. */
 export interface ProbeFactories {
 	imap?: (options: ImapFlowOptions) => ImapFlow;
-	smtp?: (options: SMTPTransport.Options) => ReturnType<typeof nodemailer.createTransport>;
+	smtp?: (options: SMTPTransport.Options) => ReturnType<typeof createTransport>;
 }
 
 /** Logs in over IMAP and lists the folders. */
@@ -79,7 +79,7 @@ export async function probeImap(
 /** Connects over SMTP (with STARTTLS where chosen) and authenticates, without sending. */
 export async function probeSmtp(
 	connection: AgentMailConnection,
-	factory: ProbeFactories['smtp'] = (options) => nodemailer.createTransport(options),
+	factory: ProbeFactories['smtp'] = (options) => createTransport(options),
 ): Promise<ProbeOutcome> {
 	const transport = factory(
 		smtpOptions(connection, {

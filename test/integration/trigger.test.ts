@@ -17,7 +17,10 @@ import {
 	useOwnSandbox,
 } from '../helpers/sandbox';
 import { activateTrigger, message, waitFor, type ActiveTrigger } from '../helpers/triggerHarness';
-import { RECONNECT_JITTER, REFUSED_RETRY_INITIAL_MS } from '../../nodes/shared/imap/reconnect';
+import {
+	RECONNECT_JITTER,
+	REFUSED_RETRY_INITIAL_MS,
+} from '../../nodes/shared/imap/watch/reconnect';
 import { CORPUS_DIR, corpusFiles } from '../unit/mime/helpers';
 import * as toItemModule from '../../nodes/shared/mime/toItem';
 import { MAX_CONVERSION_ATTEMPTS } from '../../nodes/AgentMailTrigger/helpers/emitter';

@@ -10,8 +10,8 @@ import type { IDataObject } from 'n8n-workflow';
 import { startProxy, type SilentProxy } from '../helpers/proxy';
 import { credentialData, deliver, imapClient, useOwnSandbox } from '../helpers/sandbox';
 import { activateTrigger, message, waitFor, type ActiveTrigger } from '../helpers/triggerHarness';
-import { CREDENTIAL_CHECK_MS } from '../../nodes/shared/imap/credential';
-import { RECONNECT_JITTER } from '../../nodes/shared/imap/reconnect';
+import { CREDENTIAL_CHECK_MS } from '../../nodes/shared/imap/watch/credential';
+import { RECONNECT_JITTER } from '../../nodes/shared/imap/watch/reconnect';
 
 const agent = 'agent@agentmail.test';
 const sandbox = useOwnSandbox();

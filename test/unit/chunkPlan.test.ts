@@ -1,4 +1,4 @@
-import { chunkPlan } from '../../nodes/shared/imap/catchUp';
+import { chunkPlan } from '../../nodes/shared/fetchPlan';
 
 type Fetch = 'none' | 'source' | 'headers';
 const entry = (uid: number, size: number, fetch: Fetch = 'source') => ({ uid, size, fetch });

@@ -5,7 +5,7 @@ import {
 	selectPlace,
 	RESET_GRACE_MS,
 	type CursorState,
-} from '../../nodes/shared/imap/cursor';
+} from '../../nodes/shared/imap/watch/cursor';
 
 const now = new Date('2026-11-24T10:00:00Z');
 const candidate = (

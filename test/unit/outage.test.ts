@@ -3,7 +3,11 @@
  * threshold, never for a short one, the time online not counted, the key never shown, and one
  * line with the caught-up count when mail flows again.
  */
-import { OutageWatch, formatDuration, type OutageClock } from '../../nodes/shared/imap/outage';
+import {
+	OutageWatch,
+	formatDuration,
+	type OutageClock,
+} from '../../nodes/shared/imap/watch/outage';
 
 const KEY = 'am_' + 'k'.repeat(32);
 const MINUTE = 60_000;

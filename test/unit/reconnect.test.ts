@@ -11,7 +11,7 @@ import {
 	RECONNECT_INITIAL_MS,
 	RECONNECT_SLOW_CAP_MS,
 	ReconnectPolicy,
-} from '../../nodes/shared/imap/reconnect';
+} from '../../nodes/shared/imap/watch/reconnect';
 import { silentLogger } from '../../nodes/shared/async';
 
 function policy() {

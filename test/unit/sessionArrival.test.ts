@@ -10,8 +10,9 @@ import { EventEmitter } from 'node:events';
 import type { FetchMessageObject, ImapFlow } from 'imapflow';
 
 import { parseConnection } from '../../nodes/shared/connection';
-import type { CursorState } from '../../nodes/shared/imap/cursor';
-import { MailboxSession, type FetchedMessage } from '../../nodes/shared/imap/session';
+import type { FetchedMessage } from '../../nodes/shared/fetchedMessage';
+import type { CursorState } from '../../nodes/shared/imap/watch/cursor';
+import { MailboxSession } from '../../nodes/shared/imap/watch/session';
 
 interface StoredMessage {
 	uid: number;

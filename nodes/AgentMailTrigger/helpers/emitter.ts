@@ -3,7 +3,7 @@
  * and after a run has finished successfully mark its messages read or move them.
  *
  * When a message cannot be handed over, add() throws and the session tries it again later
- * (nodes/shared/imap/handOver.ts). Two kinds of failure, told apart here:
+ * (nodes/shared/imap/watch/handOver.ts). Two kinds of failure, told apart here:
  * - n8n cannot store its binary data (a full disk, an unreachable bucket): tried again until
  *   the store works, however long, since handing it over without its files would lose them;
  *   one failed execution per outage says so.
@@ -23,11 +23,12 @@ import {
 
 import type { MessageBinary, ParsedMessage, ToItemOptions } from '../../shared/mime/item';
 import { headersOnlyItem, parseMessage } from '../../shared/mime/toItem';
-import { HANDOVER_RETRY_CAP_MS } from '../../shared/imap/handOver';
-import type { FetchedMessage, MailboxSession } from '../../shared/imap/session';
+import type { FetchedMessage } from '../../shared/fetchedMessage';
+import { HANDOVER_RETRY_CAP_MS } from '../../shared/imap/watch/handOver';
+import type { MailboxSession } from '../../shared/imap/watch/session';
 import { settle } from '../../shared/async';
 import { errorText } from '../../shared/errors';
-import { formatBytes } from '../../shared/smtp/limits';
+import { formatBytes } from '../../shared/format';
 import { toTriggerError } from './errors';
 import { skipReason, type MessageFilters } from './filters';
 

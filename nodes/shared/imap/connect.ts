@@ -1,7 +1,7 @@
 /**
  * One-shot IMAP clients: logged in for one short job (a folder list, the test event, the Send
  * Once lookup, the action node's execution) and logged out after. The trigger's long-lived
- * connection is ./session.ts.
+ * connection is ./watch/session.ts.
  */
 import { ImapFlow, type ImapFlowOptions } from 'imapflow';
 

@@ -5,14 +5,14 @@
  */
 import type { FetchMessageObject } from 'imapflow';
 
-import { formatBytes } from '../smtp/limits';
+import { formatBytes } from '../format';
 import type { MessageBinary, ToItemOptions, TriggerItem } from '../mime/item';
 import { headersOnlyItem, parseMessage } from '../mime/toItem';
 import { errorText, InputError, ServerError } from '../errors';
+import { chunkPlan, FETCH_CHUNK_BYTES } from '../fetchPlan';
 import type { InboxClient, SelectedFolder } from './inbox';
 import { buildSearch, type MessageFilters } from './search';
 import { explainRefusal, keepMatching } from './searchCheck';
-import { chunkPlan, FETCH_CHUNK_BYTES } from './catchUp';
 
 /** UIDs per FETCH of envelopes: a short command line, and a few hundred kB per answer. */
 export const HEADER_FETCH_CHUNK = 200;

@@ -3,7 +3,7 @@ import { NodeOperationError } from 'n8n-workflow';
 
 import { forInbox, tryParseConnection } from '../connection';
 import { errorText } from '../errors';
-import { listFolders as readFolders } from '../imap/browse';
+import { listFolders as readFolders } from '../imap/folders';
 
 /** The inbox's folders (IMAP LIST), for the Folder and Move To pickers. */
 export async function listFolders(this: ILoadOptionsFunctions): Promise<INodePropertyOptions[]> {

@@ -6,7 +6,8 @@
 import type { AgentMailConnection } from '../connection';
 import { describeConnectionError, redact } from '../connectionErrors';
 import { SendError } from '../errors';
-import { formatBytes, MAX_MESSAGE_BYTES, MAX_RECIPIENTS } from './limits';
+import { formatBytes } from '../format';
+import { MAX_MESSAGE_BYTES, MAX_RECIPIENTS } from './limits';
 
 interface SmtpLibraryError {
 	message?: string;

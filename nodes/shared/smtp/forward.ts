@@ -8,7 +8,8 @@ import { joinBinary, type TriggerItem } from '../mime/item';
 import { parseMessage } from '../mime/toItem';
 import type { OutgoingAttachment } from './compose';
 import { LimitError } from '../errors';
-import { formatBytes, MAX_MESSAGE_BYTES } from './limits';
+import { formatBytes } from '../format';
+import { MAX_MESSAGE_BYTES } from './limits';
 import { escapeHtml } from './reply';
 
 /** How the original travels: quoted inline with its attachments, or whole as message/rfc822. */

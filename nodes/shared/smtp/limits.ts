@@ -8,6 +8,7 @@
 import addressparser from 'nodemailer/lib/addressparser';
 
 import { InputError, LimitError } from '../errors';
+import { formatBytes } from '../format';
 
 /** AgentMail: "Max recipients: 50 per email" (To, CC and BCC together). */
 export const MAX_RECIPIENTS = 50;
@@ -120,11 +121,6 @@ export function assertFrom(inbox: string, requested: string | undefined): void {
 			`AgentMail only sends from the inbox itself: From must be ${inbox}, not "${requested}". Remove the From, or use a credential for the inbox you want to send from.`,
 		);
 	}
-}
-
-/** Formats a byte count for messages: "10.0 MB (10,485,761 bytes)". */
-export function formatBytes(bytes: number): string {
-	return `${(bytes / (1024 * 1024)).toFixed(1)} MB (${bytes.toLocaleString('en-US')} bytes)`;
 }
 
 /** Throws when the encoded message is larger than AgentMail accepts. */

@@ -5,7 +5,7 @@
  */
 import type { ImapFlow } from 'imapflow';
 
-import { withTimeout, type PackageLogger } from '../async';
+import { withTimeout, type PackageLogger } from '../../async';
 
 /** Default window within which a silently dead connection is noticed. */
 export const DEFAULT_LIVENESS_WINDOW_MS = 60_000;

@@ -18,12 +18,12 @@
  */
 import { ImapFlow, type ImapFlowOptions } from 'imapflow';
 
-import { settle, withTimeout, type PackageLogger } from '../async';
-import { imapOptions, type AgentMailConnection } from '../connection';
-import { describeConnectionError } from '../connectionErrors';
-import { ConnectionError, errorText, FatalSessionError, ServerError } from '../errors';
+import { settle, withTimeout, type PackageLogger } from '../../async';
+import { imapOptions, type AgentMailConnection } from '../../connection';
+import { describeConnectionError } from '../../connectionErrors';
+import { ConnectionError, errorText, FatalSessionError, ServerError } from '../../errors';
 import { AfterRunQueue } from './afterRun';
-import { CatchUp } from './catchUp';
+import { CatchUp, type CatchUpOptions } from './catchUp';
 import { CREDENTIAL_CHECK_MS, SessionCredential } from './credential';
 import { Cursor, type CursorState, type StartFrom } from './cursor';
 import { DEFAULT_LIVENESS_WINDOW_MS, watchLiveness } from './liveness';
@@ -33,42 +33,14 @@ import { ReconnectPolicy } from './reconnect';
 /** Time allowed for LOGOUT when stopping before the socket is just closed. */
 export const LOGOUT_TIMEOUT_MS = 3_000;
 
-/** A new message, as handed to the trigger. */
-export interface FetchedMessage {
-	uid: number;
-	uidValidity: string;
-	folder: string;
-	messageId: string | null;
-	flags: string[];
-	size: number;
-	internalDate: Date | null;
-	/** The whole message; absent when it is over the size cap. */
-	source?: Buffer;
-	/**
-	 * Without `source`: the header block (or the start of the message, which begins with it).
-	 * With `source`, empty: the headers are in the source.
-	 */
-	headers: Buffer;
-}
-
 /** Where the session logs drops, restores and stalls (n8n's logger in the trigger). */
 export type SessionLogger = PackageLogger;
 
-export interface MailboxSessionOptions {
+export interface MailboxSessionOptions extends CatchUpOptions {
 	connection: AgentMailConnection;
-	folder: string;
 	/** Persisted watermark (n8n static data); mutated in place. */
 	cursorState: CursorState;
 	startFrom: StartFrom;
-	/**
-	 * Called for each new message in UID order, after the cursor has moved past it; the next
-	 * message waits for it. A throw means the message was not handed over: the cursor goes back
-	 * before it and it is tried again later, on the same connection (see ./handOver). So a
-	 * message that can never be handed over must be handed over some other way (headers only).
-	 */
-	onMessage: (message: FetchedMessage) => Promise<void> | void;
-	/** Called after each catch-up pass, once everything known is handed over (batch flushing). */
-	onCaughtUp?: () => Promise<void> | void;
 	/** Called once when the session gives up (refused login, missing folder). */
 	onFatal: (error: FatalSessionError) => void;
 	/**
@@ -94,9 +66,6 @@ export interface MailboxSessionOptions {
 	logger: SessionLogger;
 	/** A silent dead connection is detected within this; default 60 s. */
 	livenessWindowMs?: number;
-	/** Messages over this many bytes are handed over with headers only. */
-	maxMessageBytes?: number;
-	batchSize?: number;
 	/** Swap the IMAP client (tests). */
 	createClient?: (options: ImapFlowOptions) => ImapFlow;
 }

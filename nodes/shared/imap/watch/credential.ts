@@ -5,9 +5,9 @@
  * workflow is switched off and on. The session reads the credential again before each retry
  * and every {@link CREDENTIAL_CHECK_MS} in between, and tries a changed key at once.
  */
-import type { PackageLogger } from '../async';
-import type { AgentMailConnection } from '../connection';
-import { errorText } from '../errors';
+import type { PackageLogger } from '../../async';
+import type { AgentMailConnection } from '../../connection';
+import { errorText } from '../../errors';
 
 /**
  * How often a session whose login is refused reads its credential again: a key fixed in n8n

@@ -4,9 +4,9 @@
  * login on a pace of its own), and the log lines of an outage: one when it begins, one per slow
  * attempt, one when the connection is restored.
  */
-import type { PackageLogger } from '../async';
-import { errorText } from '../errors';
-import { jittered, RETRY_JITTER } from './handOver';
+import type { PackageLogger } from '../../async';
+import { errorText } from '../../errors';
+import { jittered, RETRY_JITTER } from './backoff';
 
 /** First reconnect delay; grows ×2 per failed attempt. */
 export const RECONNECT_INITIAL_MS = 250;

@@ -4,8 +4,8 @@
  */
 import type { AgentMailConnection } from '../connection';
 import { ServerError } from '../errors';
+import type { FetchedMessage } from '../fetchedMessage';
 import { withClient, type ClientFactory } from './connect';
-import type { FetchedMessage } from './session';
 
 /** How long a test fetch waits for mail to arrive in an empty folder. */
 export const TEST_WAIT_MS = 120_000;
@@ -69,20 +69,5 @@ export async function fetchNewest(
 			};
 		},
 		options.createClient,
-	);
-}
-
-/** Folder names of the inbox, for the node's folder list (\Noselect ones left out). */
-export async function listFolders(
-	connection: AgentMailConnection,
-	createClient?: ClientFactory,
-): Promise<string[]> {
-	return await withClient(
-		connection,
-		async (client) => {
-			const folders = await client.list();
-			return folders.filter((f) => !f.flags?.has('\\Noselect')).map((f) => f.path);
-		},
-		createClient,
 	);
 }

@@ -6,25 +6,32 @@
  */
 import type { FetchMessageObject, ImapFlow } from 'imapflow';
 
-import { settle, type PackageLogger } from '../async';
+import { settle, type PackageLogger } from '../../async';
+import { errorText, HandOverError } from '../../errors';
+import type { FetchedMessage } from '../../fetchedMessage';
+import { chunkPlan, FETCH_CHUNK_BYTES, type PlannedMessage } from '../../fetchPlan';
 import type { Cursor } from './cursor';
-import { errorText, HandOverError } from '../errors';
 import { HandOverRetry } from './handOver';
-import type { MailboxSessionOptions } from './session';
 
 /** Messages fetched per FETCH command; with FETCH_CHUNK_BYTES it bounds memory on a backlog. */
 export const DEFAULT_BATCH_SIZE = 50;
-/**
- * Source bytes fetched in one FETCH command: the most a catch-up holds in memory at once (one
- * message over it is fetched alone, up to the trigger's size cap).
- */
-export const FETCH_CHUNK_BYTES = 8 * 1024 * 1024;
 
 /** What a catch-up takes from the session's options. */
-export type CatchUpOptions = Pick<
-	MailboxSessionOptions,
-	'folder' | 'onMessage' | 'onCaughtUp' | 'maxMessageBytes' | 'batchSize'
->;
+export interface CatchUpOptions {
+	folder: string;
+	/**
+	 * Called for each new message in UID order, after the cursor has moved past it; the next
+	 * message waits for it. A throw means the message was not handed over: the cursor goes back
+	 * before it and it is tried again later, on the same connection (see ./handOver). So a
+	 * message that can never be handed over must be handed over some other way (headers only).
+	 */
+	onMessage: (message: FetchedMessage) => Promise<void> | void;
+	/** Called after each catch-up pass, once everything known is handed over (batch flushing). */
+	onCaughtUp?: () => Promise<void> | void;
+	/** Messages over this many bytes are handed over with headers only. */
+	maxMessageBytes?: number;
+	batchSize?: number;
+}
 
 /** What a catch-up needs of its session. */
 export interface CatchUpHost {
@@ -319,41 +326,4 @@ export class CatchUp {
 		this.handedOverCount++;
 		this.handOver.works();
 	}
-}
-
-/** A listed message and what of it to fetch. */
-interface PlannedMessage {
-	uid: number;
-	size: number;
-	fetch: 'none' | 'source' | 'headers';
-}
-
-/**
- * Cuts the planned messages, in UID order, into chunks of at most `messages` messages to fetch
- * and, for the whole ones, about `bytes` of source (a single larger message gets a chunk of its
- * own): the most one chunk holds in memory. Old messages ride along without counting.
- */
-export function chunkPlan(
-	entries: PlannedMessage[],
-	limits: { messages: number; bytes: number },
-): PlannedMessage[][] {
-	const chunks: PlannedMessage[][] = [];
-	let current: PlannedMessage[] = [];
-	let count = 0;
-	let bytes = 0;
-	for (const entry of entries) {
-		const size = entry.fetch === 'source' ? entry.size : 0;
-		const counted = entry.fetch === 'none' ? 0 : 1;
-		if (count > 0 && (count + counted > limits.messages || bytes + size > limits.bytes)) {
-			chunks.push(current);
-			current = [];
-			count = 0;
-			bytes = 0;
-		}
-		current.push(entry);
-		count += counted;
-		bytes += size;
-	}
-	if (current.length) chunks.push(current);
-	return chunks;
 }

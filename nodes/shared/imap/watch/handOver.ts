@@ -4,8 +4,9 @@
  * the watermark before the message, and tries the same message again after a growing pause,
  * so the mail behind it waits in order instead of being skipped, and nothing reconnects.
  */
-import type { PackageLogger } from '../async';
-import type { HandOverError } from '../errors';
+import type { PackageLogger } from '../../async';
+import type { HandOverError } from '../../errors';
+import { jittered } from './backoff';
 
 /** First pause before a failed hand-over is tried again: a store that hiccups is retried soon. */
 export const HANDOVER_RETRY_INITIAL_MS = 1_000;
@@ -14,14 +15,6 @@ export const HANDOVER_RETRY_INITIAL_MS = 1_000;
  * try, and the mail flows again within this long of the store's return.
  */
 export const HANDOVER_RETRY_CAP_MS = 15_000;
-/** ± share of each pause that is random, so many triggers on one failing store do not retry in step. */
-export const RETRY_JITTER = 0.2;
-
-/** `base` ms, give or take {@link RETRY_JITTER} of it (`random` in [0, 1), tests fix it). */
-export function jittered(base: number, random: () => number = Math.random): number {
-	return Math.round(base * (1 - RETRY_JITTER + random() * 2 * RETRY_JITTER));
-}
-
 /** The pause before try number `attempt + 1` of a failed hand-over (attempt counts from 0). */
 export function handOverDelay(attempt: number): number {
 	return jittered(Math.min(HANDOVER_RETRY_CAP_MS, HANDOVER_RETRY_INITIAL_MS * 2 ** attempt));

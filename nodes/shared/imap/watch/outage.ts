@@ -11,9 +11,9 @@
  * drops again before that continues the same outage. Only the time without a connection counts
  * towards the threshold: while connected, the session is catching up, not cut off.
  */
-import type { PackageLogger } from '../async';
-import { redact } from '../connectionErrors';
-import { errorText } from '../errors';
+import type { PackageLogger } from '../../async';
+import { redact } from '../../connectionErrors';
+import { errorText } from '../../errors';
 import { RECONNECT_SLOW_CAP_MS } from './reconnect';
 
 /**

@@ -6,8 +6,8 @@
  */
 import type { ImapFlow } from 'imapflow';
 
-import type { PackageLogger } from '../async';
-import { errorText } from '../errors';
+import type { PackageLogger } from '../../async';
+import { errorText } from '../../errors';
 
 /** Pending after-run actions kept while disconnected; older ones are dropped with a warning. */
 export const MAX_PENDING_ACTIONS = 10_000;
