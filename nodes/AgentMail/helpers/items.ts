@@ -1,7 +1,7 @@
 /** Messages read over IMAP as n8n items: full items get their binaries stored by n8n. */
 import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 
-import { joinBinary } from '../../shared/mime/item';
+import { toN8nBinary } from '../../shared/mime/item';
 import type { FullItem } from '../../shared/imap/messages';
 import type { ImapResult } from './imapRun';
 
@@ -15,7 +15,7 @@ export async function toOutputItem(
 	const binary: NonNullable<ImapResult[number]['binary']> = {};
 	for (const [property, file] of entries) {
 		binary[property] = await ctx.helpers.prepareBinaryData(
-			joinBinary(file),
+			toN8nBinary(file),
 			file.fileName,
 			file.mimeType,
 		);

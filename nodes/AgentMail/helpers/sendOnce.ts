@@ -16,14 +16,12 @@ import { errorText, ServerError } from '../../shared/errors';
 import {
 	lookupSent,
 	RECENT_SENT_SCANNED,
+	SEND_ONCE_HEADER,
 	sendOnceIdentity,
 	type SendOnceIdentity,
 	type SentCopy,
 	type SentLookup,
 } from '../../shared/smtp/sendOnce';
-
-/** The header as written on the wire (SEARCH matches header names case-insensitively). */
-const SEND_ONCE_HEADER_NAME = 'X-AgentMail-Send-Once';
 
 /** What the router knows about send once for one execution. */
 export class SendOnceBatch {
@@ -164,6 +162,6 @@ export function withIdentity(
 	return {
 		...message,
 		messageId: identity.messageId,
-		headers: { ...message.headers, [SEND_ONCE_HEADER_NAME]: identity.hash },
+		headers: { ...message.headers, [SEND_ONCE_HEADER]: identity.hash },
 	};
 }

@@ -11,8 +11,6 @@
  *   {@link MAX_CONVERSION_ATTEMPTS} tries it is handed over with its headers only and the
  *   failure in `warnings`, with one failed execution, so the mail behind it flows.
  */
-import { Readable } from 'node:stream';
-
 import {
 	NodeOperationError,
 	type IDataObject,
@@ -21,7 +19,7 @@ import {
 	type ITriggerFunctions,
 } from 'n8n-workflow';
 
-import type { MessageBinary, ParsedMessage, ToItemOptions } from '../../shared/mime/item';
+import { toN8nBinary, type ParsedMessage, type ToItemOptions } from '../../shared/mime/item';
 import { headersOnlyItem, parseMessage } from '../../shared/mime/toItem';
 import type { FetchedMessage } from '../../shared/fetchedMessage';
 import { HANDOVER_RETRY_CAP_MS } from '../../shared/imap/watch/handOver';
@@ -30,17 +28,17 @@ import { settle } from '../../shared/async';
 import { errorText } from '../../shared/errors';
 import { formatBytes } from '../../shared/format';
 import { toTriggerError } from './errors';
-import { skipReason, type MessageFilters } from './filters';
+import { skipReason, type TriggerFilters } from './filters';
 
 /** What happens to a message once the run it started has succeeded. */
 export type AfterRun = { kind: 'markRead' } | { kind: 'nothing' } | { kind: 'move'; to: string };
 
 export interface EmitterSettings {
 	parse: ToItemOptions;
-	filters: MessageFilters;
+	filters: TriggerFilters;
 	afterRun: AfterRun;
 	/** Messages per run; 1 = one run per message. */
-	batchSize: number;
+	messagesPerRun: number;
 	/** Messages over this are emitted with headers only. */
 	maxMessageBytes: number;
 }
@@ -52,17 +50,6 @@ type Pending = { uid: number; uidValidity: string };
  * a passing cause (memory pressure) gets a second chance, a bug does not stall the inbox long.
  */
 export const MAX_CONVERSION_ATTEMPTS = 3;
-
-/**
- * What n8n stores a binary from. A file in pieces goes as a stream of them: n8n's filesystem
- * mode writes it to disk piece by piece (its other modes join the pieces themselves), where a
- * Buffer joined here would hold a 10 MB attachment twice for a moment.
- */
-function binarySource(file: MessageBinary): Buffer | Readable {
-	if (file.chunks.length === 0) return Buffer.alloc(0);
-	if (file.chunks.length === 1) return file.chunks[0];
-	return Readable.from(file.chunks, { objectMode: false });
-}
 
 function runSucceeded(run: IRun | undefined): boolean {
 	if (!run) return false;
@@ -129,7 +116,7 @@ async function store(
 	for (const [property, file] of Object.entries(parsed.binaries)) {
 		try {
 			binary[property] = await ctx.helpers.prepareBinaryData(
-				binarySource(file),
+				toN8nBinary(file),
 				file.fileName,
 				file.mimeType,
 			);
@@ -190,7 +177,7 @@ export class RunEmitter {
 		this.storeDown = false;
 		this.batch.push(item);
 		this.batchMessages.push({ uid: message.uid, uidValidity: message.uidValidity });
-		if (this.batch.length >= this.settings.batchSize) this.flush();
+		if (this.batch.length >= this.settings.messagesPerRun) this.flush();
 	}
 
 	/**

@@ -4,7 +4,7 @@
  */
 import type { ParsedMessage } from '../../shared/mime/item';
 
-export interface MessageFilters {
+export interface TriggerFilters {
 	/** Comma-separated addresses or @domains; empty = anyone. */
 	senders?: string;
 	/** Text the subject must contain (case-insensitive); empty = any subject. */
@@ -16,7 +16,7 @@ export interface MessageFilters {
 }
 
 /** Why a message does not start a run, or null when it does. */
-export function skipReason(message: ParsedMessage, filters: MessageFilters): string | null {
+export function skipReason(message: ParsedMessage, filters: TriggerFilters): string | null {
 	const { json } = message;
 	if (filters.ignoreAutomatic !== false && message.automatic.automatic) {
 		return `automatic mail (${message.automatic.reason ?? 'auto'})`;

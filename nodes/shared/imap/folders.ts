@@ -2,7 +2,7 @@ import type { AgentMailConnection } from '../connection';
 import { withClient, type ClientFactory } from './connect';
 
 /** Folder names of the inbox, for the node's folder list (\Noselect ones left out). */
-export async function listFolders(
+export async function folderPaths(
 	connection: AgentMailConnection,
 	createClient?: ClientFactory,
 ): Promise<string[]> {

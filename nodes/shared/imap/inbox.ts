@@ -39,6 +39,16 @@ export interface SelectedFolder {
 export const DRAFTS_NOTE =
 	'AgentMail keeps no drafts: this folder is always empty and cannot be written. To check a message without sending it, use Message → Send with Validate Only.';
 
+/** The folder LIST marks with `use` (`\Sent`, `\Trash`), else the one called `usualName`. */
+export function findSpecialFolder(
+	folders: ListResponse[],
+	use: string,
+	usualName: string,
+): string | undefined {
+	return (folders.find((f) => f.specialUse === use) ?? folders.find((f) => f.path === usualName))
+		?.path;
+}
+
 /** INBOX is the one name IMAP compares without regard to case (RFC 3501, 5.1). */
 const INBOX = 'INBOX';
 
@@ -104,15 +114,13 @@ export class InboxClient {
 
 	/** The folder with a special use (`\Trash`, `\Junk`), else the one of that usual name. */
 	async specialFolder(use: string, usualName: string): Promise<string> {
-		const folders = await this.folders();
-		const found =
-			folders.find((f) => f.specialUse === use) ?? folders.find((f) => f.path === usualName);
-		if (!found) {
+		const found = findSpecialFolder(await this.folders(), use, usualName);
+		if (found === undefined) {
 			throw new ServerError(
 				`${this.address} has no ${usualName} folder (none marked ${use}): choose a folder from ${await this.folderNames()}.`,
 			);
 		}
-		return found.path;
+		return found;
 	}
 
 	/**

@@ -27,7 +27,7 @@ export interface LocatedMessage {
 }
 
 /** A Message-ID with its angle brackets, as headers carry it; null when there is none. */
-export function normaliseMessageId(value: unknown): string | null {
+export function messageIdOrNull(value: unknown): string | null {
 	const raw = value === undefined || value === null ? '' : String(value).trim();
 	if (!raw) return null;
 	return firstMessageId(raw) ?? raw;
@@ -55,7 +55,7 @@ export async function locateMessage(
 	write = false,
 ): Promise<LocatedMessage> {
 	const uid = target.uid === undefined ? undefined : checkUid(target.uid);
-	const messageId = normaliseMessageId(target.messageId);
+	const messageId = messageIdOrNull(target.messageId);
 	if (uid === undefined && !messageId) {
 		throw new InputError('No message given: enter its UID and folder, or its Message-ID.');
 	}
@@ -72,7 +72,7 @@ export async function locateMessage(
 				{ uid: true, envelope: true },
 				{ uid: true },
 			);
-			const foundId = found ? normaliseMessageId(found.envelope?.messageId) : null;
+			const foundId = found ? messageIdOrNull(found.envelope?.messageId) : null;
 			if (found && (!messageId || foundId === messageId)) {
 				return { selected, uid, messageId: foundId, foundBy: 'uid' };
 			}
@@ -115,7 +115,7 @@ async function findByMessageId(
 		{ uid: true },
 	);
 	const exact = fetched
-		.filter((m) => normaliseMessageId(m.envelope?.messageId) === messageId)
+		.filter((m) => messageIdOrNull(m.envelope?.messageId) === messageId)
 		.map((m) => m.uid);
 	return exact.length ? Math.max(...exact) : undefined;
 }

@@ -11,7 +11,7 @@ import { headersOnlyItem, parseMessage } from '../mime/toItem';
 import { errorText, InputError, ServerError } from '../errors';
 import { chunkPlan, FETCH_CHUNK_BYTES } from '../fetchPlan';
 import type { InboxClient, SelectedFolder } from './inbox';
-import { buildSearch, type MessageFilters } from './search';
+import { buildSearch, type SearchFilters } from './search';
 import { explainRefusal, keepMatching } from './searchCheck';
 
 /** UIDs per FETCH of envelopes: a short command line, and a few hundred kB per answer. */
@@ -65,7 +65,7 @@ export type FullOptions = ToItemOptions & { maxMessageBytes?: number };
 export async function searchFolder(
 	inbox: InboxClient,
 	folder: string,
-	filters: MessageFilters,
+	filters: SearchFilters,
 	/** The workflow's time zone, for dates without an offset. */
 	timeZone?: string,
 ): Promise<{ selected: SelectedFolder; uids: number[] }> {

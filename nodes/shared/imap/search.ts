@@ -9,7 +9,7 @@ import type { SearchObject } from 'imapflow';
 import { InputError } from '../errors';
 
 /** The filters as the node reads them; empty strings mean "not set". */
-export interface MessageFilters {
+export interface SearchFilters {
 	readStatus?: 'unread' | 'read' | '';
 	flagged?: 'flagged' | 'unflagged' | '';
 	from?: string;
@@ -133,7 +133,7 @@ export function parseFilterDate(label: string, value: unknown, timeZone = 'UTC')
  *
  * @throws InputError for a filter that cannot be searched as given.
  */
-export function buildSearch(filters: MessageFilters, timeZone?: string): SearchObject {
+export function buildSearch(filters: SearchFilters, timeZone?: string): SearchObject {
 	const query: SearchObject = {};
 	if (filters.readStatus === 'unread') query.seen = false;
 	else if (filters.readStatus === 'read') query.seen = true;

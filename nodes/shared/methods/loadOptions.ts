@@ -3,7 +3,7 @@ import { NodeOperationError } from 'n8n-workflow';
 
 import { forInbox, tryParseConnection } from '../connection';
 import { errorText } from '../errors';
-import { listFolders as readFolders } from '../imap/folders';
+import { folderPaths } from '../imap/folders';
 
 /** The inbox's folders (IMAP LIST), for the Folder and Move To pickers. */
 export async function listFolders(this: ILoadOptionsFunctions): Promise<INodePropertyOptions[]> {
@@ -16,7 +16,7 @@ export async function listFolders(this: ILoadOptionsFunctions): Promise<INodePro
 	} catch (error) {
 		throw new NodeOperationError(this.getNode(), errorText(error));
 	}
-	const folders = await readFolders(connection).then(
+	const folders = await folderPaths(connection).then(
 		(list) => ({ list }),
 		(error: Error) => ({ error }),
 	);

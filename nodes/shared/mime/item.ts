@@ -2,6 +2,8 @@
  * The item a message becomes (for the trigger, and for the action node's Get and Get Many):
  * its JSON fields, its binaries, and the options it is built with.
  */
+import { Readable } from 'node:stream';
+
 import type { AutomaticVerdict } from './automatic';
 import type { EmailAddress, HeaderMap } from './headers';
 import {
@@ -95,7 +97,7 @@ export type TriggerItem = {
 /**
  * One binary of an item. Its bytes stay in the pieces they were decoded in: joining them into
  * one Buffer would hold the file twice for a moment (10 MB more for a 10 MB attachment), and
- * n8n stores binary data from a stream as well as from a Buffer. {@link joinBinary} joins them.
+ * n8n stores binary data from a stream as well as from a Buffer ({@link toN8nBinary}).
  */
 export type MessageBinary = {
 	/** The bytes, in order; empty for an empty file. */
@@ -105,6 +107,17 @@ export type MessageBinary = {
 	fileName: string;
 	mimeType: string;
 };
+
+/**
+ * What n8n stores a binary from, in both nodes. A file in pieces goes as a stream of them: n8n's
+ * filesystem mode writes it to disk piece by piece (its other modes join the pieces themselves),
+ * where a Buffer joined here would hold a 10 MB attachment twice for a moment.
+ */
+export function toN8nBinary(file: MessageBinary): Buffer | Readable {
+	if (file.chunks.length === 0) return Buffer.alloc(0);
+	if (file.chunks.length === 1) return file.chunks[0];
+	return Readable.from(file.chunks, { objectMode: false });
+}
 
 /** The bytes of a binary as one Buffer: the only piece itself, or a copy of the pieces joined. */
 export function joinBinary(binary: MessageBinary): Buffer {

@@ -92,7 +92,7 @@ const MESSAGE_ID = /^<[^<>\s]+>$/;
 const MAX_REFERENCES = 30;
 
 /** Normalises one Message-ID to `<id>`, refusing anything that is not one. */
-export function normaliseMessageId(field: string, value: string): string {
+export function parseMessageId(field: string, value: string): string {
 	const trimmed = value.trim();
 	assertHeaderValue(field, trimmed);
 	const bracketed = trimmed.startsWith('<') ? trimmed : `<${trimmed}>`;
@@ -111,7 +111,7 @@ export function parseReferences(value: string[] | string | undefined): string[] 
 	const ids: string[] = [];
 	for (const part of parts) {
 		if (!part || !part.trim()) continue;
-		const id = normaliseMessageId('References', part);
+		const id = parseMessageId('References', part);
 		if (!ids.includes(id)) ids.push(id);
 	}
 	return ids;
@@ -170,12 +170,12 @@ export async function composeMessage(message: OutgoingMessage): Promise<Composed
 	assertHeaderValue('Sender Name', fromName);
 	const headers = checkCustomHeaders(inbox, message.headers);
 	const inReplyTo = message.inReplyTo
-		? normaliseMessageId('In-Reply-To', message.inReplyTo)
+		? parseMessageId('In-Reply-To', message.inReplyTo)
 		: undefined;
 	const references = boundReferences(parseReferences(message.references));
 	const domain = inbox.split('@')[1];
 	const messageId = message.messageId
-		? normaliseMessageId('Message-ID', message.messageId)
+		? parseMessageId('Message-ID', message.messageId)
 		: `<${randomUUID()}@${domain}>`;
 
 	const composer = new MailComposer({

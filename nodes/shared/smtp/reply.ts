@@ -3,7 +3,7 @@
  * References, and optional quoting. Reads the original as the AgentMail Trigger emits it, and
  * is tolerant of hand-mapped fields (a string address, a References header string).
  */
-import { parseReferences, normaliseMessageId } from './compose';
+import { parseReferences, parseMessageId } from './compose';
 import { InputError } from '../errors';
 import { parseRecipients, type Mailbox, type RecipientInput } from './limits';
 
@@ -47,7 +47,7 @@ export function readOriginal(input: OriginalInput): OriginalMessage {
 	}
 	const references = input.references;
 	return {
-		messageId: normaliseMessageId('Original Message-ID', messageId),
+		messageId: parseMessageId('Original Message-ID', messageId),
 		subject: typeof input.subject === 'string' ? input.subject : '',
 		from: recipients('Original From', input.from),
 		replyTo: recipients('Original Reply-To', input.replyTo),

@@ -14,8 +14,13 @@ import { createHash } from 'node:crypto';
 
 import type { FetchMessageObject, ImapFlow, SearchObject } from 'imapflow';
 
-/** The header that carries the key's hash (lower case, as IMAP SEARCH HEADER takes it). */
-export const SEND_ONCE_HEADER = 'x-agentmail-send-once';
+import { findSpecialFolder } from '../imap/inbox';
+import { fieldValues, parseHeaderBlock } from '../mime/headers';
+
+/** The header that carries the key's hash, as written on the wire. */
+export const SEND_ONCE_HEADER = 'X-AgentMail-Send-Once';
+/** Its name in lower case, as the lookup searches, fetches and reads it. */
+const SEND_ONCE_FIELD = SEND_ONCE_HEADER.toLowerCase();
 /** Messages looked up per SEARCH: two criteria each keeps one command well under a few kB. */
 export const SEARCH_CHUNK = 25;
 /** Hex characters of the hash kept: 160 bits, no collision between keys in practice. */
@@ -90,8 +95,9 @@ export function sendOnceIdentity(inbox: string, scope: string, key: string): Sen
 
 /** The inbox's Sent folder: the one LIST marks \Sent, else AgentMail's name for it. */
 export async function sentFolder(client: Pick<ImapFlow, 'list'>): Promise<string> {
-	const folders = await client.list();
-	return folders.find((folder) => folder.specialUse === '\\Sent')?.path ?? DEFAULT_SENT_FOLDER;
+	return (
+		findSpecialFolder(await client.list(), '\\Sent', DEFAULT_SENT_FOLDER) ?? DEFAULT_SENT_FOLDER
+	);
 }
 
 /**
@@ -106,7 +112,7 @@ export async function findSent(
 }
 
 /** The fields fetched of each candidate copy. */
-const COPY_FIELDS = { uid: true, envelope: true, internalDate: true, headers: [SEND_ONCE_HEADER] };
+const COPY_FIELDS = { uid: true, envelope: true, internalDate: true, headers: [SEND_ONCE_FIELD] };
 
 /**
  * Which of `identities` already have a copy in Sent, and how that was checked. Read-only.
@@ -125,7 +131,7 @@ export async function lookupSent(
 	const mailbox = await client.mailboxOpen(folder, { readOnly: true });
 	const match = (copies: FetchMessageObject[], among: SendOnceIdentity[]) => {
 		for (const copy of copies) {
-			const hash = headerValue(copy.headers, SEND_ONCE_HEADER);
+			const hash = headerValue(copy.headers, SEND_ONCE_FIELD);
 			const messageId = copy.envelope?.messageId ?? null;
 			const identity = among.find((i) => i.hash === hash || i.messageId === messageId);
 			if (!identity || found.has(identity.hash)) continue;
@@ -142,7 +148,7 @@ export async function lookupSent(
 		}
 		const criteria = chunk.flatMap((identity): SearchObject[] => [
 			{ header: { 'message-id': identity.messageId } },
-			{ header: { [SEND_ONCE_HEADER]: identity.hash } },
+			{ header: { [SEND_ONCE_FIELD]: identity.hash } },
 		]);
 		const uids = await client.search({ or: criteria }, { uid: true });
 		// false: the server refused HEADER; too many hits: it ignored the keys.
@@ -180,10 +186,7 @@ function sentCopy(copy: FetchMessageObject, folder: string, messageId: string | 
 	};
 }
 
-/** One header's value from a fetched header block, unfolded; '' when absent. */
+/** One header's value from a fetched header block; '' when absent. */
 function headerValue(block: Buffer | undefined, name: string): string {
-	if (!block) return '';
-	const text = block.toString('latin1').replace(/\r?\n[ \t]+/g, ' ');
-	const line = text.split(/\r?\n/).find((l) => l.toLowerCase().startsWith(`${name}:`));
-	return line ? line.slice(name.length + 1).trim() : '';
+	return block ? (fieldValues(parseHeaderBlock(block), name)[0] ?? '') : '';
 }

@@ -5,7 +5,7 @@
  */
 import { updateDisplayOptions, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 
-import { locateMessage, normaliseMessageId } from '../../../shared/imap/locate';
+import { locateMessage, messageIdOrNull } from '../../../shared/imap/locate';
 import { fetchSource } from '../../../shared/imap/source';
 import { composeMessage } from '../../../shared/smtp/compose';
 import { assertForwardable, forwardParts, type ForwardMode } from '../../../shared/smtp/forward';
@@ -106,7 +106,7 @@ export function sendOnceKey(this: IExecuteFunctions, i: number): string | null {
 	const key = String(custom ?? '').trim();
 	if (key) return key;
 	const target = readTarget(this, i);
-	const message = normaliseMessageId(target.messageId) ?? `${target.folder}/${target.uid}`;
+	const message = messageIdOrNull(target.messageId) ?? `${target.folder}/${target.uid}`;
 	const to = recipients(this, i).map((address) => address.toLowerCase());
 	return `forward\n${message}\n${to.sort().join(',')}`;
 }

@@ -3,7 +3,7 @@ import { updateDisplayOptions, type IExecuteFunctions, type INodeProperties } fr
 
 import type { InboxClient } from '../../../shared/imap/inbox';
 import { checkReturnAll, searchFolder } from '../../../shared/imap/messages';
-import type { MessageFilters } from '../../../shared/imap/search';
+import type { SearchFilters } from '../../../shared/imap/search';
 import type { ImapResult } from '../../helpers/imapRun';
 import { folderProperty, formatOf, readMessages, readProperties } from './read';
 
@@ -145,7 +145,7 @@ export async function execute(
 	inbox: InboxClient,
 ): Promise<ImapResult> {
 	const folder = this.getNodeParameter('folder', i, 'INBOX') as string;
-	const filters = this.getNodeParameter('filters', i, {}) as MessageFilters;
+	const filters = this.getNodeParameter('filters', i, {}) as SearchFilters;
 	const { selected, uids } = await searchFolder(inbox, folder, filters, this.getTimezone());
 	let wanted = uids;
 	if (this.getNodeParameter('returnAll', i, false) === true) {

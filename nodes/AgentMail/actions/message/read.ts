@@ -12,10 +12,9 @@ import {
 	type OutputFormat,
 } from '../../../shared/imap/messages';
 import { DEFAULT_BINARY_PREFIX } from '../../../shared/mime/limits';
+import { MB } from '../../../shared/format';
 import type { ImapResult } from '../../helpers/imapRun';
 import { toOutputItem } from '../../helpers/items';
-
-const MB = 1024 * 1024;
 
 /** The Folder parameter: the inbox's folders, as the trigger lists them. */
 export function folderProperty(description: string): INodeProperties {

@@ -12,7 +12,7 @@ import {
 
 import { InputError, ServerError } from '../../../shared/errors';
 import type { InboxClient } from '../../../shared/imap/inbox';
-import { normaliseMessageId } from '../../../shared/imap/locate';
+import { messageIdOrNull } from '../../../shared/imap/locate';
 import { findThread, type ThreadMember, type ThreadSeed } from '../../../shared/imap/thread';
 import { messageIdList } from '../../../shared/mime/headers';
 import type { ImapResult } from '../../helpers/imapRun';
@@ -92,12 +92,12 @@ export const description = updateDisplayOptions(displayOptions, properties);
 /** The message whose conversation item `i` asks for. @throws InputError when it names none. */
 function readSeed(ctx: IExecuteFunctions, i: number): ThreadSeed {
 	if (ctx.getNodeParameter('messageFrom', i, 'inputItem') === 'messageId') {
-		const messageId = normaliseMessageId(ctx.getNodeParameter('messageId', i, ''));
+		const messageId = messageIdOrNull(ctx.getNodeParameter('messageId', i, ''));
 		if (!messageId) throw new InputError("Message-ID is empty: enter a message's Message-ID.");
 		return { messageId };
 	}
 	const json: IDataObject = ctx.getInputData()[i]?.json ?? {};
-	const messageId = normaliseMessageId(json.messageId);
+	const messageId = messageIdOrNull(json.messageId);
 	if (!messageId) {
 		throw new InputError(
 			'The input item has no "messageId": put the AgentMail Trigger or Message → Get Many before this node, or set Message to By Message-ID.',
@@ -108,13 +108,13 @@ function readSeed(ctx: IExecuteFunctions, i: number): ThreadSeed {
 		: String(json.references ?? '');
 	return {
 		messageId,
-		inReplyTo: normaliseMessageId(json.inReplyTo),
+		inReplyTo: messageIdOrNull(json.inReplyTo),
 		references: messageIdList(references),
 	};
 }
 
 /** The folders to look in, as the server names them: the chosen ones, else INBOX and Sent. */
-async function readFolders(
+async function foldersToSearch(
 	ctx: IExecuteFunctions,
 	i: number,
 	inbox: InboxClient,
@@ -180,7 +180,7 @@ export async function execute(
 	inbox: InboxClient,
 ): Promise<ImapResult> {
 	const seed = readSeed(this, i);
-	const folders = await readFolders(this, i, inbox);
+	const folders = await foldersToSearch(this, i, inbox);
 	const found = await findThread(inbox, seed, folders);
 	if (found.members.length === 0) {
 		throw new ServerError(

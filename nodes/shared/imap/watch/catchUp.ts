@@ -14,7 +14,7 @@ import type { Cursor } from './cursor';
 import { HandOverRetry } from './handOver';
 
 /** Messages fetched per FETCH command; with FETCH_CHUNK_BYTES it bounds memory on a backlog. */
-export const DEFAULT_BATCH_SIZE = 50;
+export const DEFAULT_FETCH_CHUNK_MESSAGES = 50;
 
 /** What a catch-up takes from the session's options. */
 export interface CatchUpOptions {
@@ -30,7 +30,8 @@ export interface CatchUpOptions {
 	onCaughtUp?: () => Promise<void> | void;
 	/** Messages over this many bytes are handed over with headers only. */
 	maxMessageBytes?: number;
-	batchSize?: number;
+	/** Messages per FETCH; default {@link DEFAULT_FETCH_CHUNK_MESSAGES}. */
+	fetchChunkMessages?: number;
 }
 
 /** What a catch-up needs of its session. */
@@ -227,7 +228,7 @@ export class CatchUp {
 			.sort((a, b) => a.uid - b.uid)
 			.map((listing) => this.plan(listing));
 		for (const chunk of chunkPlan(entries, {
-			messages: this.options.batchSize ?? DEFAULT_BATCH_SIZE,
+			messages: this.options.fetchChunkMessages ?? DEFAULT_FETCH_CHUNK_MESSAGES,
 			bytes: FETCH_CHUNK_BYTES,
 		})) {
 			if (client !== this.host.current() || this.host.isStopped()) return;
