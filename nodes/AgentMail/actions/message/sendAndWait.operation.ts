@@ -450,6 +450,18 @@ export async function execute(
 }
 
 /**
+ * In queue mode a worker sends the question and makes its links from WEBHOOK_URL; without it
+ * they point at the worker's own localhost:5678, which nobody can open.
+ */
+export function checkPublicAddress(env: Record<string, string | undefined>): void {
+	if (env.EXECUTIONS_MODE === 'queue' && !env.WEBHOOK_URL?.trim()) {
+		throw new InputError(
+			'n8n runs in queue mode without WEBHOOK_URL, so the answer links would point at this process (localhost:5678), which nobody can open. Set WEBHOOK_URL to n8n’s public address on the main and on every worker.',
+		);
+	}
+}
+
+/**
  * Checks everything that could make the question unanswerable before anything is sent, sends
  * it (item 0 only: one execution waits for one answer), then puts the execution to wait.
  */
@@ -460,6 +472,7 @@ export async function run(this: IExecuteFunctions): Promise<INodeExecutionData[]
 		if (!String(this.getNodeParameter('sendTo', 0, '') ?? '').trim()) {
 			throw new InputError('To is empty: name who should answer.');
 		}
+		checkPublicAddress(process.env);
 		readAnswerConfig(this);
 		const options = this.getNodeParameter('options', 0, {}) as SendAndWaitOptions;
 		waitTill = waitUntil(options.limitWaitTime?.values);
