@@ -5,7 +5,9 @@
  * through byte for byte except:
  * - SEARCH and UID SEARCH commands that use one of the keys the profile lacks: refused with BAD,
  *   or run as SEARCH ALL (a server that ignores keys it does not know);
- * - CAPABILITY lists, from which the capabilities the profile lacks are dropped.
+ * - CAPABILITY lists, from which the capabilities the profile lacks are dropped;
+ * - response codes of extensions the profile lacks (`[APPENDUID ...]`, `[HIGHESTMODSEQ ...]`),
+ *   taken out of the status responses that carry them.
  */
 import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
@@ -19,6 +21,8 @@ export interface ImapProxyRules {
 	search?: { keys: readonly string[]; policy: SearchPolicy };
 	/** Whether the server announces a capability; default all. */
 	keepCapability?: (capability: string) => boolean;
+	/** Response codes (upper case) removed from status responses, e.g. APPENDUID. */
+	dropResponseCodes?: readonly string[];
 }
 
 export interface ImapProxyOptions {
@@ -154,6 +158,14 @@ export function filterCapabilities(line: string, keep: (capability: string) => b
 	);
 }
 
+/** A status response (`tag OK [CODE ...] text`) without the response codes listed. */
+export function dropResponseCodes(line: string, codes: readonly string[]): string {
+	return line.replace(
+		/^(\S+ (?:OK|NO|BAD|PREAUTH|BYE) )\[([A-Z0-9.-]+)(?: [^\]]*)?\] ?/i,
+		(whole, start: string, code: string) => (codes.includes(code.toUpperCase()) ? start : whole),
+	);
+}
+
 function connectionPair(client: tls.TLSSocket, options: ImapProxyOptions, onChange: () => void) {
 	const { rules } = options;
 	const upstream = tls.connect({
@@ -180,11 +192,14 @@ function connectionPair(client: tls.TLSSocket, options: ImapProxyOptions, onChan
 		}
 		// Lines that announce a literal are FETCH data, never a capability list.
 		const keep = rules.keepCapability ?? (() => true);
-		const text = piece.literal ? null : piece.line.toString('latin1');
+		let text = piece.literal ? null : piece.line.toString('latin1');
+		if (text !== null && rules.dropResponseCodes) {
+			text = dropResponseCodes(text, rules.dropResponseCodes);
+		}
 		client.write(
-			text && /CAPABILITY/i.test(text)
-				? Buffer.from(filterCapabilities(text, keep), 'latin1')
-				: piece.line,
+			text === null
+				? piece.line
+				: Buffer.from(/CAPABILITY/i.test(text) ? filterCapabilities(text, keep) : text, 'latin1'),
 		);
 		if (fromServer.atBoundary) flushInjected();
 	});

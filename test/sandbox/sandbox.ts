@@ -16,6 +16,7 @@ import { SANDBOX_FILES, sandboxDir, type SandboxInfo } from './info';
 import { countEstablishedConnections, freePorts, portAnswers, waitForPortClosed } from './ports';
 import { processAlive } from './processes';
 import { resolveProfile, SANDBOX_PROFILES, type SandboxProfile } from './profiles';
+import { rewriteMessage } from './rewrite';
 import { startSmtpServers, type AcceptedMessage, type SmtpFaults } from './smtp';
 import { ensureTls } from './tls';
 
@@ -173,6 +174,8 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<S
 			lmtpPort: info.lmtp.port,
 			tls,
 			inboxes,
+			capability: setup.imapServer?.capability,
+			specialUse: setup.imapServer?.specialUse,
 		});
 		await dovecot.start();
 		undo.unshift(async () => await dovecot.stop());
@@ -208,14 +211,38 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<S
 				0o644,
 			);
 		};
-		const deliverAccepted = async (message: AcceptedMessage) => {
+		const rewrite = setup.smtpRewrite ?? {};
+		// Sent copies the profile puts in place late: their timers, and the copies being stored.
+		const lateCopies = new Set<NodeJS.Timeout>();
+		const storingCopies = new Set<Promise<void>>();
+		const copyToSent = (message: AcceptedMessage) => {
+			const delayMs = rewrite.sentCopyAfterMs;
+			if (delayMs === null) return;
+			const timer = setTimeout(() => {
+				lateCopies.delete(timer);
+				const storing = dovecot.appendToSent(message.user, message.raw).catch((error: Error) => {
+					process.stderr.write(`sandbox: the late Sent copy failed: ${error.message}\n`);
+				});
+				storingCopies.add(storing);
+				void storing.finally(() => storingCopies.delete(storing));
+			}, delayMs);
+			lateCopies.add(timer);
+		};
+		const deliverAccepted = async (accepted: AcceptedMessage) => {
+			const message = { ...accepted, raw: rewriteMessage(accepted.raw, rewrite) };
 			const unique = [...new Set(message.rcptTo)];
 			const local = unique.filter((address) => addresses.includes(address));
 			const outside = unique.filter((address) => !addresses.includes(address));
 			if (local.length > 0) await lmtpSend(info.lmtp, message.user, local, message.raw);
-			await dovecot.appendToSent(message.user, message.raw);
+			if (rewrite.sentCopyAfterMs === undefined) {
+				await dovecot.appendToSent(message.user, message.raw);
+			} else copyToSent(message);
 			if (outside.length > 0) await writeOutbox(message, outside);
 		};
+		undo.unshift(async () => {
+			for (const timer of lateCopies) clearTimeout(timer);
+			await Promise.all(storingCopies);
+		});
 
 		// The event log describes this run only.
 		await writeFile(eventsFile, '');
@@ -246,6 +273,9 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<S
 					await smtp.close();
 					await waitForPortClosed(HOST, info.smtp.implicitTlsPort, SMTP_STOP_TIMEOUT_MS);
 					await waitForPortClosed(HOST, info.smtp.startTlsPort, SMTP_STOP_TIMEOUT_MS);
+					// Late Sent copies not yet due never come; those being stored finish first.
+					for (const timer of lateCopies) clearTimeout(timer);
+					await Promise.all(storingCopies);
 					await imapProxy?.close();
 					await dovecot.stop();
 					await releaseFolder(pidFile);
