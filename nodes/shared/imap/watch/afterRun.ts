@@ -38,6 +38,8 @@ export class AfterRunQueue {
 	>();
 	/** The after-run flush in progress (resolved when none); see flush. */
 	private flushing: Promise<void> = Promise.resolve();
+	/** The warning that this server cannot move safely has been logged (once per session). */
+	private unsafeMoveReported = false;
 
 	constructor(
 		/** The session: its current connection and UIDVALIDITY. */
@@ -89,6 +91,19 @@ export class AfterRunQueue {
 		}
 		for (const { action, keys, uids } of groups.values()) {
 			const set = uids.join(',');
+			// Without MOVE, imapflow copies, flags \Deleted and EXPUNGEs the whole folder: that
+			// would also remove every other message marked deleted. Such a move is not made.
+			if (action.kind === 'move' && !canMoveSafely(client)) {
+				for (const key of keys) this.pending.delete(key);
+				if (!this.unsafeMoveReported) {
+					this.unsafeMoveReported = true;
+					this.logger.warn(
+						`The IMAP server supports neither MOVE nor UIDPLUS, so After the Run cannot move messages to "${action.to}" without also removing every other message marked deleted: they stay where they are. Choose "Mark as read" instead.`,
+						{ uids },
+					);
+				}
+				continue;
+			}
 			try {
 				if (action.kind === 'seen') await client.messageFlagsAdd(set, ['\\Seen'], { uid: true });
 				else await client.messageMove(set, action.to, { uid: true });
@@ -105,4 +120,9 @@ export class AfterRunQueue {
 		}
 		this.host.idle(client);
 	}
+}
+
+/** MOVE, or UID EXPUNGE (UIDPLUS) that removes only the copied messages. */
+function canMoveSafely(client: ImapFlow): boolean {
+	return client.capabilities.has('MOVE') || client.capabilities.has('UIDPLUS');
 }
