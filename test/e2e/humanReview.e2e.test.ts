@@ -18,7 +18,7 @@ import {
 import { listMessages } from '../helpers/sandbox';
 import { agentWorkflow, fakeOpenAiCredential } from './agent';
 import { answer, questionLinks, startByWebhook } from './sendAndWait';
-import { AGENT, makeOwner, PEER, setUpN8n, useOwnN8n, waitFor } from './support';
+import { AGENT, makeOwner, PEER, setUpN8n, useOwnN8n, waitFor, webhookNode } from './support';
 
 /** The agent's run, the approval mail, the answer and the tool's mail take seconds. */
 const TEST_TIMEOUT_MS = 4 * 60_000;
@@ -36,20 +36,7 @@ function reviewedAgent(
 ): WorkflowInput {
 	const workflow = agentWorkflow({
 		name: `Reviewed agent ${webhookPath}`,
-		trigger: {
-			id: randomUUID(),
-			name: 'Webhook',
-			type: 'n8n-nodes-base.webhook',
-			typeVersion: 2,
-			position: [0, 0],
-			webhookId: randomUUID(),
-			parameters: {
-				httpMethod: 'POST',
-				path: webhookPath,
-				responseMode: 'onReceived',
-				options: {},
-			},
-		},
+		trigger: webhookNode(webhookPath),
 		prompt: '=Tell the customer: {{ $json.body.news }}',
 		systemMessage: 'Mail the customer when asked.',
 		credential,

@@ -9,7 +9,7 @@ import { simpleParser } from 'mailparser';
 
 import { PACKAGE_NAME, type Execution, type WorkflowInput } from '../../scripts/n8n/server';
 import { listMessages } from '../helpers/sandbox';
-import { PEER, waitFor } from './support';
+import { PEER, waitFor, webhookNode } from './support';
 
 /** The Send and Wait node's name in {@link askWorkflow}. */
 export const ASK_NODE = 'Ask';
@@ -29,20 +29,7 @@ export function askWorkflow(
 	return {
 		name,
 		nodes: [
-			{
-				id: randomUUID(),
-				name: 'Webhook',
-				type: 'n8n-nodes-base.webhook',
-				typeVersion: 2,
-				position: [0, 0],
-				webhookId: randomUUID(),
-				parameters: {
-					httpMethod: 'POST',
-					path: webhookPath,
-					responseMode: 'onReceived',
-					options: {},
-				},
-			},
+			webhookNode(webhookPath),
 			{
 				id: randomUUID(),
 				name: ASK_NODE,

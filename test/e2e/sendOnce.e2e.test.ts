@@ -28,6 +28,7 @@ import {
 	SETUP_TIMEOUT_MS,
 	setUpN8n,
 	waitFor,
+	webhookNode,
 } from './support';
 
 /** One test: a run of five messages and its retry take seconds. */
@@ -54,20 +55,7 @@ function sendWorkflow(
 	return {
 		name,
 		nodes: [
-			{
-				id: randomUUID(),
-				name: 'Webhook',
-				type: 'n8n-nodes-base.webhook',
-				typeVersion: 2,
-				position: [0, 0],
-				webhookId: randomUUID(),
-				parameters: {
-					httpMethod: 'POST',
-					path: webhookPath,
-					responseMode: 'onReceived',
-					options: {},
-				},
-			},
+			webhookNode(webhookPath),
 			{
 				id: randomUUID(),
 				name: 'Split Out',

@@ -2,7 +2,7 @@
  * What the end-to-end test files share: building the package when needed, waiting for
  * outcomes, and progress lines.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -306,4 +306,17 @@ export async function launchChromium(): Promise<Browser> {
 		args: CHROMIUM_ARGS,
 		timeout: BROWSER_LAUNCH_TIMEOUT_MS,
 	});
+}
+
+/** n8n's Webhook trigger (POST `webhookPath`, answering at once), as a workflow holds it. */
+export function webhookNode(webhookPath: string) {
+	return {
+		id: randomUUID(),
+		name: 'Webhook',
+		type: 'n8n-nodes-base.webhook',
+		typeVersion: 2,
+		position: [0, 0] as [number, number],
+		webhookId: randomUUID(),
+		parameters: { httpMethod: 'POST', path: webhookPath, responseMode: 'onReceived', options: {} },
+	};
 }
