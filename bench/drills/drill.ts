@@ -82,6 +82,8 @@ export interface Rig {
 	name: string;
 	id: string;
 	watch: Watch;
+	/** The workflow as created (a drill that edits it starts from this). */
+	workflow: WorkflowInput;
 	/** Things worth saying about this side that the counts do not show. */
 	notes: string[];
 }
@@ -97,6 +99,8 @@ export interface RigOptions {
 	builtin?: Record<string, unknown>;
 	credentials?: Partial<Record<Side, CredentialRef>>;
 	keyOf?: KeyOf;
+	/** Changes a side's workflow before it is created (e.g. nodes after the trigger). */
+	shape?: (side: Side, workflow: WorkflowInput) => WorkflowInput;
 }
 
 /** Creates and activates both sides' trigger workflows and starts watching them. */
@@ -120,11 +124,13 @@ export async function rig(
 	};
 	const rigs = {} as Rigs;
 	for (const side of SIDES) {
-		const id = await activate(context, side, workflows[side]);
+		const workflow = options.shape?.(side, workflows[side]) ?? workflows[side];
+		const id = await activate(context, side, workflow);
 		rigs[side] = {
 			side,
-			name: workflows[side].name,
+			name: workflow.name,
 			id,
+			workflow,
 			watch: new Watch(lab, context.rest, id, options.keyOf),
 			notes: [],
 		};

@@ -2,8 +2,9 @@
  * `npm run drills`: every fault of issue #6 against our AgentMail Trigger / node and n8n's own
  * Email Trigger (IMAP) / Send Email, in one real n8n against one sandbox; writes RELIABILITY.md.
  *
- * `npm run drills -- --only=kill-idle,corpus` runs some drills and prints their rows (nothing
- * is written).
+ * `npm run drills -- --only=kill-idle,corpus` runs some drills, prints their rows and saves
+ * their results in bench/results/drills/, from which RELIABILITY.md's last section is
+ * regenerated; the rest of the file stays as the last full run wrote it.
  */
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -17,7 +18,7 @@ import { binaryStoreDown, poisonMessage, POISON_PRELOAD } from './handOver';
 import { keyRevoked } from './keyRevoked';
 import { emptyFolder } from './mailbox';
 import { n8nRestart } from './n8nRestart';
-import { renderReport, writeReport, type DrillsRun } from './report';
+import { renderReport, writeReport, writeSavedResults, type DrillsRun } from './report';
 import { renumbered } from './renumbered';
 import { killIdle, killMidBurst } from './serverCrash';
 import { smtpSessionEnd } from './smtpSession';
@@ -109,6 +110,7 @@ async function main(): Promise<void> {
 	run.durationS = Math.round((Date.now() - started.getTime()) / 1000);
 	if (only) {
 		process.stdout.write(`\n${renderReport(run)}\n`);
+		say(`saved the results and wrote ${await writeSavedResults(run, PROJECT_ROOT)}`);
 		return;
 	}
 	say(`wrote ${await writeReport(run, PROJECT_ROOT)} (${run.durationS} s)`);

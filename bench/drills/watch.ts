@@ -121,7 +121,9 @@ export class Watch {
 			this.runs.set(id, {
 				id,
 				status: full.status,
-				startedAt: Date.parse(full.startedAt),
+				// A failed execution a trigger records (n8n's saveFailedExecution) never started:
+				// it has only a stop time.
+				startedAt: Date.parse(full.startedAt ?? full.stoppedAt ?? ''),
 				keys: nodeItems(full, TRIGGER).map(this.keyOf),
 				error: full.data?.resultData.error?.message,
 			});
