@@ -13,6 +13,7 @@ import path from 'node:path';
 import { INBOX, startLab } from '../lab/lab';
 import { corpus, oversized } from './content';
 import { SIDES, SIDE_INBOX, type Drill, type DrillContext } from './drill';
+import { editWhileMail } from './editWhileMail';
 import { halfOpen } from './halfOpen';
 import { binaryStoreDown, poisonMessage, POISON_PRELOAD } from './handOver';
 import { keyRevoked } from './keyRevoked';
@@ -41,6 +42,8 @@ const DRILLS: Drill[] = [
 	// Issue #16: faults in the trigger's own work.
 	binaryStoreDown,
 	poisonMessage,
+	// The outage report, edits under mail, an upgrade, and letting go of a hung server.
+	editWhileMail,
 ];
 
 function say(line: string): void {
