@@ -12,6 +12,7 @@ import path from 'node:path';
 
 import { INBOX, startLab } from '../lab/lab';
 import { corpus, oversized } from './content';
+import { deactivateHung } from './deactivateHung';
 import { SIDES, SIDE_INBOX, type Drill, type DrillContext } from './drill';
 import { editWhileMail } from './editWhileMail';
 import { halfOpen } from './halfOpen';
@@ -44,6 +45,7 @@ const DRILLS: Drill[] = [
 	poisonMessage,
 	// The outage report, edits under mail, an upgrade, and letting go of a hung server.
 	editWhileMail,
+	deactivateHung,
 ];
 
 function say(line: string): void {
