@@ -5,6 +5,7 @@ import type { Config } from '@jest/types';
 
 import { startTemporarySandbox, type Sandbox } from '../sandbox/sandbox';
 import { ensureSystemPackages } from '../sandbox/systemPackages';
+import globalTeardown from './globalTeardown';
 
 declare global {
 	// Shared between globalSetup and globalTeardown, which jest runs in the same process.
@@ -30,16 +31,24 @@ function selectedTestFiles(globalConfig: Config.GlobalConfig, projectConfig: Con
 }
 
 /**
- * Installs (as root) the system packages the selected tests need, or fails at once with the
- * command to run; then starts one sandbox for the whole jest run, in a fresh temporary folder
- * on free ports, and publishes its sandbox.json as AGENTMAIL_SANDBOX_JSON (the test workers
- * inherit it).
+ * Installs (as root) the system packages the selected tests of this project need, or fails at
+ * once with the command to run; then starts one sandbox for the whole jest run, in a fresh
+ * temporary folder on free ports, and publishes its sandbox.json as AGENTMAIL_SANDBOX_JSON (the
+ * test workers inherit it). jest calls this once per project that runs against the sandbox
+ * (jest.config.js): the first call starts the sandbox, the next ones keep it.
  */
 export default async function globalSetup(
 	globalConfig: Config.GlobalConfig,
 	projectConfig: Config.ProjectConfig,
 ): Promise<void> {
-	await ensureSystemPackages(selectedTestFiles(globalConfig, projectConfig));
+	try {
+		await ensureSystemPackages(selectedTestFiles(globalConfig, projectConfig));
+	} catch (error) {
+		// jest stops without its globalTeardown: stop the sandbox an earlier project started.
+		await globalTeardown();
+		throw error;
+	}
+	if (globalThis.agentMailSandbox) return;
 	const sandbox = await startTemporarySandbox();
 	globalThis.agentMailSandbox = sandbox;
 	process.env.AGENTMAIL_SANDBOX_JSON = sandbox.infoPath;
