@@ -24,6 +24,7 @@ import { renderReport, writeReport, writeSavedResults, type DrillsRun } from './
 import { renumbered } from './renumbered';
 import { killIdle, killMidBurst } from './serverCrash';
 import { smtpSessionEnd } from './smtpSession';
+import { upgradeInPlace } from './upgradeInPlace';
 import { RestSession } from './watch';
 import { runScript } from '../lab/script';
 
@@ -45,6 +46,7 @@ const DRILLS: Drill[] = [
 	poisonMessage,
 	// The outage report, edits under mail, an upgrade, and letting go of a hung server.
 	editWhileMail,
+	upgradeInPlace,
 	deactivateHung,
 ];
 
