@@ -20,6 +20,7 @@ import { binaryStoreDown, poisonMessage, POISON_PRELOAD } from './handOver';
 import { keyRevoked } from './keyRevoked';
 import { emptyFolder } from './mailbox';
 import { n8nRestart } from './n8nRestart';
+import { outageVisible } from './outageVisible';
 import { renderReport, writeReport, writeSavedResults, type DrillsRun } from './report';
 import { renumbered } from './renumbered';
 import { killIdle, killMidBurst } from './serverCrash';
@@ -45,6 +46,7 @@ const DRILLS: Drill[] = [
 	binaryStoreDown,
 	poisonMessage,
 	// The outage report, edits under mail, an upgrade, and letting go of a hung server.
+	outageVisible,
 	editWhileMail,
 	upgradeInPlace,
 	deactivateHung,
