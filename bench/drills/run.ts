@@ -1,5 +1,5 @@
 /**
- * `npm run drills`: every fault of issue #6 against our AgentMail Trigger / node and n8n's own
+ * `npm run drills`: every fault drill against our AgentMail Trigger / node and n8n's own
  * Email Trigger (IMAP) / Send Email, in one real n8n against one sandbox; writes RELIABILITY.md.
  *
  * `npm run drills -- --only=kill-idle,corpus` runs some drills, prints their rows and saves
@@ -31,7 +31,7 @@ import { runScript } from '../lab/script';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
-/** In the order of the issue. */
+/** In the order the report lists them. */
 const DRILLS: Drill[] = [
 	killIdle,
 	killMidBurst,
@@ -42,7 +42,7 @@ const DRILLS: Drill[] = [
 	corpus,
 	oversized,
 	smtpSessionEnd,
-	// Issue #16: faults in the trigger's own work.
+	// Faults in the trigger's own work.
 	binaryStoreDown,
 	poisonMessage,
 	// The outage report, edits under mail, an upgrade, and letting go of a hung server.
