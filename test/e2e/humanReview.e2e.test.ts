@@ -17,8 +17,17 @@ import {
 } from '../helpers/fakeOpenAi';
 import { listMessages } from '../helpers/sandbox';
 import { agentWorkflow, fakeOpenAiCredential } from './agent';
-import { answer, questionLinks, startByWebhook } from './sendAndWait';
-import { AGENT, makeOwner, PEER, setUpN8n, useOwnN8n, waitFor, webhookNode } from './support';
+import { answer, questionLinks } from './sendAndWait';
+import {
+	AGENT,
+	makeOwner,
+	PEER,
+	setUpN8n,
+	startByWebhook,
+	useOwnN8n,
+	waitFor,
+	webhookNode,
+} from './support';
 
 /** The agent's run, the approval mail, the answer and the tool's mail take seconds. */
 const TEST_TIMEOUT_MS = 4 * 60_000;

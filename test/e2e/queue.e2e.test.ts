@@ -41,7 +41,7 @@ import {
 	type StartN8nOptions,
 } from '../../scripts/n8n/server';
 import { deliver, imapClient, listMessages, useOwnSandbox } from '../helpers/sandbox';
-import { answer, askOutput, askWorkflow, questionLinks, startByWebhook } from './sendAndWait';
+import { answer, askOutput, askWorkflow, questionLinks } from './sendAndWait';
 import { freePorts } from '../sandbox/sandbox';
 import {
 	AGENT,
@@ -53,6 +53,7 @@ import {
 	SETUP_TIMEOUT_MS,
 	setUpN8n,
 	sleep,
+	startByWebhook,
 	waitFor,
 } from './support';
 

@@ -12,14 +12,7 @@ import { simpleParser } from 'mailparser';
 
 import { PACKAGE_NAME, type Execution, type N8nClient } from '../../scripts/n8n/server';
 import { listMessages } from '../helpers/sandbox';
-import {
-	answer,
-	askOutput,
-	askWorkflow,
-	BROWSER,
-	questionLinks,
-	startByWebhook,
-} from './sendAndWait';
+import { answer, askOutput, askWorkflow, BROWSER, questionLinks } from './sendAndWait';
 import {
 	AGENT,
 	launchChromium,
@@ -27,6 +20,7 @@ import {
 	PEER,
 	PROJECT_ROOT,
 	setUpN8n,
+	startByWebhook,
 	useOwnN8n,
 	waitFor,
 } from './support';

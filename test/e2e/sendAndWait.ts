@@ -45,18 +45,6 @@ export function askWorkflow(
 	};
 }
 
-/** Posts to an activated workflow's webhook until n8n has registered it. */
-export async function startByWebhook(baseUrl: string, webhookPath: string, body: Json) {
-	await waitFor('the webhook to answer', async () => {
-		const response = await fetch(`${baseUrl}/webhook/${webhookPath}`, {
-			method: 'POST',
-			headers: { 'content-type': 'application/json' },
-			body: JSON.stringify(body),
-		});
-		return response.ok ? true : undefined;
-	});
-}
-
 /** The mail with `subject` in peer's INBOX, once it arrived, and its answer links by label. */
 export async function questionLinks(
 	subject: string,

@@ -27,6 +27,7 @@ import {
 	say,
 	SETUP_TIMEOUT_MS,
 	setUpN8n,
+	startByWebhook,
 	waitFor,
 	webhookNode,
 } from './support';
@@ -147,14 +148,7 @@ describe('Send Once in n8n', () => {
 			subject: `${tag} #${i + 1}`,
 		}));
 		// n8n registers an activated workflow's webhook a moment after the activate call.
-		await waitFor('the webhook to answer', async () => {
-			const response = await fetch(`${server!.url}/webhook/${webhookPath}`, {
-				method: 'POST',
-				headers: { 'content-type': 'application/json' },
-				body: JSON.stringify({ items }),
-			});
-			return response.ok ? true : undefined;
-		});
+		await startByWebhook(server!.url, webhookPath, { items });
 		return { tag, workflowId };
 	}
 

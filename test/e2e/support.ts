@@ -320,3 +320,19 @@ export function webhookNode(webhookPath: string) {
 		parameters: { httpMethod: 'POST', path: webhookPath, responseMode: 'onReceived', options: {} },
 	};
 }
+
+/** Posts to an activated workflow's webhook until n8n has registered it. */
+export async function startByWebhook(
+	baseUrl: string,
+	webhookPath: string,
+	body: Record<string, unknown>,
+) {
+	await waitFor('the webhook to answer', async () => {
+		const response = await fetch(`${baseUrl}/webhook/${webhookPath}`, {
+			method: 'POST',
+			headers: { 'content-type': 'application/json' },
+			body: JSON.stringify(body),
+		});
+		return response.ok ? true : undefined;
+	});
+}
