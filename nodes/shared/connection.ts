@@ -17,7 +17,7 @@ import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 
 import { CredentialError } from './errors';
 
-/** AgentMail's published endpoints (../shared/reference/agentmail-imap-smtp.txt). */
+/** AgentMail's published endpoints (its documentation's IMAP and SMTP page). */
 export const AGENTMAIL_DEFAULTS = {
 	imapHost: 'imap.agentmail.to',
 	imapPort: 993,

@@ -17,10 +17,8 @@ import {
 	useOwnSandbox,
 } from '../helpers/sandbox';
 import { activateTrigger, message, waitFor, type ActiveTrigger } from '../helpers/triggerHarness';
-import {
-	RECONNECT_JITTER,
-	REFUSED_RETRY_INITIAL_MS,
-} from '../../nodes/shared/imap/watch/reconnect';
+import { RETRY_JITTER } from '../../nodes/shared/imap/watch/backoff';
+import { REFUSED_RETRY_INITIAL_MS } from '../../nodes/shared/imap/watch/reconnect';
 import { CORPUS_DIR, corpusFiles } from '../unit/mime/helpers';
 import * as toItemModule from '../../nodes/shared/mime/toItem';
 import { MAX_CONVERSION_ATTEMPTS } from '../../nodes/AgentMailTrigger/helpers/emitter';
@@ -503,7 +501,7 @@ it('the key revoked while active: reported once, retried with a backoff, resumes
 		await sandbox().replaceKey(agent, oldKey);
 		restored = true;
 		// The key is back before the first retry (5 s) or, at the latest, the second (10 s after it).
-		const slowest = 3 * REFUSED_RETRY_INITIAL_MS * (1 + RECONNECT_JITTER) + 5_000;
+		const slowest = 3 * REFUSED_RETRY_INITIAL_MS * (1 + RETRY_JITTER) + 5_000;
 		await waitFor(() => trigger.items().length === 2, 'the mail from the revocation', slowest);
 		expect(subjects(trigger)).toEqual(['before revocation', 'during revocation']);
 		expect(trigger.failures).toHaveLength(1);

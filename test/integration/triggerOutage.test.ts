@@ -11,7 +11,7 @@ import { startProxy, type SilentProxy } from '../helpers/proxy';
 import { credentialData, deliver, imapClient, useOwnSandbox } from '../helpers/sandbox';
 import { activateTrigger, message, waitFor, type ActiveTrigger } from '../helpers/triggerHarness';
 import { CREDENTIAL_CHECK_MS } from '../../nodes/shared/imap/watch/credential';
-import { RECONNECT_JITTER } from '../../nodes/shared/imap/watch/reconnect';
+import { RETRY_JITTER } from '../../nodes/shared/imap/watch/backoff';
 
 const agent = 'agent@agentmail.test';
 const sandbox = useOwnSandbox();
@@ -196,7 +196,7 @@ it('the key changed in the credential while logins are refused: used within seco
 		await waitFor(
 			() => trigger.items().length === 2,
 			'the mail waiting for the new key',
-			CREDENTIAL_CHECK_MS * (1 + RECONNECT_JITTER) + 10_000,
+			CREDENTIAL_CHECK_MS * (1 + RETRY_JITTER) + 10_000,
 		);
 		expect(subjects(trigger)).toEqual(['before the new key', 'while refused']);
 		// A refused login is its own report: no outage report on top of it.

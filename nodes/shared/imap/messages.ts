@@ -38,13 +38,13 @@ export interface MessagePlace {
 	flags: string[];
 }
 
+/** Fields of the trigger's item that a header block cannot fill: left out, not given as empty. */
+const BODY_FIELDS = ['text', 'html', 'replyText', 'attachments'] as const;
+
 /**
  * A message with its headers only: the trigger's item read from the header block (the same
  * reader, so the same fields), without the body fields it cannot fill.
  */
-/** Fields of the trigger's item that a header block cannot fill: left out, not given as empty. */
-const BODY_FIELDS = ['text', 'html', 'replyText', 'attachments'] as const;
-
 export type HeaderItem = MessagePlace & Omit<TriggerItem, (typeof BODY_FIELDS)[number]>;
 
 /** A message as the trigger emits it, with its UIDVALIDITY and binaries. */

@@ -6,7 +6,7 @@
  */
 import type { PackageLogger } from '../../async';
 import { errorText } from '../../errors';
-import { jittered, RETRY_JITTER } from './backoff';
+import { jittered } from './backoff';
 
 /** First reconnect delay; grows ×2 per failed attempt. */
 export const RECONNECT_INITIAL_MS = 250;
@@ -28,8 +28,6 @@ export const REFUSED_RETRY_INITIAL_MS = 5_000;
  * the n8n credential does not wait for it (the session checks the credential meanwhile).
  */
 export const REFUSED_RETRY_CAP_MS = 5 * 60_000;
-/** ± share of each delay that is random, so many triggers do not reconnect in step. */
-export const RECONNECT_JITTER = RETRY_JITTER;
 
 export class ReconnectPolicy {
 	/** When the current outage began; undefined while connected. */
