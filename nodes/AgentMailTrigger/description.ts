@@ -202,6 +202,15 @@ export const triggerDescription: Description = {
 					description: 'Larger messages start a run with their headers only, and a warning',
 				},
 				{
+					displayName: 'Poll Interval (Seconds)',
+					name: 'pollSeconds',
+					type: 'number',
+					typeOptions: { minValue: 5, maxValue: 3600 },
+					default: 30,
+					description:
+						'Only for a server without IDLE, which cannot tell the trigger that mail arrived: how often the trigger then asks it for new mail. Not used on servers with IDLE (AgentMail announces it), where new mail starts a run at once.',
+				},
+				{
 					displayName: 'Report Outage After (Minutes)',
 					name: 'outageMinutes',
 					type: 'number',

@@ -155,7 +155,27 @@ describe('the trigger, without IDLE', () => {
 		expect(trigger.items()[0].json.messageId).toBe(messageId);
 	});
 
-	it('with the default Connection Check (60 s) the run comes within about 30 s', async () => {
+	it('Poll Interval: each message is emitted once within a few polls, none twice, and one info line says why', async () => {
+		// Connection Check at 600 s: its NOOP (every 300 s) cannot be what finds the mail here.
+		const trigger = await activate({ options: { livenessSeconds: 600, pollSeconds: 5 } });
+		const first = message(`Poll 1 ${randomUUID()}`);
+		await deliver(agent, first.raw);
+		// Without the poll, imapflow's own fallback asks only every 2 minutes.
+		await waitFor(() => trigger.items().length === 1, 'the first run', 15_000);
+		const more = [message(`Poll 2 ${randomUUID()}`), message(`Poll 3 ${randomUUID()}`)];
+		for (const m of more) await deliver(agent, m.raw);
+		await waitFor(() => trigger.items().length >= 3, 'the other runs', 15_000);
+		// Two more polls find nothing new.
+		await new Promise((resolve) => setTimeout(resolve, 11_000));
+		const emitted = trigger.items().map((item) => String(item.json.messageId));
+		expect(emitted.sort()).toEqual([first, ...more].map((m) => m.messageId).sort());
+		const polling = trigger.logs.filter((log) => /does not announce IDLE/.test(log.message));
+		expect(polling).toHaveLength(1);
+		expect(polling[0].level).toBe('info');
+		expect(polling[0].message).toContain('every 5 s');
+	}, 60_000);
+
+	it('with the defaults (Poll Interval 30 s) the run comes within about 30 s', async () => {
 		const trigger = await activate();
 		const { raw } = message(`Default ${randomUUID()}`);
 		await deliver(agent, raw);

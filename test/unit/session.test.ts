@@ -28,6 +28,8 @@ class ScriptedClient extends EventEmitter {
 	readonly fetches: string[] = [];
 	mailbox: { exists: number } | false = false;
 	usable = true;
+	/** A server that pushes new mail: the session idles rather than polls. */
+	readonly capabilities = new Map<string, boolean>([['IDLE', true]]);
 	/** Runs inside the next FETCH, before it answers (a server that saw more mail meanwhile). */
 	duringNextFetch?: () => void;
 

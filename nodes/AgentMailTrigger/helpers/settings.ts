@@ -7,6 +7,7 @@ import { DEFAULT_MAX_MESSAGE_BYTES } from '../../shared/imap/messages';
 import type { StartFrom } from '../../shared/imap/watch/cursor';
 import { DEFAULT_LIVENESS_WINDOW_MS } from '../../shared/imap/watch/liveness';
 import { DEFAULT_OUTAGE_REPORT_MS } from '../../shared/imap/watch/outage';
+import { pollIntervalMs } from '../../shared/imap/watch/poll';
 import { DEFAULT_BINARY_PREFIX, DEFAULT_MAX_ATTACHMENT_BYTES } from '../../shared/mime/limits';
 import type { AfterRun, EmitterSettings } from './emitter';
 import { toTriggerError } from './errors';
@@ -24,6 +25,8 @@ export interface TriggerSettings {
 	emitter: EmitterSettings;
 	livenessWindowMs: number;
 	outageReportMs: number;
+	/** How often a server without IDLE is asked for new mail. */
+	pollIntervalMs: number;
 }
 
 /**
@@ -83,5 +86,6 @@ export async function readSettings(ctx: ITriggerFunctions): Promise<TriggerSetti
 		livenessWindowMs: Number(options.livenessSeconds ?? DEFAULT_LIVENESS_WINDOW_MS / 1000) * 1000,
 		outageReportMs:
 			Math.max(0, Number(options.outageMinutes ?? DEFAULT_OUTAGE_REPORT_MS / 60_000)) * 60_000,
+		pollIntervalMs: pollIntervalMs(options.pollSeconds),
 	};
 }

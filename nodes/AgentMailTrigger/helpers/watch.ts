@@ -53,6 +53,7 @@ export async function watch(
 		startFrom: settings.startFrom,
 		maxMessageBytes: settings.emitter.maxMessageBytes,
 		livenessWindowMs: settings.livenessWindowMs,
+		pollIntervalMs: settings.pollIntervalMs,
 		logger: ctx.logger,
 		onMessage: async (message) => await emitter.add(message),
 		onCaughtUp: () => emitter.flush(),

@@ -28,6 +28,7 @@ import { CREDENTIAL_CHECK_MS, SessionCredential } from './credential';
 import { Cursor, type CursorState, type StartFrom } from './cursor';
 import { DEFAULT_LIVENESS_WINDOW_MS, watchLiveness } from './liveness';
 import { DEFAULT_OUTAGE_REPORT_MS, OutageWatch } from './outage';
+import { canIdle, DEFAULT_POLL_INTERVAL_MS, MailPoll } from './poll';
 import { ReconnectPolicy } from './reconnect';
 
 /** Time allowed for LOGOUT when stopping before the socket is just closed. */
@@ -66,6 +67,8 @@ export interface MailboxSessionOptions extends CatchUpOptions {
 	logger: SessionLogger;
 	/** A silent dead connection is detected within this; default 60 s. */
 	livenessWindowMs?: number;
+	/** How often a server without IDLE is asked for new mail (./poll); default 30 s. */
+	pollIntervalMs?: number;
 	/** Swap the IMAP client (tests). */
 	createClient?: (options: ImapFlowOptions) => ImapFlow;
 }
@@ -109,6 +112,8 @@ export class MailboxSession {
 	private readonly catchUp: CatchUp;
 	/** Mark read / move after the run, kept while disconnected. */
 	private readonly afterRun: AfterRunQueue;
+	/** Asks a server without IDLE for new mail, where the session would idle. */
+	private readonly poll: MailPoll;
 	/** The liveness window in ms (the NOOP check and the socket timeout follow it). */
 	private readonly window: number;
 	/** Makes each new IMAP client (swapped in tests). */
@@ -144,6 +149,17 @@ export class MailboxSession {
 				idle: (client) => this.idle(client),
 			},
 			options.logger,
+		);
+		this.poll = new MailPoll(
+			options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS,
+			{
+				current: () => this.client,
+				isStopped: () => this.stopped,
+				catchingUp: () => this.catchUp.running,
+				idle: (client) => this.idle(client),
+			},
+			options.logger,
+			this.where,
 		);
 		this.catchUp = new CatchUp(
 			options,
@@ -184,6 +200,7 @@ export class MailboxSession {
 		this.reconnectTimer = undefined;
 		this.catchUp.stop();
 		this.outage.stop();
+		this.poll.stop();
 		clearInterval(this.livenessTimer);
 		// A connect that hangs (a server that accepted but never answers) ends here, not later.
 		this.connecting?.close();
@@ -359,6 +376,8 @@ export class MailboxSession {
 
 	private idle(client: ImapFlow): void {
 		if (client !== this.client || this.stopped || this.catchUp.running) return;
+		// imapflow's own fallback would NOOP every 2 minutes, whatever the user set.
+		if (!canIdle(client)) return this.poll.schedule();
 		// Resolves when IDLE ends (a command breaks it); errors surface as 'close'.
 		client.idle().catch(() => undefined);
 	}
