@@ -203,15 +203,52 @@ function renderSaved(saved: SavedResult[]): string[] {
 	return lines;
 }
 
+/** Where a full run keeps its results, for RELIABILITY.md to be written again from them. */
+function fullRunFile(root: string): string {
+	return path.join(root, 'bench', 'results', 'drills.json');
+}
+
+/** A full run as saved: what it measured, by drill id (titles and prose come from the code). */
+export interface SavedRun extends Omit<DrillsRun, 'results'> {
+	results: Array<{ id: string; outcome?: DrillOutcome; failure?: string }>;
+}
+
+/** The last full run's results with the drills' current titles and prose (`--report-only`). */
+export function readFullRun(root: string, drills: Drill[]): DrillsRun {
+	const saved = JSON.parse(readFileSync(fullRunFile(root), 'utf8')) as SavedRun;
+	const results = saved.results.map(({ id, outcome, failure }) => {
+		const drill = drills.find((candidate) => candidate.id === id);
+		if (!drill) throw new Error(`${fullRunFile(root)}: no drill called ${id}`);
+		return { drill, outcome, failure };
+	});
+	return { ...saved, results };
+}
+
 /**
  * A full run: the whole file, the saved results of drills it did not run kept in the last
- * section (the ones it ran are dropped, their results are in the main table now).
+ * section (the ones it ran are dropped, their results are in the main table now). With
+ * `reportOnly` (the saved full run written again) nothing is saved or dropped.
  */
-export async function writeReport(run: DrillsRun, root: string): Promise<string> {
+export async function writeReport(
+	run: DrillsRun,
+	root: string,
+	{ reportOnly = false } = {},
+): Promise<string> {
 	const file = path.join(root, 'RELIABILITY.md');
-	const ran = new Set(run.results.map(({ drill }) => drill.id));
-	for (const { id } of (await readSaved(root)).filter((saved) => ran.has(saved.id))) {
-		await rm(path.join(savedDir(root), `${id}.json`), { force: true });
+	if (!reportOnly) {
+		const ran = new Set(run.results.map(({ drill }) => drill.id));
+		for (const { id } of (await readSaved(root)).filter((saved) => ran.has(saved.id))) {
+			await rm(path.join(savedDir(root), `${id}.json`), { force: true });
+		}
+		const saved: SavedRun = {
+			...run,
+			results: run.results.map(({ drill, outcome, failure }) => ({
+				id: drill.id,
+				...(outcome ? { outcome } : {}),
+				...(failure ? { failure } : {}),
+			})),
+		};
+		await writeFile(fullRunFile(root), `${JSON.stringify(saved, null, '\t')}\n`);
 	}
 	const kept = renderSaved(await readSaved(root));
 	await writeFile(file, [renderReport(run), ...kept].join('\n'));

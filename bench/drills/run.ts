@@ -4,7 +4,9 @@
  *
  * `npm run drills -- --only=kill-idle,corpus` runs some drills, prints their rows and saves
  * their results in bench/results/drills/, from which RELIABILITY.md's last section is
- * regenerated; the rest of the file stays as the last full run wrote it.
+ * regenerated; the rest of the file stays as the last full run wrote it. A full run keeps its
+ * results in bench/results/drills.json; `npm run drills -- --report-only` writes RELIABILITY.md
+ * again from them (the drills' current prose, the saved run's numbers) without running a drill.
  */
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -21,7 +23,13 @@ import { keyRevoked } from './keyRevoked';
 import { emptyFolder } from './mailbox';
 import { n8nRestart } from './n8nRestart';
 import { outageVisible } from './outageVisible';
-import { renderReport, writeReport, writeSavedResults, type DrillsRun } from './report';
+import {
+	readFullRun,
+	renderReport,
+	writeReport,
+	writeSavedResults,
+	type DrillsRun,
+} from './report';
 import { renumbered } from './renumbered';
 import { killIdle, killMidBurst } from './serverCrash';
 import { smtpSessionEnd } from './smtpSession';
@@ -57,6 +65,12 @@ function say(line: string): void {
 }
 
 async function main(): Promise<void> {
+	if (process.argv.includes('--report-only')) {
+		// RELIABILITY.md again from the last full run's saved results, without running a drill.
+		const run = readFullRun(PROJECT_ROOT, DRILLS);
+		say(`wrote ${await writeReport(run, PROJECT_ROOT, { reportOnly: true })} from ${run.date}`);
+		return;
+	}
 	const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length);
 	const chosen = only ? DRILLS.filter((drill) => only.split(',').includes(drill.id)) : DRILLS;
 	if (chosen.length === 0)
