@@ -68,9 +68,7 @@ export const corpus: Drill = {
 		const builtin = rowOf(rows, 'builtin');
 		return [
 			`Ours: every message is parsed in a time-boxed, size-bounded parse; what cannot be parsed becomes a warning on the item, never an error of the trigger: ${ours?.delivered} messages, ${ours?.runs} runs, ${ours?.lost} lost.`,
-			builtin?.lost
-				? `n8n's: one message of the corpus, issue250, makes n8n's IMAP library throw "Got 0 parts, should get 1" while downloading its attachment (found by fetching each corpus message with @n8n/imap's downloadText and downloadAttachments outside n8n). The whole batch it is in (up to 20 messages) fails, the trigger reports the error, n8n restarts it; nothing was marked read or remembered, so every later fetch takes the same first batch and fails again: ${builtin.lost} of ${builtin.delivered} messages never produced a run (what a new message did after that: see the nudge below).`
-				: "n8n's: every message produced an item.",
+			`n8n's: ${builtin?.lost ? `${builtin.lost} of ${builtin.delivered} messages never produced a run (named below; what a new message did after that: see the nudge below).` : 'every message produced an item.'} Up to n8n 2.40 its IMAP library (@n8n/imap on node-imap) threw "Got 0 parts, should get 1" on the attachment of one corpus message, issue250, and so failed that message's whole batch at every fetch; n8n 2.41's, on imapflow, downloads each part with imapflow's download instead.`,
 		];
 	},
 	async run(context): Promise<DrillOutcome> {

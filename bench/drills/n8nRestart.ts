@@ -3,6 +3,7 @@
  * does), mail arrives while it is down, and it is started again with the same database.
  */
 import type { Side } from '../lab/workflows';
+import { BUILTIN_ON_START } from './builtinTrigger';
 import {
 	deliverEach,
 	joined,
@@ -31,7 +32,7 @@ export const n8nRestart: Drill = {
 		const builtin = rowOf(rows, 'builtin');
 		return [
 			`Ours: n8n saves the trigger's static data with each emit, so on start it knows the last UID it handed over and catches up from there before idling: the waiting mail came once, ${ours?.recovery} after n8n was ready.`,
-			`n8n's: on start it opens the folder and only then listens for new-mail events; mail already there raises none, so ${builtin?.lost ? 'the waiting messages stayed until the next new message arrived and took them along (see the nudge)' : 'it should have waited for the next mail, yet did not here'}. A restart with mail waiting delays that mail until the next one, however long that takes.`,
+			`n8n's: n8n activates it again as it starts. ${BUILTIN_ON_START} ${builtin ? `Time to recover here: ${builtin.recovery}; ${builtin.lost ? `${builtin.lost} of its ${builtin.delivered} messages never came (named below)` : 'none of its messages was lost'}.` : ''}`,
 		];
 	},
 	async run(context): Promise<DrillOutcome> {
