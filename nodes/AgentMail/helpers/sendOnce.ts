@@ -48,6 +48,8 @@ export class SendOnceBatch {
 		connectionOf: (i: number) => AgentMailConnection,
 		count: number,
 		keyOf: (i: number) => string | null,
+		/** A Message-ID of the operation's own for item `i` (Send and Wait's reply token). */
+		messageIdOf?: (i: number, inbox: string) => string | undefined,
 	): Promise<SendOnceBatch> {
 		const batch = new SendOnceBatch();
 		// One node, one scope: two nodes that answer the same message do not silence each other.
@@ -64,7 +66,12 @@ export class SendOnceBatch {
 			);
 			if (!read.ok || !read.value) continue;
 			const { key, connection } = read.value;
-			const identity = sendOnceIdentity(connection.email, scope, key);
+			const own = messageIdOf?.(i, connection.email);
+			// Looked up in Sent by that Message-ID too, so a server that drops the hash header still finds it.
+			const identity = {
+				...sendOnceIdentity(connection.email, scope, key),
+				...(own ? { messageId: own } : {}),
+			};
 			const inbox = connection.email.toLowerCase();
 			batch.identities.set(i, identity);
 			batch.inboxes.set(i, inbox);

@@ -26,6 +26,8 @@ export interface SmtpOperation {
 	execute(this: IExecuteFunctions, i: number, context: OperationContext): Promise<PreparedMessage>;
 	/** The item's send once key, or null when send once is off for it. */
 	sendOnceKey?(this: IExecuteFunctions, i: number): string | null;
+	/** Item `i`'s Message-ID when the operation sets its own (it then also names the send once copy). */
+	messageIdOf?(this: IExecuteFunctions, i: number, inbox: string): string | undefined;
 	/** Send for the first item only (Send and Wait: one execution asks one question). */
 	onlyFirstItem?: boolean;
 }
@@ -38,8 +40,13 @@ export async function runSmtp(
 	// Each item sends from its Inbox Address (the credential's inbox when empty).
 	const connectionOf = await readInboxes(this, 'Nothing was sent.');
 	const sendOnceKey = run.sendOnceKey;
-	const sendOnce = await SendOnceBatch.prepare(this, connectionOf, items.length, (i) =>
-		sendOnceKey ? sendOnceKey.call(this, i) : null,
+	const messageIdOf = run.messageIdOf;
+	const sendOnce = await SendOnceBatch.prepare(
+		this,
+		connectionOf,
+		items.length,
+		(i) => (sendOnceKey ? sendOnceKey.call(this, i) : null),
+		messageIdOf && ((i, inbox) => messageIdOf.call(this, i, inbox)),
 	);
 	// One SMTP session per inbox an execution sends from, each opened at its first message.
 	const sessions = new SmtpSessions({ logger: this.logger });

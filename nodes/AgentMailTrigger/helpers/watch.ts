@@ -10,6 +10,8 @@ import { CREDENTIAL_CHECK_MS } from '../../shared/imap/watch/credential';
 import { selectPlace, type CursorState } from '../../shared/imap/watch/cursor';
 import { REFUSED_RETRY_CAP_MS, REFUSED_RETRY_INITIAL_MS } from '../../shared/imap/watch/reconnect';
 import { MailboxSession } from '../../shared/imap/watch/session';
+import { offerReply } from '../../shared/sendAndWait/replyHandOff';
+import { registerReplyWatcher } from '../../shared/sendAndWait/replyWatchers';
 import { RunEmitter, toItem } from './emitter';
 import { toTriggerError } from './errors';
 import { readConnection, type TriggerSettings } from './settings';
@@ -55,7 +57,12 @@ export async function watch(
 		livenessWindowMs: settings.livenessWindowMs,
 		pollIntervalMs: settings.pollIntervalMs,
 		logger: ctx.logger,
-		onMessage: async (message) => await emitter.add(message),
+		// A reply to a Send and Wait question goes to its execution first (before the filters),
+		// and starts a run here only when that execution did not take it.
+		onMessage: async (message) => {
+			if ((await offerReply(message, { logger: ctx.logger, env: process.env })) === 'taken') return;
+			await emitter.add(message);
+		},
 		onCaughtUp: () => emitter.flush(),
 		onFatal: (error) => ctx.emitError(toTriggerError(node, error)),
 		// Not emitError: n8n 2.40 retries re-activating a failed trigger 5 times within about
@@ -85,8 +92,12 @@ export async function watch(
 		(error: unknown) => error,
 	);
 	if (started instanceof FatalSessionError) throw toTriggerError(node, started);
+	// Send and Wait's Reply by Email asks only when a trigger here sees the replies.
+	const unregister =
+		folder === 'INBOX' ? registerReplyWatcher(connection.imapHost, connection.email) : () => {};
 	return {
 		closeFunction: async () => {
+			unregister();
 			emitter.flush();
 			await session.stop();
 		},
