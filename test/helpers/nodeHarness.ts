@@ -27,6 +27,8 @@ export interface HarnessRun {
 	workflowId?: string;
 	/** The workflow's time zone (getTimezone); default UTC. */
 	timeZone?: string;
+	/** More of IExecuteFunctions, for an operation that needs it (Send and Wait: its resume URL). */
+	extra?: Record<string, unknown>;
 }
 
 export interface HarnessLog {
@@ -92,6 +94,7 @@ export async function runNode(
 			prepareBinaryData: async (content: Buffer, fileName?: string, mimeType?: string) =>
 				binary(fileName ?? 'file', mimeType ?? 'application/octet-stream', content),
 		},
+		...run.extra,
 	} as unknown as IExecuteFunctions;
 	const output = await (
 		run.node.execute as (this: IExecuteFunctions) => Promise<INodeExecutionData[][]>

@@ -27,14 +27,15 @@ const PRIMARY =
 const SECONDARY =
 	'display:inline-block;padding:9px 17px;margin:0 8px 8px 0;border-radius:6px;border:1px solid #1d4ed8;color:#1d4ed8;text-decoration:none;font-weight:600';
 
-/** The question's body: `message` (plain text), then the links. */
-export function questionBody(message: string, links: AnswerLink[]): QuestionBody {
+/** The question's body: `message` (plain text), then the links; `replyNote` under them. */
+export function questionBody(message: string, links: AnswerLink[], replyNote = ''): QuestionBody {
 	const text = [
 		message.trim(),
 		'',
 		...links.map((link) => `${link.label}: ${link.url}`),
 		'',
 		LINK_NOTE,
+		...(replyNote ? [replyNote] : []),
 		'',
 	].join('\n');
 	const buttons = links
@@ -46,7 +47,7 @@ export function questionBody(message: string, links: AnswerLink[]): QuestionBody
 	const html = `<!DOCTYPE html><html><body style="font-family:Arial,Helvetica,sans-serif;color:#1d1d1f">
 <p style="line-height:1.5">${textToHtml(message.trim())}</p>
 <p>${buttons}</p>
-<p style="font-size:12px;color:#6e6e73">${escapeHtml(LINK_NOTE)}</p>
+<p style="font-size:12px;color:#6e6e73">${escapeHtml(LINK_NOTE)}${replyNote ? `<br>${escapeHtml(replyNote)}` : ''}</p>
 </body></html>`;
 	return { text, html };
 }

@@ -31,6 +31,12 @@ import { toNodeError } from '../../helpers/errors';
 import { withIdentity } from '../../helpers/sendOnce';
 import { runSmtp } from '../../helpers/smtpRun';
 import { properties } from './sendAndWait.properties';
+import {
+	checkReplyByEmail,
+	replyByEmailOn,
+	replyMessageIdOf,
+	replyNote,
+} from './sendAndWait.reply';
 
 const displayOptions = { show: { resource: ['message'], operation: [SEND_AND_WAIT_OPERATION] } };
 
@@ -122,8 +128,14 @@ export async function execute(
 ): Promise<PreparedMessage> {
 	const config = readAnswerConfig(this);
 	const options = this.getNodeParameter('options', i, {}) as SendAndWaitOptions;
-	const body = questionBody(config.message, answerLinks(this, config));
+	const body = questionBody(
+		config.message,
+		answerLinks(this, config),
+		replyByEmailOn(this) ? replyNote(this, config.responseType) : '',
+	);
 	const inReplyTo = options.inReplyTo?.trim();
+	const identity = context.sendOnce.identityOf(i);
+	if (replyByEmailOn(this)) checkReplyByEmail(this, context.connection, identity?.messageId);
 	const composed = await composeMessage(
 		withIdentity(
 			{
@@ -137,7 +149,7 @@ export async function execute(
 				html: body.html,
 				...(inReplyTo ? { inReplyTo, references: [inReplyTo] } : {}),
 			},
-			context.sendOnce.identityOf(i),
+			identity,
 		),
 	);
 	return { composed, validateOnly: false };
@@ -173,7 +185,12 @@ export async function run(this: IExecuteFunctions): Promise<INodeExecutionData[]
 	} catch (error) {
 		throw toNodeError(this, error, 0, 'Nothing was sent.');
 	}
-	const [output] = await runSmtp.call(this, { execute, sendOnceKey, onlyFirstItem: true });
+	const [output] = await runSmtp.call(this, {
+		execute,
+		sendOnceKey,
+		messageIdOf: replyMessageIdOf,
+		onlyFirstItem: true,
+	});
 	const result = output[0];
 	// continueOnFail: the question did not go out, so there is nothing to wait for.
 	if (!result || (result.json.sent !== true && result.json.alreadySent !== true)) return [output];

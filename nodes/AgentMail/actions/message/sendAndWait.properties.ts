@@ -124,6 +124,15 @@ export const properties: INodeProperties[] = [
 		],
 	},
 	{
+		displayName: 'Reply by Email',
+		name: 'replyByEmail',
+		type: 'boolean',
+		default: false,
+		description:
+			'Whether the person may also answer by replying to the mail. Needs an active AgentMail Trigger on this inbox’s INBOX in this n8n; the reply is then the answer and starts no run of that trigger.',
+		displayOptions: { show: { responseType: ['approval', 'freeText'] } },
+	},
+	{
 		displayName: 'Define Form',
 		name: 'defineForm',
 		type: 'options',
@@ -202,6 +211,16 @@ export const properties: INodeProperties[] = [
 		default: {},
 		options: [
 			{
+				displayName: 'Approve Words',
+				name: 'approveWords',
+				type: 'string',
+				default: '',
+				placeholder: 'yes, approve, approved, ok, go ahead',
+				description:
+					'Reply by Email: words or phrases, separated by commas, that approve when a reply starts with one (case-insensitive). Empty: yes, y, approve, approved, ok, okay, go ahead, sure, confirmed, lgtm.',
+				displayOptions: { show: { '/responseType': ['approval'], '/replyByEmail': [true] } },
+			},
+			{
 				displayName: 'BCC',
 				name: 'bcc',
 				type: 'string',
@@ -214,6 +233,16 @@ export const properties: INodeProperties[] = [
 				type: 'string',
 				default: '',
 				description: 'Copy recipients; counted in the 50-recipient limit',
+			},
+			{
+				displayName: 'Decline Words',
+				name: 'declineWords',
+				type: 'string',
+				default: '',
+				placeholder: "no, decline, reject, don't",
+				description:
+					"Reply by Email: words or phrases, separated by commas, that decline when a reply starts with one (case-insensitive). Empty: no, n, decline, declined, reject, rejected, don't, do not, stop, deny, denied.",
+				displayOptions: { show: { '/responseType': ['approval'], '/replyByEmail': [true] } },
 			},
 			{
 				displayName: 'In Reply To',

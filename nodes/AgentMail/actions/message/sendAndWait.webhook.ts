@@ -1,12 +1,14 @@
 /**
  * The webhook behind Send and Wait's links (GET and POST on the node's waiting URL, which n8n
- * serves only while the execution waits and only with a valid signature). What each request
+ * serves only while the execution waits and only with a valid signature), and behind Reply by
+ * Email, whose replies the AgentMail Trigger hands over here (./sendAndWait.reply.ts). What each request
  * does is decided in ../../../shared/sendAndWait/answer.ts; here it is read from and written to n8n.
  */
 import type { IDataObject, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 
 import { answer } from '../../../shared/sendAndWait/answer';
 import { readAnswerConfig } from './sendAndWait.operation';
+import { pointerOf, takeReply } from './sendAndWait.reply';
 
 /** The submitted fields: n8n hands a multipart form over under `data`, a urlencoded one as is. */
 function formBody(ctx: IWebhookFunctions): Record<string, unknown> {
@@ -16,6 +18,9 @@ function formBody(ctx: IWebhookFunctions): Record<string, unknown> {
 }
 
 export async function sendAndWaitWebhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
+	// The AgentMail Trigger handing over a reply: no person, so the bot filter does not apply.
+	const pointer = pointerOf(this);
+	if (pointer !== undefined) return await takeReply(this, pointer);
 	const req = this.getRequestObject();
 	const res = this.getResponseObject();
 	const outcome = answer(readAnswerConfig(this), {
