@@ -37,7 +37,7 @@ import { runScript } from './lab/script';
 const PROJECT_ROOT = path.resolve(__dirname, '..');
 const RESULTS_FILE = path.join(PROJECT_ROOT, 'bench', 'results', 'latest.json');
 
-/** Sizes of a full run, as the issue sets them, and of a quick check. */
+/** Sizes of a full run and of a quick check. */
 const SIZES = {
 	full: { singles: 200, burst: 1000, memoryRounds: 4, send: 200, sendRounds: 3, recoveryRounds: 3 },
 	quick: { singles: 5, burst: 60, memoryRounds: 1, send: 20, sendRounds: 1, recoveryRounds: 1 },
@@ -60,7 +60,7 @@ function packageVersion(): string {
 }
 
 /**
- * The inbox phase's sizes: Get Many on folders of 2,000 and 20,000 messages (the issue's), 5
+ * The inbox phase's sizes: Get Many on folders of 2,000 and 20,000 messages, 5
  * runs per operation; a quick check uses small folders.
  */
 const INBOX_SIZES: Record<'full' | 'quick', InboxSizes> = {

@@ -136,7 +136,7 @@ export const oversized: Drill = {
 		const builtin = rowOf(rows, 'builtin');
 		return [
 			`Ours: the message is over the ${OUR_DEFAULT_MAX_MB} MB cap, so only its headers are fetched: the run gets an item with the headers, no body and a warning that says why, and the trigger goes on with the next message at once (n8n's memory: see below).`,
-			`n8n's: it downloads every part, the 33 MB attachment included, into a binary property (this lab runs n8n with filesystem binary data, as production setups do), ${builtin?.lost ? 'and lost mail here' : 'and got through it here'}, at the cost of the memory shown above. It has no size cap: a bigger message, or a few at once, take memory in proportion (the out-of-memory reports of n8n issues #15700 and #26226).`,
+			`n8n's: it downloads every part, the 33 MB attachment included, into a binary property (this lab runs n8n with filesystem binary data, as production setups do), ${builtin?.lost ? 'and lost mail here' : 'and got through it here'}, at the cost of the memory shown above. It has no size cap: a bigger message, or a few at once, take memory in proportion (the out-of-memory reports n8n-io/n8n#15700 and #26226).`,
 		];
 	},
 	async run(context): Promise<DrillOutcome> {

@@ -22,7 +22,7 @@ import {
 	type DrillContext,
 } from './drill';
 
-/** How long the server stays down (the "start again after ~5 s"). */
+/** How long the server stays down: a quick restart, as a crashed service comes back. */
 const OUTAGE_MS = 5_000;
 /** Messages per side that arrive while the server is down in the idle drill. */
 const WAITING_MESSAGES = 3;

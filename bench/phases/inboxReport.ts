@@ -6,7 +6,7 @@ const OPERATION_NAMES: Record<InboxOperation, string> = {
 	full: 'Get Many, limit 50, Full',
 	search: 'Get Many, Subject Contains (5 match), Full',
 };
-/** The target: within 1.5× of the bare client. */
+/** The target: within 1.5× of the bare client. */
 const MAX_RATIO = 1.5;
 /**
  * "Memory independent of the folder's size", read as: n8n's peak growth with the large folder
