@@ -337,6 +337,7 @@ it('reads an undecided reply as text without a decision', async () => {
 	const data = n8n.resumedWith[0][0].json.data as IDataObject;
 	expect(data).not.toHaveProperty('approved');
 	expect(data.text).toBe('Yes, but only half of it');
+	expect(data.chatInput).toBe('Yes, but only half of it');
 	expect(active.items()).toHaveLength(0);
 });
 

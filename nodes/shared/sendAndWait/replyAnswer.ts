@@ -92,9 +92,8 @@ export function judgeReply(
 	const respondedAt = now.toISOString();
 	if (question.responseType !== 'approval') return { kind: 'answer', data: { text, respondedAt } };
 	const approved = decide(text, question.approveWords, question.declineWords);
-	// No decision read: the text alone, without `approved`; never a guess.
-	return {
-		kind: 'answer',
-		data: { ...(approved === undefined ? {} : { approved }), text, respondedAt },
-	};
+	if (approved !== undefined) return { kind: 'answer', data: { approved, text, respondedAt } };
+	// No decision read: the text without `approved`, never a guess. n8n's AI Agent reads
+	// `chatInput` as the reviewer's feedback on the tool call instead of a bare refusal.
+	return { kind: 'answer', data: { text, chatInput: text, respondedAt } };
 }
