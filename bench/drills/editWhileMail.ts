@@ -12,19 +12,16 @@ import { benchMessage, Deliverer } from '../lab/mail';
 import { listExecutions, sleep } from '../lab/runs';
 import { nodeItems, TRIGGER, type Side } from '../lab/workflows';
 import {
-	faultBegins,
 	joined,
-	rig,
 	SIDE_INBOX,
 	SIDES,
 	subjects,
-	unrig,
 	waitAndTally,
-	warmUp,
 	type Drill,
 	type DrillOutcome,
 	type Rig,
 } from './drill';
+import { staged } from './stage';
 
 /** The node the edit changes; its output says which version ran. */
 const VERSION_NODE = 'Version';
@@ -122,67 +119,69 @@ export const editWhileMail: Drill = {
 	what: `Each side's workflow is its trigger and a Set node whose value names the version (v0). While one message per side arrives every ${DELIVER_EVERY_MS / 1000} s, the workflow is edited ${EDITS} times, ${EDIT_EVERY_MS / 1000} s apart (the Set value becomes v1, v2, …; PUT /api/v1/workflows/:id) and published again: odd edits by publishing (POST …/activate), even ones by deactivating and activating. Then ${AFTER_MESSAGES} more messages per side. Every message must start exactly one run; a run of an older version after a newer one has run is a ghost trigger (n8n-io/n8n#28392). Time to recover: from the delivery of the messages after the edits to the run with the last of them.`,
 	async run(context): Promise<DrillOutcome> {
 		const { lab } = context;
-		const rigs = await rig(context, this.title, {
-			shape: (_side, workflow) => withVersion(workflow, 'v0'),
-		});
-		try {
-			const warm = await warmUp(context, rigs, this.id);
-			const logs = faultBegins(lab, rigs);
-			const steady: Record<Side, string[]> = { ours: [], builtin: [] };
-			let delivering = true;
-			const deliverer = new Deliverer(lab.info);
-			const steadyLoop = (async () => {
-				for (let i = 1; delivering; i++) {
-					for (const side of SIDES) {
-						const subject = `drill ${this.id} ${side} steady ${i}`;
-						await deliverer.deliver(SIDE_INBOX[side], benchMessage(subject));
-						steady[side].push(subject);
+		return await staged(
+			context,
+			this,
+			{
+				shape: (_side, workflow) => withVersion(workflow, 'v0'),
+			},
+			async ({ rigs, warm, logs }) => {
+				const steady: Record<Side, string[]> = { ours: [], builtin: [] };
+				let delivering = true;
+				const deliverer = new Deliverer(lab.info);
+				const steadyLoop = (async () => {
+					for (let i = 1; delivering; i++) {
+						for (const side of SIDES) {
+							const subject = `drill ${this.id} ${side} steady ${i}`;
+							await deliverer.deliver(SIDE_INBOX[side], benchMessage(subject));
+							steady[side].push(subject);
+						}
+						await sleep(DELIVER_EVERY_MS);
 					}
-					await sleep(DELIVER_EVERY_MS);
-				}
-			})();
-			try {
-				for (let k = 1; k <= EDITS; k++) {
+				})();
+				try {
+					for (let k = 1; k <= EDITS; k++) {
+						await sleep(EDIT_EVERY_MS);
+						await Promise.all(
+							SIDES.map(
+								async (side) => await editAndPublish(lab, rigs[side], `v${k}`, k % 2 === 0),
+							),
+						);
+						context.log(`${this.id}: edit ${k} saved and published`);
+					}
 					await sleep(EDIT_EVERY_MS);
-					await Promise.all(
-						SIDES.map(async (side) => await editAndPublish(lab, rigs[side], `v${k}`, k % 2 === 0)),
-					);
-					context.log(`${this.id}: edit ${k} saved and published`);
+				} finally {
+					delivering = false;
+					await steadyLoop;
+					deliverer.close();
 				}
-				await sleep(EDIT_EVERY_MS);
-			} finally {
-				delivering = false;
-				await steadyLoop;
-				deliverer.close();
-			}
-			const after = {} as Record<Side, string[]>;
-			const afterAt = Date.now();
-			const sender = new Deliverer(lab.info);
-			try {
-				for (const side of SIDES) {
-					after[side] = subjects(this.id, side, 'after the edits', AFTER_MESSAGES);
-					for (const subject of after[side]) {
-						await sender.deliver(SIDE_INBOX[side], benchMessage(subject));
+				const after = {} as Record<Side, string[]>;
+				const afterAt = Date.now();
+				const sender = new Deliverer(lab.info);
+				try {
+					for (const side of SIDES) {
+						after[side] = subjects(this.id, side, 'after the edits', AFTER_MESSAGES);
+						for (const subject of after[side]) {
+							await sender.deliver(SIDE_INBOX[side], benchMessage(subject));
+						}
 					}
+				} finally {
+					sender.close();
 				}
-			} finally {
-				sender.close();
-			}
-			const outcome = await waitAndTally(this.title, rigs, logs, {
-				keys: joined(warm, steady, after),
-				held: joined(steady, after),
-				faultEndedAt: afterAt,
-				boundMs: BOUND_MS,
-				nudge: true,
-			});
-			const versions: string[] = [];
-			for (const side of SIDES) {
-				versions.push(...(await versionsRun(lab, rigs[side], `v${EDITS}`, after[side])));
-			}
-			outcome.notes.unshift(...versions);
-			return outcome;
-		} finally {
-			await unrig(context, rigs);
-		}
+				const outcome = await waitAndTally(this.title, rigs, logs, {
+					keys: joined(warm, steady, after),
+					held: joined(steady, after),
+					faultEndedAt: afterAt,
+					boundMs: BOUND_MS,
+					nudge: true,
+				});
+				const versions: string[] = [];
+				for (const side of SIDES) {
+					versions.push(...(await versionsRun(lab, rigs[side], `v${EDITS}`, after[side])));
+				}
+				outcome.notes.unshift(...versions);
+				return outcome;
+			},
+		);
 	},
 };

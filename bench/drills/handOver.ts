@@ -27,6 +27,7 @@ import {
 	type Drill,
 	type DrillOutcome,
 } from './drill';
+import { staged } from './stage';
 import { DRILL_ID_HEADER } from './mailbox';
 
 /** How long the binary store fails: past our trigger's longest pause between tries. */
@@ -141,58 +142,59 @@ export const poisonMessage: Drill = {
 	},
 	async run(context): Promise<DrillOutcome> {
 		const { lab } = context;
-		const rigs = await rig(context, this.title, { keyOf: byDrillId });
-		try {
-			const logs = faultBegins(lab, rigs);
-			const keys = {} as Record<Side, string[]>;
-			const startedAt = Date.now();
-			const deliverer = new Deliverer(lab.info);
-			try {
-				for (const side of SIDES) {
-					const poisonKey = `${side}:poison`;
-					if (side === 'ours') {
-						const poison = benchMessage(`drill poison ${side} poison`);
-						await deliverer.deliver(
-							SIDE_INBOX[side],
-							withHeaders(poison, [`${DRILL_ID_HEADER}: ${poisonKey}`, `${POISON_HEADER}: 1`]),
-						);
-					} else {
-						const raw = readFileSync(path.join(CORPUS_DIR, BUILTIN_POISON_FILE));
-						await deliver(
-							lab.info,
-							SIDE_INBOX[side],
-							Buffer.concat([Buffer.from(`${DRILL_ID_HEADER}: ${poisonKey}\r\n`), raw]),
-							{ from: BENCH_SENDER },
-						);
+		return await staged(
+			context,
+			this,
+			{ keyOf: byDrillId, warmUp: false },
+			async ({ rigs, logs }) => {
+				const keys = {} as Record<Side, string[]>;
+				const startedAt = Date.now();
+				const deliverer = new Deliverer(lab.info);
+				try {
+					for (const side of SIDES) {
+						const poisonKey = `${side}:poison`;
+						if (side === 'ours') {
+							const poison = benchMessage(`drill poison ${side} poison`);
+							await deliverer.deliver(
+								SIDE_INBOX[side],
+								withHeaders(poison, [`${DRILL_ID_HEADER}: ${poisonKey}`, `${POISON_HEADER}: 1`]),
+							);
+						} else {
+							const raw = readFileSync(path.join(CORPUS_DIR, BUILTIN_POISON_FILE));
+							await deliver(
+								lab.info,
+								SIDE_INBOX[side],
+								Buffer.concat([Buffer.from(`${DRILL_ID_HEADER}: ${poisonKey}\r\n`), raw]),
+								{ from: BENCH_SENDER },
+							);
+						}
+						const behind = subjects(this.id, side, 'behind', BEHIND_POISON);
+						for (const subject of behind) {
+							await deliverer.deliver(
+								SIDE_INBOX[side],
+								withHeaders(benchMessage(subject), [`${DRILL_ID_HEADER}: ${subject}`]),
+							);
+						}
+						keys[side] = [poisonKey, ...behind];
 					}
-					const behind = subjects(this.id, side, 'behind', BEHIND_POISON);
-					for (const subject of behind) {
-						await deliverer.deliver(
-							SIDE_INBOX[side],
-							withHeaders(benchMessage(subject), [`${DRILL_ID_HEADER}: ${subject}`]),
-						);
-					}
-					keys[side] = [poisonKey, ...behind];
+				} finally {
+					deliverer.close();
 				}
-			} finally {
-				deliverer.close();
-			}
-			const outcome = await waitAndTally(this.title, rigs, logs, {
-				keys,
-				held: keys,
-				faultEndedAt: startedAt,
-				boundMs: POISON_BOUND_MS,
-				nudge: true,
-			});
-			// The fault is put in from outside: say so when it did not take, rather than pass.
-			if (!logs.about('ours').some((line) => /could not convert message/.test(line))) {
-				outcome.notes.unshift(
-					`- **The injected fault did not take** (no "could not convert" line from ours): this row says nothing about a conversion that throws.`,
-				);
-			}
-			return outcome;
-		} finally {
-			await unrig(context, rigs);
-		}
+				const outcome = await waitAndTally(this.title, rigs, logs, {
+					keys,
+					held: keys,
+					faultEndedAt: startedAt,
+					boundMs: POISON_BOUND_MS,
+					nudge: true,
+				});
+				// The fault is put in from outside: say so when it did not take, rather than pass.
+				if (!logs.about('ours').some((line) => /could not convert message/.test(line))) {
+					outcome.notes.unshift(
+						`- **The injected fault did not take** (no "could not convert" line from ours): this row says nothing about a conversion that throws.`,
+					);
+				}
+				return outcome;
+			},
+		);
 	},
 };

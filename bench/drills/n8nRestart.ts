@@ -7,16 +7,13 @@ import { BUILTIN_ON_START } from './builtinTrigger';
 import {
 	deliverEach,
 	joined,
-	rig,
 	seconds,
-	unrig,
 	waitAndTally,
-	warmUp,
-	faultBegins,
 	rowOf,
 	type Drill,
 	type DrillOutcome,
 } from './drill';
+import { staged } from './stage';
 
 /** Messages per side that arrive while n8n is down. */
 const WAITING_MESSAGES = 5;
@@ -37,10 +34,7 @@ export const n8nRestart: Drill = {
 	},
 	async run(context): Promise<DrillOutcome> {
 		const { lab } = context;
-		const rigs = await rig(context, this.title);
-		try {
-			const warm = await warmUp(context, rigs, this.id);
-			const logs = faultBegins(lab, rigs);
+		return await staged(context, this, {}, async ({ rigs, warm, logs }) => {
 			let waiting = {} as Record<Side, string[]>;
 			const stoppingAt = Date.now();
 			await lab.restartN8n(async () => {
@@ -59,8 +53,6 @@ export const n8nRestart: Drill = {
 				`- n8n stopped and ready again after ${seconds(readyAt - stoppingAt)}.`,
 			);
 			return outcome;
-		} finally {
-			await unrig(context, rigs);
-		}
+		});
 	},
 };

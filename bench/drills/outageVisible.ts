@@ -7,21 +7,18 @@
 import { benchMessage } from '../lab/mail';
 import type { Side } from '../lab/workflows';
 import {
-	faultBegins,
 	joined,
-	rig,
 	rowOf,
 	seconds,
 	SIDE_INBOX,
 	SIDES,
 	subjects,
-	unrig,
 	waitAndTally,
-	warmUp,
 	type Drill,
 	type DrillOutcome,
 	type Rigs,
 } from './drill';
+import { staged } from './stage';
 import type { LogWindow } from './logs';
 import { sleep } from '../lab/runs';
 
@@ -74,40 +71,40 @@ export const outageVisible: Drill = {
 	},
 	async run(context): Promise<DrillOutcome> {
 		const { lab } = context;
-		const rigs = await rig(context, this.title, {
-			ours: { options: { outageMinutes: REPORT_AFTER_MINUTES } },
-		});
-		try {
-			const warm = await warmUp(context, rigs, this.id);
-			const logs = faultBegins(lab, rigs);
-			await lab.sandbox.killImap();
-			const downAt = Date.now();
-			const waiting = {} as Record<Side, string[]>;
-			for (const side of SIDES) {
-				waiting[side] = subjects(this.id, side, 'while down', WAITING_MESSAGES);
-				for (const subject of waiting[side]) {
-					await lab.sandbox.depositInMaildir(SIDE_INBOX[side], benchMessage(subject).raw);
+		return await staged(
+			context,
+			this,
+			{
+				ours: { options: { outageMinutes: REPORT_AFTER_MINUTES } },
+			},
+			async ({ rigs, warm, logs }) => {
+				await lab.sandbox.killImap();
+				const downAt = Date.now();
+				const waiting = {} as Record<Side, string[]>;
+				for (const side of SIDES) {
+					waiting[side] = subjects(this.id, side, 'while down', WAITING_MESSAGES);
+					for (const subject of waiting[side]) {
+						await lab.sandbox.depositInMaildir(SIDE_INBOX[side], benchMessage(subject).raw);
+					}
 				}
-			}
-			// Watched through the outage, so the failed runs and the toggle are sampled in it.
-			await Promise.all(
-				SIDES.map(async (side) => await rigs[side].watch.observe(OUTAGE_MS - 2_000)),
-			);
-			await sleep(Math.max(0, downAt + OUTAGE_MS - Date.now()));
-			await lab.sandbox.startImap();
-			const backAt = Date.now();
-			context.log(`${this.id}: Dovecot back after ${seconds(backAt - downAt)}`);
-			const outcome = await waitAndTally(this.title, rigs, logs, {
-				keys: joined(warm, waiting),
-				held: waiting,
-				faultEndedAt: backAt,
-				boundMs: BOUND_MS,
-				nudge: true,
-			});
-			outcome.notes.unshift(...outageNotes(rigs, logs, downAt, backAt));
-			return outcome;
-		} finally {
-			await unrig(context, rigs);
-		}
+				// Watched through the outage, so the failed runs and the toggle are sampled in it.
+				await Promise.all(
+					SIDES.map(async (side) => await rigs[side].watch.observe(OUTAGE_MS - 2_000)),
+				);
+				await sleep(Math.max(0, downAt + OUTAGE_MS - Date.now()));
+				await lab.sandbox.startImap();
+				const backAt = Date.now();
+				context.log(`${this.id}: Dovecot back after ${seconds(backAt - downAt)}`);
+				const outcome = await waitAndTally(this.title, rigs, logs, {
+					keys: joined(warm, waiting),
+					held: waiting,
+					faultEndedAt: backAt,
+					boundMs: BOUND_MS,
+					nudge: true,
+				});
+				outcome.notes.unshift(...outageNotes(rigs, logs, downAt, backAt));
+				return outcome;
+			},
+		);
 	},
 };

@@ -21,6 +21,7 @@ import {
 	type Drill,
 	type DrillContext,
 } from './drill';
+import { staged } from './stage';
 
 /** How long the server stays down: a quick restart, as a crashed service comes back. */
 const OUTAGE_MS = 5_000;
@@ -54,10 +55,7 @@ export const killIdle: Drill = {
 		];
 	},
 	async run(context) {
-		const rigs = await rig(context, this.title);
-		try {
-			const warm = await warmUp(context, rigs, this.id);
-			const logs = faultBegins(context.lab, rigs);
+		return await staged(context, this, {}, async ({ rigs, warm, logs }) => {
 			await context.lab.sandbox.killImap();
 			const killedAt = Date.now();
 			const waiting = {} as Record<Side, string[]>;
@@ -76,9 +74,7 @@ export const killIdle: Drill = {
 				boundMs: RECOVERY_BOUND_MS,
 				nudge: true,
 			});
-		} finally {
-			await unrig(context, rigs);
-		}
+		});
 	},
 };
 
