@@ -24,11 +24,16 @@ export async function seedFolder(
 	const client = await imapClient(address);
 	try {
 		await client.mailboxCreate(folder);
-		const uids: number[] = [];
+		let uids: number[] = [];
 		for (const m of messages) {
 			const appended = await client.append(folder, m.raw, m.flags ?? [], m.date);
-			if (!appended || !appended.uid) throw new Error(`APPEND to ${folder} gave no UID`);
-			uids.push(appended.uid);
+			if (!appended) throw new Error(`APPEND to ${folder} failed`);
+			uids.push(appended.uid ?? 0);
+		}
+		// Without UIDPLUS an APPEND gives no UID: the folder holds only these, in order.
+		if (uids.includes(0)) {
+			await client.mailboxOpen(folder, { readOnly: true });
+			uids = (await client.fetchAll('1:*', { uid: true })).map((m) => m.uid);
 		}
 		const status = await client.status(folder, { uidValidity: true });
 		if (!status) throw new Error(`STATUS ${folder} failed`);

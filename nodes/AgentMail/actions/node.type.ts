@@ -16,6 +16,7 @@ type AgentMailMap = {
 		| 'move'
 		| 'delete';
 	folder: 'getMany';
+	inbox: 'checkCapabilities';
 	thread: 'get';
 };
 

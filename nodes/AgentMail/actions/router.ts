@@ -8,6 +8,7 @@ import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData } f
 import { runImap, type ImapOperation } from '../helpers/imapRun';
 import { runSmtp, type SmtpOperation } from '../helpers/smtpRun';
 import * as folder from './folder/Folder.resource';
+import * as inbox from './inbox/Inbox.resource';
 import * as message from './message/Message.resource';
 import * as thread from './thread/Thread.resource';
 import type { OperationKey } from './node.type';
@@ -40,6 +41,7 @@ const runners: Record<OperationKey, Runner> = {
 	'message:delete': imap(message.delete),
 	'folder:getMany': imap(folder.getMany),
 	'thread:get': imap(thread.get),
+	'inbox:checkCapabilities': imap(inbox.checkCapabilities),
 };
 
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {

@@ -11,6 +11,7 @@ import {
 
 import { inboxAddressProperty } from '../../shared/methods/properties';
 import * as folder from './folder/Folder.resource';
+import * as inbox from './inbox/Inbox.resource';
 import * as message from './message/Message.resource';
 import * as thread from './thread/Thread.resource';
 
@@ -58,12 +59,14 @@ export const versionDescription: Description = {
 				{ name: 'Message', value: 'message' },
 				{ name: 'Thread', value: 'thread' },
 				{ name: 'Folder', value: 'folder' },
+				{ name: 'Inbox', value: 'inbox' },
 			],
 			default: 'message',
 		},
 		...message.description,
 		...thread.description,
 		...folder.description,
+		...inbox.description,
 		{
 			...inboxAddressProperty(
 				"The inbox to send from: another inbox the credential's API key may open, so one credential serves many inboxes. Empty: the credential's inbox. It is the login and the only allowed From.",
