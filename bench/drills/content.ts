@@ -25,6 +25,7 @@ import {
 	type DrillContext,
 	type DrillOutcome,
 } from './drill';
+import { verdict } from './prose';
 import { DRILL_ID_HEADER } from './mailbox';
 import type { KeyOf } from './watch';
 
@@ -66,10 +67,14 @@ export const corpus: Drill = {
 	explain(rows) {
 		const ours = rowOf(rows, 'ours');
 		const builtin = rowOf(rows, 'builtin');
-		return [
-			`Ours: every message is parsed in a time-boxed, size-bounded parse; what cannot be parsed becomes a warning on the item, never an error of the trigger: ${ours?.delivered} messages, ${ours?.runs} runs, ${ours?.lost} lost.`,
-			`n8n's: ${builtin?.lost ? `${builtin.lost} of ${builtin.delivered} messages never produced a run (named below; what a new message did after that: see the nudge below).` : 'every message produced an item.'} Up to n8n 2.40 its IMAP library (@n8n/imap on node-imap) threw "Got 0 parts, should get 1" on the attachment of one corpus message, issue250, and so failed that message's whole batch at every fetch; n8n 2.41's, on imapflow, downloads each part with imapflow's download instead.`,
-		];
+		return verdict('corpus', {
+			delivered: String(ours?.delivered),
+			runs: String(ours?.runs),
+			lost: String(ours?.lost),
+			outcome: builtin?.lost
+				? `${builtin.lost} of ${builtin.delivered} messages never produced a run (named below; what a new message did after that: see the nudge below).`
+				: 'every message produced an item.',
+		});
 	},
 	async run(context): Promise<DrillOutcome> {
 		const { lab } = context;
@@ -134,10 +139,10 @@ export const oversized: Drill = {
 	what: `One message of about 45 MB (a 33 MB attachment, base64) — over our trigger's default Max Message Size of ${OUR_DEFAULT_MAX_MB} MB — then a normal one, delivered over LMTP to one side at a time (the other idles), while n8n's memory (RSS) is sampled. Time column: from the end of the big delivery to the run with the normal message after it.`,
 	explain(rows) {
 		const builtin = rowOf(rows, 'builtin');
-		return [
-			`Ours: the message is over the ${OUR_DEFAULT_MAX_MB} MB cap, so only its headers are fetched: the run gets an item with the headers, no body and a warning that says why, and the trigger goes on with the next message at once (n8n's memory: see below).`,
-			`n8n's: it downloads every part, the 33 MB attachment included, into a binary property (this lab runs n8n with filesystem binary data, as production setups do), ${builtin?.lost ? 'and lost mail here' : 'and got through it here'}, at the cost of the memory shown above. It has no size cap: a bigger message, or a few at once, take memory in proportion (the out-of-memory reports n8n-io/n8n#15700 and #26226).`,
-		];
+		return verdict('oversized', {
+			capMb: OUR_DEFAULT_MAX_MB,
+			outcome: builtin?.lost ? 'and lost mail here' : 'and got through it here',
+		});
 	},
 	async run(context): Promise<DrillOutcome> {
 		const { lab } = context;

@@ -20,6 +20,7 @@ import {
 	type Drill,
 	type DrillOutcome,
 } from './drill';
+import { prose, verdict } from './prose';
 
 /** Our trigger's default connection check (livenessSeconds), as users have it. */
 const OUR_DEFAULT_WINDOW_S = 60;
@@ -32,10 +33,12 @@ export const halfOpen: Drill = {
 	what: `Both triggers connect through a TCP proxy in front of Dovecot's IMAP port (their own credentials with the proxy's port); after a warm-up message the proxy stops forwarding on the open connections without closing them, and one message per side is delivered. Each side gets ${BOUND_MS / 1000} s. Time to recover: from the freeze to the run with that message.`,
 	explain(rows) {
 		const builtin = rowOf(rows, 'builtin');
-		return [
-			`Ours: a NOOP every ${OUR_DEFAULT_WINDOW_S / 2} s (half the connection-check window) must be answered within ${OUR_DEFAULT_WINDOW_S / 4} s; the first one after the freeze was not, so the connection was replaced (a new one goes through the proxy) and the catch-up brought the message. A freeze is found between ${OUR_DEFAULT_WINDOW_S / 4} and ${(OUR_DEFAULT_WINDOW_S * 3) / 4} s after it happens with the default window.`,
-			`n8n's: its IMAP library (@n8n/imap, on imapflow since n8n 2.41) restarts IDLE every 120 s (maxIdleTime: DONE, then IDLE again) and gives the socket a 120 s inactivity timeout. Neither notices a connection that stays up but goes silent: the DONE gets no answer and has no timeout of its own, and imapflow, when that timeout fires while it is idling, only queues a NOOP behind the unanswered IDLE instead of dropping the connection; the TCP connection to the proxy stays up. ${builtin?.lost ? 'The message sent into the silence never came, the workflow kept showing as active and the log stayed empty: the "silent death" users report (n8n-io/n8n#36388, #30871, #38721). On a real network a write into a dead connection fails only after TCP gives up retransmitting (about 15 minutes on Linux); here the proxy keeps TCP alive, so it never does.' : 'It recovered here anyway.'}`,
-		];
+		return verdict('half-open', {
+			noopS: OUR_DEFAULT_WINDOW_S / 2,
+			answerS: OUR_DEFAULT_WINDOW_S / 4,
+			latestS: (OUR_DEFAULT_WINDOW_S * 3) / 4,
+			outcome: builtin?.lost ? prose('half-open.lost') : 'It recovered here anyway.',
+		});
 	},
 	async run(context): Promise<DrillOutcome> {
 		const { lab } = context;

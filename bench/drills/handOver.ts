@@ -27,6 +27,7 @@ import {
 	type Drill,
 	type DrillOutcome,
 } from './drill';
+import { prose, verdict } from './prose';
 import { staged } from './stage';
 import { DRILL_ID_HEADER } from './mailbox';
 
@@ -84,9 +85,12 @@ export const binaryStoreDown: Drill = {
 	what: `n8n runs with filesystem binary data (as in production); its storage folder becomes a plain file for ${STORE_DOWN_MS / 1000} s, so storing any attachment fails as on a full disk. Meanwhile ${STORE_DOWN_MESSAGES} messages per side arrive, every other one with a ${ATTACHMENT_BYTES / 1000} kB attachment (both sides download attachments). Then the folder is put back. Time to recover: from the store's return to the run with the last waiting message.`,
 	explain(rows) {
 		const ours = rowOf(rows, 'ours');
-		return [
-			`Ours: the first waiting message cannot be handed over; the trigger keeps its IMAP connection, records one failed execution ("n8n could not store the attachments of message …", which starts the error workflow), and tries the same message again after 1 s, growing to 15 s, logging each try at warn. The mail behind it waits in order, also the messages without attachments${ours?.lost === 0 && ours.duplicates === 0 ? '; once the store was back every message started its run once, in order' : ''}.`,
-		];
+		return verdict('binary-store', {
+			outcome:
+				ours?.lost === 0 && ours.duplicates === 0
+					? '; once the store was back every message started its run once, in order'
+					: '',
+		});
 	},
 	async run(context): Promise<DrillOutcome> {
 		const { lab } = context;
@@ -135,10 +139,12 @@ export const poisonMessage: Drill = {
 	explain(rows) {
 		const ours = rowOf(rows, 'ours');
 		const builtin = rowOf(rows, 'builtin');
-		return [
-			`Ours: the conversion is tried 3 times, 1 and 2 s apart; then the message starts its run with its headers only and the failure in \`warnings\`, one failed execution says what happened, and the mail behind it flows${ours?.lost === 0 ? '' : ' (not here: see the notes)'}.`,
-			`n8n's: ${builtin?.lost ? `${builtin.lost} of its ${builtin.delivered} messages never came within the bound, though the corpus drill put the same first message through; what n8n showed and logged is below, and this drill does not tell why.` : 'every message came.'}`,
-		];
+		return verdict('poison', {
+			oursOutcome: ours?.lost === 0 ? '' : ' (not here: see the notes)',
+			builtinOutcome: builtin?.lost
+				? prose('poison.lost', { lost: builtin.lost, delivered: builtin.delivered })
+				: 'every message came.',
+		});
 	},
 	async run(context): Promise<DrillOutcome> {
 		const { lab } = context;

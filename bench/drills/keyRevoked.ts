@@ -26,7 +26,7 @@ import {
 	type Drill,
 	type DrillOutcome,
 } from './drill';
-import { BUILTIN_ON_START } from './builtinTrigger';
+import { prose, verdict } from './prose';
 
 /**
  * How long the keys stay revoked: past n8n's trigger giving up (6 attempts, ~31 s of backoff
@@ -63,10 +63,14 @@ export const keyRevoked: Drill = {
 		const ours = rowOf(rows, 'ours');
 		const builtin = rowOf(rows, 'builtin');
 		const reactivated = (row?: Row) => row?.recovery.includes('by itself') ?? false;
-		return [
-			`Ours: the reconnect after the restart is refused; the trigger records one failed execution "refused the login … check the API key" (n8n's saveFailedExecution: it shows in the workflow's executions and starts its error workflow), stays active and tries again after 5 s, then 10, 20, 40 s and so on up to every 5 minutes (many wrong logins can lock an account). ${reactivated(ours) ? 'Yet it did not come back by itself here: the drill switched it off and on; it then caught up from its watermark and put out the waiting mail once.' : 'Once the key was back, its next attempt logged in, logged the restore and put out the waiting mail once, from its watermark.'} (Before this was fixed it reported through emitError; n8n ${N8N_VERSION} retries re-activating such a trigger 5 times, 1-8 s apart, then never again, so a revocation longer than ~15 s stopped it until the user switched the workflow off and on.)`,
-			`n8n's: its 6 reconnect attempts are refused, then it reports "IMAP connection closed unexpectedly" (not that the login was refused) and n8n retries the activation 5 times, 1-8 s apart, ~40 s after the revocation (see below whether one of those came after the key was back). It is active again by n8n's retry or by the drill. ${BUILTIN_ON_START} ${builtin?.lost ? `${builtin.lost} of the waiting messages never came (the nudge below says whether the next mail brought them).` : 'The waiting mail came here.'}`,
-		];
+		return verdict('key-revoked', {
+			oursOutcome: prose(reactivated(ours) ? 'key-revoked.rescued' : 'key-revoked.recovered'),
+			n8nVersion: N8N_VERSION,
+			onStart: prose('builtin-on-start'),
+			builtinOutcome: builtin?.lost
+				? `${builtin.lost} of the waiting messages never came (the nudge below says whether the next mail brought them).`
+				: 'The waiting mail came here.',
+		});
 	},
 	async run(context): Promise<DrillOutcome> {
 		const { lab } = context;

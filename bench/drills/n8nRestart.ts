@@ -3,7 +3,6 @@
  * does), mail arrives while it is down, and it is started again with the same database.
  */
 import type { Side } from '../lab/workflows';
-import { BUILTIN_ON_START } from './builtinTrigger';
 import {
 	deliverEach,
 	joined,
@@ -13,6 +12,7 @@ import {
 	type Drill,
 	type DrillOutcome,
 } from './drill';
+import { prose } from './prose';
 import { staged } from './stage';
 
 /** Messages per side that arrive while n8n is down. */
@@ -29,7 +29,7 @@ export const n8nRestart: Drill = {
 		const builtin = rowOf(rows, 'builtin');
 		return [
 			`Ours: n8n saves the trigger's static data with each emit, so on start it knows the last UID it handed over and catches up from there before idling: the waiting mail came once, ${ours?.recovery} after n8n was ready.`,
-			`n8n's: n8n activates it again as it starts. ${BUILTIN_ON_START} ${builtin ? `Time to recover here: ${builtin.recovery}; ${builtin.lost ? `${builtin.lost} of its ${builtin.delivered} messages never came (named below)` : 'none of its messages was lost'}.` : ''}`,
+			`n8n's: n8n activates it again as it starts. ${prose('builtin-on-start')} ${builtin ? `Time to recover here: ${builtin.recovery}; ${builtin.lost ? `${builtin.lost} of its ${builtin.delivered} messages never came (named below)` : 'none of its messages was lost'}.` : ''}`,
 		];
 	},
 	async run(context): Promise<DrillOutcome> {

@@ -21,6 +21,7 @@ import {
 	type Drill,
 	type DrillContext,
 } from './drill';
+import { verdict } from './prose';
 import { staged } from './stage';
 
 /** How long the server stays down: a quick restart, as a crashed service comes back. */
@@ -49,10 +50,10 @@ export const killIdle: Drill = {
 	what: `Both triggers idle; Dovecot (IMAP and LMTP) is SIGKILLed, ${WAITING_MESSAGES} messages per side are put into the maildirs while it is down, and it is started again ${OUTAGE_MS / 1000} s after the kill. Time to recover: from Dovecot accepting connections again to the run that carried the last waiting message.`,
 	explain(rows) {
 		const builtin = rowOf(rows, 'builtin');
-		return [
-			"Ours: the session sees the connection close, reconnects (first attempt after 250 ms, at most 1 s apart during the first minute of an outage) and catches up from its watermark (the highest UID handed to n8n, kept in the workflow's static data and saved with each emit), so the waiting mail comes once, right after the server is back. The loss and the restore are logged at info level.",
-			`n8n's: its IMAP library (@n8n/imap, on imapflow since n8n 2.41: ImapSimple.restore) retries a dropped connection 6 times, 1, 2, 4, 8 and 16 s apart, and searches for unseen mail past its last UID after reconnecting (catchUp); a ${OUTAGE_MS / 1000} s outage fits in that budget${builtin?.lost ? ', yet mail was lost here' : ''}. It logs the restore at debug level only, so the info log shows nothing; an outage longer than its ~31 s of retries ends in "IMAP connection closed unexpectedly" and n8n's own activation retries (see the key drill).`,
-		];
+		return verdict('kill-idle', {
+			outageS: OUTAGE_MS / 1000,
+			lostHere: builtin?.lost ? ', yet mail was lost here' : '',
+		});
 	},
 	async run(context) {
 		return await staged(context, this, {}, async ({ rigs, warm, logs }) => {
@@ -84,10 +85,11 @@ export const killMidBurst: Drill = {
 	what: `A burst of ${BURST_MESSAGES} messages per side: the first ${BURST_MESSAGES / 2} are delivered over LMTP (both sides interleaved); as soon as both sides have started runs for them, Dovecot is SIGKILLed under the runs coming in; the other ${BURST_MESSAGES / 2} go into the maildirs while it is down; it is back ${OUTAGE_MS / 1000} s after the kill. Time to recover: from Dovecot back to the run that carried the last message of the burst.`,
 	explain(rows) {
 		const builtin = rowOf(rows, 'builtin');
-		return [
-			'Ours: killed while it was handing the burst to n8n one message per run. The watermark moves with each emit, so after the reconnect it resumed right after the last message handed over: nothing twice, nothing skipped.',
-			`n8n's: up to 20 messages per run (getNewEmails in 2.41: search, fetch, STORE \\Seen, move the watermark, emit). A STORE that the server carried out but whose answer the kill cut off throws before the emit and leaves that batch marked read but never run (its search after the reconnect is for unseen mail past the watermark); ${builtin?.lost ? `mail was lost here: ${builtin.lost}` : 'this run did not hit that window'}.`,
-		];
+		return verdict('kill-burst', {
+			outcome: builtin?.lost
+				? `mail was lost here: ${builtin.lost}`
+				: 'this run did not hit that window',
+		});
 	},
 	async run(context) {
 		const { lab } = context;

@@ -29,7 +29,7 @@ import {
 	type DrillContext,
 	type DrillOutcome,
 } from './drill';
-import { BUILTIN_ON_START } from './builtinTrigger';
+import { prose } from './prose';
 import { RestSession } from './watch';
 
 /** The version upgraded from: the one before the pin. */
@@ -166,7 +166,7 @@ export const upgradeInPlace: Drill = {
 		const builtin = rowOf(rows, 'builtin');
 		return [
 			"Ours: its watermark is in the workflow's static data, in the database the new version migrates and keeps; the new n8n activates the workflow, the trigger catches up from there and puts out the waiting mail once.",
-			`n8n's: the new n8n activates it. ${BUILTIN_ON_START} n8n ${FROM_VERSION} wrote the last UID into the static data only after emitting a batch, and n8n saves the static data as the emit goes out, so a lone message's UID was never saved: the new version ${builtin?.lost ? 'found none, and the mail that arrived during the upgrade waited for the next message (the nudge)' : 'may find none, yet the waiting mail came here'}.`,
+			`n8n's: the new n8n activates it. ${prose('builtin-on-start')} n8n ${FROM_VERSION} wrote the last UID into the static data only after emitting a batch, and n8n saves the static data as the emit goes out, so a lone message's UID was never saved: the new version ${builtin?.lost ? 'found none, and the mail that arrived during the upgrade waited for the next message (the nudge)' : 'may find none, yet the waiting mail came here'}.`,
 		];
 	},
 	async run(context): Promise<DrillOutcome> {

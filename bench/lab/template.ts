@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 
-const PART = /^<!-- part: ([\w-]+) -->$/gm;
+const PART = /^<!-- part: ([\w.-]+) -->$/gm;
 
 export type Fill = (part: string, values?: Record<string, string | number>) => string;
 
