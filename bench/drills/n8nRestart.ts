@@ -12,7 +12,7 @@ import {
 	type Drill,
 	type DrillOutcome,
 } from './drill';
-import { prose } from './prose';
+import { prose, verdict } from './prose';
 import { staged } from './stage';
 
 /** Messages per side that arrive while n8n is down. */
@@ -27,10 +27,14 @@ export const n8nRestart: Drill = {
 	explain(rows) {
 		const ours = rowOf(rows, 'ours');
 		const builtin = rowOf(rows, 'builtin');
-		return [
-			`Ours: n8n saves the trigger's static data with each emit, so on start it knows the last UID it handed over and catches up from there before idling: the waiting mail came once, ${ours?.recovery} after n8n was ready.`,
-			`n8n's: n8n activates it again as it starts. ${prose('builtin-on-start')} ${builtin ? `Time to recover here: ${builtin.recovery}; ${builtin.lost ? `${builtin.lost} of its ${builtin.delivered} messages never came (named below)` : 'none of its messages was lost'}.` : ''}`,
-		];
+		const lost = builtin?.lost
+			? `${builtin.lost} of its ${builtin.delivered} messages never came (named below)`
+			: 'none of its messages was lost';
+		return verdict('n8n-restart', {
+			oursRecovery: String(ours?.recovery),
+			onStart: prose('builtin-on-start'),
+			outcome: builtin ? `Time to recover here: ${builtin.recovery}; ${lost}.` : '',
+		});
 	},
 	async run(context): Promise<DrillOutcome> {
 		const { lab } = context;

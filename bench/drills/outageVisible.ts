@@ -18,6 +18,7 @@ import {
 	type DrillOutcome,
 	type Rigs,
 } from './drill';
+import { prose, verdict } from './prose';
 import { staged } from './stage';
 import type { LogWindow } from './logs';
 import { sleep } from '../lab/runs';
@@ -64,10 +65,12 @@ export const outageVisible: Drill = {
 	what: `Our trigger with "Report Outage After" at ${REPORT_AFTER_MINUTES} min (${REPORT_AFTER_MINUTES * 60} s); n8n's as it is. Dovecot is SIGKILLed and stays down ${OUTAGE_MS / 1000} s; ${WAITING_MESSAGES} messages per side are put into the maildirs meanwhile; then it is started again. Counted: the failed executions each side recorded during the outage (public API, status error), whether the workflow stayed active, the log's lines, and the mail after the return. Time to recover: from Dovecot back to the run with the last waiting message.`,
 	explain(rows) {
 		const builtin = rowOf(rows, 'builtin');
-		return [
-			`Ours: ${REPORT_AFTER_MINUTES * 60} s without a connection, it recorded one failed execution naming the server and the cause (n8n's saveFailedExecution: the workflow's executions show it and its error workflow starts) and logged it once at warn level; the workflow stayed active and kept retrying; once back it caught up from its watermark and logged how many messages that was.`,
-			`n8n's: no run and no failed execution for the outage. After its ~31 s of reconnect attempts it reports "IMAP connection closed unexpectedly"; n8n shows that next to the workflow, which stays active, and retries the activation a few times, 1-8 s apart. ${builtin?.lost ? `Those retries all came while the server was still down, so the trigger stayed off once they were spent: the ${builtin.lost} waiting messages never came (the nudge below says whether a new message brought them).` : 'One of those retries came after the server was back here, and the mail came.'}`,
-		];
+		return verdict('outage-visible', {
+			thresholdS: REPORT_AFTER_MINUTES * 60,
+			outcome: builtin?.lost
+				? prose('outage-visible.lost', { lost: builtin.lost })
+				: 'One of those retries came after the server was back here, and the mail came.',
+		});
 	},
 	async run(context): Promise<DrillOutcome> {
 		const { lab } = context;

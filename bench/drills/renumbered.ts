@@ -20,6 +20,7 @@ import {
 	type Drill,
 	type DrillOutcome,
 } from './drill';
+import { verdict } from './prose';
 import { asOwner } from './mailbox';
 
 /** The folder the drill renumbers, in both inboxes. */
@@ -49,10 +50,14 @@ export const renumbered: Drill = {
 	what: `Each side watches a folder "${FOLDER}" of its inbox. ${BEFORE} messages arrive and are put out; the workflows are switched off; the folder is deleted and recreated (new UIDVALIDITY, UIDs from 1 again), ${RESTORED} of the old messages are restored into it with their \\Seen flag, then ${NEW} new messages arrive; the workflows are switched on again (with their static data, as after any off/on). A replay of an old message counts as a duplicate, a new message never put out as lost. Time to recover: from the switch-on to the run with the last new message.`,
 	explain(rows) {
 		const builtin = rowOf(rows, 'builtin');
-		return [
-			"Ours: at the switch-on the folder's UIDVALIDITY differs from the one in its static data; it logs that and takes as new only messages whose Message-ID is not among the last 200 it handled and that arrived after its last sync, so the restored old mail is not replayed and the new mail comes once.",
-			`n8n's: it keeps only the highest UID it handled (${BEFORE}) and ignores UIDVALIDITY (its code says so in a comment). In the new folder the new messages got UIDs ${RESTORED + 1}-${RESTORED + NEW}, at or below ${BEFORE}, so ${builtin?.lost ? `they were skipped as already handled, as every new message with a UID up to ${BEFORE} would be` : 'they should have been skipped, yet were not'}. The restored ones were not replayed because they are \\Seen and it searches unseen mail only.`,
-		];
+		return verdict('uidvalidity', {
+			before: BEFORE,
+			firstNew: RESTORED + 1,
+			lastNew: RESTORED + NEW,
+			outcome: builtin?.lost
+				? `they were skipped as already handled, as every new message with a UID up to ${BEFORE} would be`
+				: 'they should have been skipped, yet were not',
+		});
 	},
 	async run(context): Promise<DrillOutcome> {
 		const { lab } = context;

@@ -17,6 +17,7 @@ import {
 	type DrillOutcome,
 	type Row,
 } from './drill';
+import { verdict } from './prose';
 import { distinctLines, LogWindow } from './logs';
 import { emptyFolder, storedCopies } from './mailbox';
 
@@ -64,10 +65,12 @@ export const smtpSessionEnd: Drill = {
 	what: `The sandbox's SMTP server answers 250 to every ${END_SESSION_AFTER}rd message of a session and then ends the session (421, hang-up), as a session limit does. One execution (Webhook → Split Out → send) sends ${ITEMS} items to ${RECIPIENT}, through our AgentMail node (from agent@) and through n8n's Send Email 2.1 (from peer@). Counted in ${RECIPIENT}'s INBOX and in the server's accepted messages. Runs = executions; time column: how long the execution took.`,
 	explain(rows) {
 		const ours = rowOf(rows, 'ours');
-		return [
-			`Ours: all items of an execution share one SMTP connection. When the server ended the session after every ${END_SESSION_AFTER}rd message, the next message's MAIL FROM met the closed session before any of it was sent, so the node reopened the connection and sent it (logged at info level); nothing is re-sent that may have gone out. ${ours ? `${ours.delivered - ours.lost} of ${ours.delivered} arrived, ${ours.duplicates} twice; ${ours.userSaw.split(';')[0]}.` : ''}`,
-			"n8n's Send Email opens a new connection (TLS handshake and login) for every item and never reuses it, so a session limit never bites it: each session carried one message, at the price of one connection per message.",
-		];
+		return verdict('smtp-session-end', {
+			every: END_SESSION_AFTER,
+			outcome: ours
+				? `${ours.delivered - ours.lost} of ${ours.delivered} arrived, ${ours.duplicates} twice; ${ours.userSaw.split(';')[0]}.`
+				: '',
+		});
 	},
 	async run(context): Promise<DrillOutcome> {
 		const { lab } = context;

@@ -29,7 +29,7 @@ import {
 	type DrillContext,
 	type DrillOutcome,
 } from './drill';
-import { prose } from './prose';
+import { prose, verdict } from './prose';
 import { RestSession } from './watch';
 
 /** The version upgraded from: the one before the pin. */
@@ -164,10 +164,13 @@ export const upgradeInPlace: Drill = {
 	what: `Both workflows active in n8n ${FROM_VERSION} on a user folder of their own (SQLite); n8n is stopped with SIGTERM, ${WAITING_MESSAGES} messages per side are delivered while it is down, and n8n ${N8N_VERSION} is started on the same folder. Time to recover: from the new n8n answering /healthz/readiness to the run with the last waiting message.`,
 	explain(rows) {
 		const builtin = rowOf(rows, 'builtin');
-		return [
-			"Ours: its watermark is in the workflow's static data, in the database the new version migrates and keeps; the new n8n activates the workflow, the trigger catches up from there and puts out the waiting mail once.",
-			`n8n's: the new n8n activates it. ${prose('builtin-on-start')} n8n ${FROM_VERSION} wrote the last UID into the static data only after emitting a batch, and n8n saves the static data as the emit goes out, so a lone message's UID was never saved: the new version ${builtin?.lost ? 'found none, and the mail that arrived during the upgrade waited for the next message (the nudge)' : 'may find none, yet the waiting mail came here'}.`,
-		];
+		return verdict('upgrade-in-place', {
+			onStart: prose('builtin-on-start'),
+			fromVersion: FROM_VERSION,
+			outcome: builtin?.lost
+				? 'found none, and the mail that arrived during the upgrade waited for the next message (the nudge)'
+				: 'may find none, yet the waiting mail came here',
+		});
 	},
 	async run(context): Promise<DrillOutcome> {
 		let result = { error: 'not run' } as { outcome: DrillOutcome } | { error: unknown };
