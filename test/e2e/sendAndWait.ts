@@ -8,8 +8,8 @@ import { randomUUID } from 'node:crypto';
 import { simpleParser } from 'mailparser';
 
 import { PACKAGE_NAME, type Execution, type WorkflowInput } from '../../scripts/n8n/server';
-import { listMessages } from '../helpers/sandbox';
-import { PEER, waitFor, webhookNode } from './support';
+import { deliver, listMessages } from '../helpers/sandbox';
+import { AGENT, PEER, peerMailHeaders, waitFor, webhookNode } from './support';
 
 /** The Send and Wait node's name in {@link askWorkflow}. */
 export const ASK_NODE = 'Ask';
@@ -76,4 +76,55 @@ export function askOutput(execution: Execution): Json[] {
 	const runs = execution.data?.resultData.runData[ASK_NODE] ?? [];
 	const items = runs[runs.length - 1]?.data?.main[0] ?? [];
 	return items.map((item) => item.json as Json);
+}
+
+/** The AgentMail Trigger's node name in {@link replyWatcherWorkflow}. */
+export const WATCHER_NODE = 'AgentMail Trigger';
+
+/**
+ * An AgentMail Trigger on the agent's INBOX and nothing after it: what Reply by Email needs
+ * active. Each run it starts is a mail that was not taken as an answer.
+ */
+export function replyWatcherWorkflow(
+	name: string,
+	credential: { id: string; name: string },
+): WorkflowInput {
+	return {
+		name,
+		nodes: [
+			{
+				id: randomUUID(),
+				name: WATCHER_NODE,
+				type: `${PACKAGE_NAME}.agentMailTrigger`,
+				typeVersion: 1,
+				position: [0, 0],
+				parameters: { folder: 'INBOX', afterRun: 'nothing' },
+				credentials: { agentMailInboxApi: credential },
+			},
+		],
+		connections: {},
+	};
+}
+
+/** Peer replies to the question with `subject` (as a mail client does: In-Reply-To, References). */
+export async function replyToQuestion(subject: string, text: string): Promise<string> {
+	const question = await waitFor(`the question "${subject}" at ${PEER}`, async () =>
+		(await listMessages(PEER, 'INBOX')).find((m) => m.subject === subject),
+	);
+	const questionId = question.messageId ?? '';
+	const messageId = `<reply.${randomUUID()}@agentmail.test>`;
+	const raw = [
+		...peerMailHeaders(`Re: ${subject}`, messageId),
+		`In-Reply-To: ${questionId}`,
+		`References: ${questionId}`,
+		'Content-Type: text/plain; charset=utf-8',
+		'',
+		text,
+		'',
+		`On ${new Date().toUTCString()}, Agent <${AGENT}> wrote:`,
+		'> the question',
+		'',
+	].join('\r\n');
+	await deliver(AGENT, raw);
+	return messageId;
 }
