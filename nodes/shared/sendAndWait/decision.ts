@@ -7,7 +7,6 @@
 /** Words that approve when none are set in the node (case-insensitive). */
 export const DEFAULT_APPROVE_WORDS = [
 	'yes',
-	'y',
 	'approve',
 	'approved',
 	'ok',
@@ -21,7 +20,6 @@ export const DEFAULT_APPROVE_WORDS = [
 /** Words that decline when none are set in the node (case-insensitive). */
 export const DEFAULT_DECLINE_WORDS = [
 	'no',
-	'n',
 	'decline',
 	'declined',
 	'reject',
@@ -51,11 +49,14 @@ function normalise(text: string): string {
 		.trim();
 }
 
-/** Whether `text` starts with `word` as a whole word or phrase (not "nobody" for "no"). */
+/**
+ * Whether `text` starts with `word` as a whole word or phrase (not "nobody" for "no"), and not
+ * as a question ("OK?" asks, it does not approve).
+ */
 function startsWithWord(text: string, word: string): boolean {
 	if (!text.startsWith(word)) return false;
-	const next = text.charAt(word.length);
-	return next === '' || !/[\p{L}\p{N}'_-]/u.test(next);
+	const rest = text.slice(word.length);
+	return rest === '' || (!/^[\p{L}\p{N}'_/-]/u.test(rest) && !/^\s*\?/.test(rest));
 }
 
 /** The longest of `words` the text starts with, or ''. */

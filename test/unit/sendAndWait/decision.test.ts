@@ -33,6 +33,10 @@ describe('decide', () => {
 		'I think yes',
 		'',
 		'Okey-dokey',
+		'OK?',
+		'Yes ? or rather no',
+		'N/A',
+		'y',
 	])('%j decides nothing', (text) => {
 		expect(decide(text, yes, no)).toBeUndefined();
 	});

@@ -217,7 +217,7 @@ export const properties: INodeProperties[] = [
 				default: '',
 				placeholder: 'yes, approve, approved, ok, go ahead',
 				description:
-					'Reply by Email: words or phrases, separated by commas, that approve when a reply starts with one (case-insensitive). Empty: yes, y, approve, approved, ok, okay, go ahead, sure, confirmed, lgtm.',
+					'Reply by Email: words or phrases, separated by commas, that approve when a reply starts with one (case-insensitive). Empty: yes, approve, approved, ok, okay, go ahead, sure, confirmed, lgtm.',
 				displayOptions: { show: { '/responseType': ['approval'], '/replyByEmail': [true] } },
 			},
 			{
@@ -241,7 +241,7 @@ export const properties: INodeProperties[] = [
 				default: '',
 				placeholder: "no, decline, reject, don't",
 				description:
-					"Reply by Email: words or phrases, separated by commas, that decline when a reply starts with one (case-insensitive). Empty: no, n, decline, declined, reject, rejected, don't, do not, stop, deny, denied.",
+					"Reply by Email: words or phrases, separated by commas, that decline when a reply starts with one (case-insensitive). Empty: no, decline, declined, reject, rejected, don't, do not, stop, deny, denied.",
 				displayOptions: { show: { '/responseType': ['approval'], '/replyByEmail': [true] } },
 			},
 			{
