@@ -17,8 +17,15 @@ import {
 } from '../helpers/fakeOpenAi';
 import { listMessages } from '../helpers/sandbox';
 import { agentWorkflow, fakeOpenAiCredential } from './agent';
-import { answer, questionLinks } from './sendAndWait';
 import {
+	answer,
+	questionLinks,
+	replyToQuestion,
+	replyWatcherWorkflow,
+	WATCHER_NODE,
+} from './sendAndWait';
+import {
+	activateAlone,
 	AGENT,
 	makeOwner,
 	PEER,
@@ -42,6 +49,7 @@ function reviewedAgent(
 	webhookPath: string,
 	credential: Reference,
 	openAi: Reference,
+	review: Record<string, unknown> = {},
 ): WorkflowInput {
 	const workflow = agentWorkflow({
 		name: `Reviewed agent ${webhookPath}`,
@@ -72,6 +80,7 @@ function reviewedAgent(
 			sendTo: PEER,
 			subject: `Approve tool call ${webhookPath}`,
 			approvalOptions: { values: { approvalType: 'double' } },
+			...review,
 		},
 		credentials: { agentMailInboxApi: credential },
 	});
@@ -100,8 +109,11 @@ describe('AgentMail as the Human review tool of an AI Agent, inside n8n', () => 
 
 	afterAll(async () => await openAi?.close());
 
-	/** Runs the agent and answers the approval mail with `label`; returns what the agent did. */
-	async function reviewed(label: 'Approve' | 'Decline') {
+	/**
+	 * Runs the agent and answers the approval mail with the link `label`, or with a reply of
+	 * `{ reply }` (Reply by Email on); returns what the agent did.
+	 */
+	async function reviewed(label: 'Approve' | 'Decline' | { reply: string }) {
 		const client = n8n();
 		const tag = randomBytes(4).toString('hex');
 		const subject = `Refund ${tag}`;
@@ -109,15 +121,21 @@ describe('AgentMail as the Human review tool of an AI Agent, inside n8n', () => 
 		openAi = await startFakeOpenAi(model(subject));
 		const openAiCredential = await fakeOpenAiCredential(client, openAi);
 		const webhookPath = `review-${tag}`;
+		const byReply = typeof label === 'object';
 		const workflowId = await client.createWorkflow(
-			reviewedAgent(webhookPath, agentCredential!, openAiCredential),
+			reviewedAgent(
+				webhookPath,
+				agentCredential!,
+				openAiCredential,
+				byReply ? { replyByEmail: true } : {},
+			),
 		);
 		await client.activateWorkflow(workflowId);
 		await startByWebhook(client.baseUrl, webhookPath, { news: 'refund sent' });
 		const { links, text } = await questionLinks(`Approve tool call ${webhookPath}`);
 		expect(text).toContain('The agent wants to run this tool');
-		const answered = await answer(links[label]);
-		expect(answered.status).toBe(200);
+		if (byReply) await replyToQuestion(`Approve tool call ${webhookPath}`, label.reply);
+		else expect((await answer(links[label])).status).toBe(200);
 		const run = await waitFor('the agent to finish', async () => {
 			const runs = await client.executions(workflowId);
 			return runs.length === 1 && runs[0].status === 'success' ? runs[0] : undefined;
@@ -150,6 +168,29 @@ describe('AgentMail as the Human review tool of an AI Agent, inside n8n', () => 
 			const { mailed, toolMessages } = await reviewed('Decline');
 			expect(mailed).toHaveLength(0);
 			expect(toolMessages.join('\n')).toMatch(/denied|declined|not approved|rejected/i);
+		},
+		TEST_TIMEOUT_MS,
+	);
+
+	it(
+		'by reply: "Yes, go ahead" runs the tool; a reply without a decision does not, and the agent gets its words',
+		async () => {
+			const client = n8n();
+			// Reply by Email needs an active AgentMail Trigger on the approver's replies' inbox.
+			const watcherId = await activateAlone(
+				client,
+				undefined,
+				replyWatcherWorkflow('Replies', agentCredential!),
+				WATCHER_NODE,
+			);
+			const approved = await reviewed({ reply: 'Yes, go ahead' });
+			expect(approved.mailed).toHaveLength(1);
+			const undecided = await reviewed({ reply: 'Make it a voucher instead' });
+			expect(undecided.mailed).toHaveLength(0);
+			expect(undecided.toolMessages.join('\n')).toContain('Make it a voucher instead');
+			// Both replies were answers: the trigger started no run with them.
+			expect(await client.executions(watcherId)).toHaveLength(0);
+			await client.deactivateWorkflow(watcherId);
 		},
 		TEST_TIMEOUT_MS,
 	);
