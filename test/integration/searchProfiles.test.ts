@@ -12,6 +12,7 @@ import { simpleParser } from 'mailparser';
 
 import { AgentMail } from '../../nodes/AgentMail/AgentMail.node';
 import { InboxClient } from '../../nodes/shared/imap/inbox';
+import { locateMessage } from '../../nodes/shared/imap/locate';
 import { findThread } from '../../nodes/shared/imap/thread';
 import {
 	lookupSent,
@@ -240,6 +241,35 @@ describe.each(['search-subset', 'search-ignore'] as const)('the %s profile', (pr
 			expect(cut.members.map((m) => m.messageId)).toEqual([t.b, t.c]);
 			expect(cut.complete).toBe(false);
 		});
+		it('a Message-ID is looked up among the newest messages only, never taken for another, and the error says how far it looked', async () => {
+			const tag = randomUUID().slice(0, 8);
+			const id = (name: string) => `<${name}.${tag}@outside.example>`;
+			// More than a search for one Message-ID may return: an answer with all reads as ignored.
+			for (const name of ['old', 'n1', 'n2', 'n3', 'n4', 'n5']) {
+				await deliver(agent, raw([`Message-ID: ${id(name)}`], `Locate ${name} ${tag}`));
+			}
+			const uidOf = async (name: string) =>
+				(await listMessages(agent, 'INBOX')).find((m) => m.messageId === id(name))?.uid;
+			const inbox = new InboxClient(client, agent);
+			const found = await locateMessage(inbox, { folder: 'INBOX', messageId: id('n4') });
+			expect(found).toMatchObject({ uid: await uidOf('n4'), messageId: id('n4') });
+			// An id that others contain, or none has: not found, never one of them.
+			for (const missing of [`<n.${tag}@outside.example>`, `<gone.${tag}@outside.example>`]) {
+				await expect(locateMessage(inbox, { folder: 'INBOX', messageId: missing })).rejects.toThrow(
+					/No message with Message-ID .* (is in|is among the newest)/,
+				);
+			}
+			// Reading the newest 5: the sixth newest is out of reach, and the error says so.
+			await expect(
+				locateMessage(inbox, { folder: 'INBOX', messageId: id('old') }, false, 5),
+			).rejects.toThrow(
+				new RegExp(
+					`No message with Message-ID ${id('old')} is among the newest 5 of "INBOX" of ${agent}; this server does not search by Message-ID, so the \\d+ older ones were not read`,
+				),
+			);
+			expect(client.usable).toBe(true);
+		});
+
 		it('Get Many: a Subject filter gives only matching mail; header and body filters checked or refused by name', async () => {
 			const tag = randomUUID().slice(0, 8);
 			await deliver(agent, raw([`Message-ID: <gm1.${tag}@x>`], `Invoice ${tag}`));

@@ -2,6 +2,10 @@
  * Finding the one message an item names: by UID in a folder (trusted only while the folder's
  * UIDVALIDITY is the one the UID was read with, and while the Message-ID, when known, still
  * matches), else by Message-ID. Never another message: when neither fits, it fails.
+ *
+ * A server that refuses the Message-ID search, or ignores its key and answers with the whole
+ * folder, is read instead: the Message-IDs of the folder's newest {@link RECENT_LOCATE_SCANNED}
+ * messages, matched exactly here; an older message is not found, and the error says so.
  */
 import { firstMessageId } from '../mime/headers';
 import { InputError, ServerError } from '../errors';
@@ -53,6 +57,8 @@ export async function locateMessage(
 	inbox: InboxClient,
 	target: MessageTarget,
 	write = false,
+	/** {@link RECENT_LOCATE_SCANNED} but for tests. */
+	scanLimit = RECENT_LOCATE_SCANNED,
 ): Promise<LocatedMessage> {
 	const uid = target.uid === undefined ? undefined : checkUid(target.uid);
 	const messageId = messageIdOrNull(target.messageId);
@@ -86,7 +92,12 @@ export async function locateMessage(
 			);
 		}
 	}
-	const byId = await findByMessageId(inbox, selected, messageId!);
+	const byId = await findByMessageId(inbox, selected, messageId!, scanLimit);
+	if (typeof byId === 'object') {
+		throw new ServerError(
+			`${why ? `${why} ` : ''}No message with Message-ID ${messageId} is among the newest ${scanLimit} of ${where}; this server does not search by Message-ID, so the ${byId.unchecked} older ones were not read. Nothing was done: give the message's UID and folder instead.`,
+		);
+	}
 	if (byId === undefined) {
 		throw new ServerError(
 			`${why ? `${why} ` : ''}No message with Message-ID ${messageId} is in ${where}. Nothing was done: check the folder (a moved message is in another one) and the Message-ID.`,
@@ -95,27 +106,47 @@ export async function locateMessage(
 	return { selected, uid: byId, messageId, foundBy: 'messageId' };
 }
 
-/** The newest message of the folder whose Message-ID is exactly `messageId`. */
+/**
+ * Hits past which a Message-ID search is taken as ignored by the server (it answered with the
+ * folder, not the matches): a message is in a folder once, or a few times when copied there.
+ */
+export const MAX_MESSAGE_ID_HITS = 4;
+/**
+ * Messages of the folder whose Message-IDs are read when the server does not search them
+ * (about 300 kB of envelopes): the message an item names is almost always recent mail.
+ */
+export const RECENT_LOCATE_SCANNED = 1_000;
+
+/** What the server's search for a Message-ID could not settle. */
+interface Unsearched {
+	/** Messages of the folder older than those read. */
+	unchecked: number;
+}
+
+/**
+ * The newest message of the folder whose Message-ID is exactly `messageId`; `{ unchecked }`
+ * when the server could not search and the message is not among the newest it read.
+ */
 async function findByMessageId(
 	inbox: InboxClient,
 	selected: SelectedFolder,
 	messageId: string,
-): Promise<number | undefined> {
+	scanLimit: number,
+): Promise<number | Unsearched | undefined> {
 	const uids = await inbox.imap.search({ header: { 'message-id': messageId } }, { uid: true });
-	if (!Array.isArray(uids)) {
-		throw new ServerError(
-			`${inbox.address} refused to search "${selected.path}" for a Message-ID: look the message up by UID instead.`,
-		);
-	}
-	if (!uids.length) return undefined;
+	// Refused (false), or the whole folder returned: read the newest messages instead.
+	const searched = Array.isArray(uids) && uids.length <= MAX_MESSAGE_ID_HITS;
+	if (searched && !uids.length) return undefined;
+	const exists = inbox.imap.mailbox ? inbox.imap.mailbox.exists : selected.exists;
+	if (!searched && exists === 0) return undefined;
+	const first = Math.max(1, exists - scanLimit + 1);
 	// SEARCH HEADER matches a substring: keep only the exact Message-ID.
-	const fetched = await inbox.imap.fetchAll(
-		uids.join(','),
-		{ uid: true, envelope: true },
-		{ uid: true },
-	);
+	const fetched = searched
+		? await inbox.imap.fetchAll(uids.join(','), { uid: true, envelope: true }, { uid: true })
+		: await inbox.imap.fetchAll(`${first}:*`, { uid: true, envelope: true });
 	const exact = fetched
 		.filter((m) => messageIdOrNull(m.envelope?.messageId) === messageId)
 		.map((m) => m.uid);
-	return exact.length ? Math.max(...exact) : undefined;
+	if (exact.length) return Math.max(...exact);
+	return searched || first === 1 ? undefined : { unchecked: first - 1 };
 }
