@@ -73,6 +73,32 @@ export function threadOrder(folders: string[]) {
 		a.uid - b.uid;
 }
 
+/**
+ * The members in thread order: a message after every member it answers or references (the
+ * References chain), else by {@link threadOrder}. The chain comes first because a copy can be
+ * stored long after it was sent: a server that puts the Sent copy in place late would
+ * otherwise list our reply after the answer to it. A chain that loops (a broken header) is
+ * cut where it loops, the earliest remaining member going first.
+ */
+export function orderThread(members: ThreadMember[], folders: string[]): ThreadMember[] {
+	const remaining = [...members].sort(threadOrder(folders));
+	const present = new Set(remaining.map((m) => m.messageId).filter((id) => id !== null));
+	const placed = new Set<string>();
+	// The members each one links back to, in this thread.
+	const parents = (m: ThreadMember) =>
+		[m.inReplyTo, ...m.references].filter(
+			(id): id is string => id !== null && id !== m.messageId && present.has(id),
+		);
+	const ordered: ThreadMember[] = [];
+	while (remaining.length > 0) {
+		const ready = remaining.findIndex((m) => parents(m).every((id) => placed.has(id)));
+		const [next] = remaining.splice(Math.max(ready, 0), 1);
+		ordered.push(next);
+		if (next.messageId) placed.add(next.messageId);
+	}
+	return ordered;
+}
+
 function criteria(ids: string[]): SearchObject {
 	return {
 		or: ids.flatMap((id): SearchObject[] => [
@@ -150,7 +176,7 @@ export async function findThread(
 	// Folders read by scanning instead of searching, with what the scan read.
 	const scans = new Map<string, { members: ThreadMember[]; cut: boolean }>();
 	const result = (complete: boolean): FoundThread => ({
-		members: [...members.values()].sort(threadOrder(folders)),
+		members: orderThread([...members.values()], folders),
 		// A scan that could not read a whole folder may have missed older messages of the thread.
 		complete: complete && ![...scans.values()].some((scan) => scan.cut),
 	});
