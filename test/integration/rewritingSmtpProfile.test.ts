@@ -2,8 +2,8 @@
  * Every feature against the rewriting SMTP profiles (test/sandbox/profiles.ts): the SMTP side
  * gives each message a Message-ID of its own, drops X- headers, and puts the Sent copy in place
  * late (`rewriting-smtp`) or never (`rewriting-smtp-nosent`). IMAP is Dovecot as it is. What
- * each feature does there today: the same as on Dovecot, less (and how), or a clear refusal.
- * Where today's answer is wrong the test is a todo naming what it should do.
+ * each feature does there: the same as on Dovecot, less (and how, said in the item), or a
+ * clear refusal; docs/servers.md describes it for users.
  */
 import { randomUUID } from 'node:crypto';
 
@@ -179,12 +179,31 @@ describe.each(['rewriting-smtp', 'rewriting-smtp-nosent'] as const)('the %s prof
 		const delivered = await parsed(peer, 'INBOX', tag);
 		expect(delivered.map((m) => m.messageId)).toEqual([rewrittenId]);
 	});
-	// Measured today: Send outputs the Message-ID it wrote, which no copy of the message has;
-	// Thread → Get on that output says "No message of the conversation of
-	// <once.…@agentmail.test> is in "INBOX" or "Sent"… check the Message-ID".
-	it.todo(
-		'Send outputs the Message-ID the recipient sees (read back from Sent), or says that it is unknown',
-	);
+	it('Send outputs the Message-ID the recipient sees (read back from Sent), or says that it is unknown', async () => {
+		const tag = randomUUID();
+		const { output } = await run('send', [{}], { to: peer, subject: `Seen ${tag}`, text: 'Hi' });
+		const result = output[0][0].json;
+		const [delivered] = await parsed(peer, 'INBOX', tag);
+		expect(delivered.messageId).toEqual(rewrittenId);
+		// What the node wrote is kept aside, and is not what the recipient got.
+		expect(result.messageIdWritten).toMatch(/^<[^>]+@agentmail\.test>$/);
+		expect(result.messageIdWritten).not.toBe(delivered.messageId);
+		if (!late) {
+			expect(result.messageId).toBeNull();
+			expect(result.messageIdNote).toMatch(
+				/No copy of this message (appeared in "Sent" of agent@agentmail\.test within 10 s|is in "Sent" of agent@agentmail\.test \(earlier messages left none either\)), so the Message-ID its recipients see is unknown/,
+			);
+			return;
+		}
+		expect(result.messageId).toBe(delivered.messageId);
+		expect(result.messageIdNote).toBeUndefined();
+		// The output leads to the message: Thread → Get finds it in Sent.
+		const thread = await run('get', [result], { resource: 'thread', format: 'headers' });
+		const messages = thread.output[0][0].json.messages as Array<Record<string, unknown>>;
+		expect(messages.map((m) => `${m.folder} ${m.messageId}`)).toEqual([
+			`Sent ${delivered.messageId}`,
+		]);
+	}, 30_000);
 
 	it('Reply threads under the original (In-Reply-To and References pass unchanged)', async () => {
 		const original = { messageId: `<q.${randomUUID()}@outside.example>`, subject: 'Question' };
@@ -200,18 +219,97 @@ describe.each(['rewriting-smtp', 'rewriting-smtp-nosent'] as const)('the %s prof
 		expect(answers[0].references).toBe(original.messageId);
 	});
 
-	// Measured today: the retry after the Sent copy is in place (or on nosent, after the delay)
-	// finds nothing (its Message-ID and X-AgentMail-Send-Once header are gone), answers
-	// sent: true, sendOnceCheck 'server-search' with no warning: the recipient gets it twice.
-	it.todo(
-		'Reply with Send Once, retried after the copy is in Sent, sends nothing, or warns that Sent does not show what it sent',
-	);
-	// Measured today: a retry right after the send (before the late copy) sends it again too.
-	it.todo(
-		'Reply with Send Once, retried before the Sent copy appears, sends nothing, or warns that it cannot tell',
-	);
-	// Measured today: as for Reply, the retry forwards the message a second time (sent: true).
-	it.todo('Forward with Send Once, retried, sends nothing, or warns that Sent does not show it');
+	/** The warning a Send Once item carries where Sent keeps no copy of what was sent. */
+	const cannotTell =
+		/No copy of this message (appeared in|is in) "Sent" of agent@agentmail\.test.*Send Once cannot tell on this server what this node already sent; a retry of this node cannot recognise it and would send it again/;
+	/** The answers the peer got to `messageId`. */
+	const answersTo = async (messageId: string, tag: string) =>
+		(await parsed(peer, 'INBOX', tag)).filter((m) => m.inReplyTo === messageId);
+
+	/**
+	 * A retry: the first run's item went out; late: the retry finds its copy (the mark without
+	 * X- survives) and sends nothing; nosent: both items say Send Once cannot tell, the log once
+	 * per run, and the retry, finding nothing, sends (never claims "already sent").
+	 */
+	async function expectRetryOutcome(
+		first: Awaited<ReturnType<typeof run>>,
+		again: Awaited<ReturnType<typeof run>>,
+		copies: () => Promise<ParsedMail[]>,
+	) {
+		const sent = first.output[0][0].json;
+		const retried = again.output[0][0].json;
+		expect(sent).toMatchObject({ sent: true, sendOnceCheck: 'server-search' });
+		const delivered = await copies();
+		if (late) {
+			expect(sent.sendOnceWarning).toBeUndefined();
+			expect(retried).toMatchObject({ sent: false, alreadySent: true });
+			// The copy's Message-ID, the one the recipient has.
+			expect(retried.messageId).toBe(delivered[0].messageId);
+			expect(delivered).toHaveLength(1);
+			return;
+		}
+		for (const [json, logs] of [
+			[sent, first.logs],
+			[retried, again.logs],
+		] as const) {
+			expect(json.sendOnceWarning).toMatch(cannotTell);
+			expect(json.alreadySent).toBeUndefined();
+			expect(logs.filter((log) => log.level === 'warn').map((log) => log.message)).toEqual([
+				`Send Once: ${String(json.sendOnceWarning)}`,
+			]);
+		}
+		expect(retried.sent).toBe(true);
+		expect(delivered).toHaveLength(2);
+	}
+
+	it('Reply with Send Once, retried after the copy is in Sent, sends nothing, or warns that Sent does not show what it sent', async () => {
+		const tag = randomUUID();
+		const original = { messageId: `<q.${tag}@outside.example>`, subject: `Question ${tag}` };
+		const item = { ...original, from: { address: peer } };
+		const first = await run('reply', [item], { source: 'inputItem', text: 'Answer' });
+		await settleSent();
+		const again = await run('reply', [item], { source: 'inputItem', text: 'Answer' });
+		await expectRetryOutcome(first, again, () => answersTo(original.messageId, tag));
+	}, 40_000);
+
+	it('Reply with Send Once, retried before the Sent copy appears, sends nothing, or warns that it cannot tell', async () => {
+		const tag = randomUUID();
+		const original = { messageId: `<q.${tag}@outside.example>`, subject: `Question ${tag}` };
+		const item = { ...original, from: { address: peer } };
+		// The second item has nothing to answer: the run fails once the first has gone out, and
+		// is retried at once, before the server's Sent copy would have come on its own.
+		const failed = run('reply', [item, { subject: 'no Message-ID' }], {
+			source: 'inputItem',
+			text: 'Answer',
+		});
+		await expect(failed).rejects.toThrow(/Message-ID/);
+		const again = await run('reply', [item], { source: 'inputItem', text: 'Answer' });
+		const retried = again.output[0][0].json;
+		const delivered = await answersTo(original.messageId, tag);
+		if (late) {
+			// The failed run ended only once the copy of what it sent was in Sent.
+			expect(retried).toMatchObject({ sent: false, alreadySent: true });
+			expect(retried.messageId).toBe(delivered[0].messageId);
+			expect(delivered).toHaveLength(1);
+		} else {
+			expect(retried).toMatchObject({ sent: true });
+			expect(retried.sendOnceWarning).toMatch(cannotTell);
+			expect(delivered).toHaveLength(2);
+		}
+	}, 40_000);
+
+	it('Forward with Send Once, retried, sends nothing, or warns that Sent does not show it', async () => {
+		const tag = randomUUID();
+		const original = mail(4, 'Jane <jane@customer.example>', `Receipt ${tag}`, 'Paid.');
+		const { folder, uids } = await seedFolder(agent, `Once${tag.slice(0, 8)}`, [
+			{ raw: original.raw },
+		]);
+		const item = { uid: uids[0], folder };
+		const first = await run('forward', [item], { to: peer, text: 'FYI' });
+		await settleSent();
+		const again = await run('forward', [item], { to: peer, text: 'FYI' });
+		await expectRetryOutcome(first, again, () => parsed(peer, 'INBOX', `Receipt ${tag}`));
+	}, 40_000);
 	it('Forward sends the original to the recipient', async () => {
 		const tag = randomUUID();
 		const original = mail(3, 'Jane <jane@customer.example>', `Contract ${tag}`, 'Signed.');
@@ -222,7 +320,11 @@ describe.each(['rewriting-smtp', 'rewriting-smtp-nosent'] as const)('the %s prof
 		expect(got.text).toContain('Signed.');
 	});
 
-	it('Thread → Get: the answer to our reply finds it in Sent once the copy is there; nosent: without it', async () => {
+	/**
+	 * A received, our reply R (its copy stored late, or never), and B, the peer's answer to R
+	 * under the Message-ID the server gave R; Thread → Get of B once the copy had its time.
+	 */
+	async function conversation() {
 		const tag = randomUUID().slice(0, 8);
 		const id = (name: string) => `<${name}.${tag}@outside.example>`;
 		const raw = (headers: string[], subject: string) =>
@@ -231,12 +333,16 @@ describe.each(['rewriting-smtp', 'rewriting-smtp-nosent'] as const)('the %s prof
 			);
 		const at = (m: number) => `Date: ${new Date(Date.now() + m * 60_000).toUTCString()}`;
 		await deliver(agent, raw([`Message-ID: ${id('a')}`, at(-3)], `Order ${tag}`));
-		await run('reply', [{ messageId: id('a'), subject: `Order ${tag}`, from: { address: peer } }], {
-			source: 'inputItem',
-			text: 'Noted',
-		});
-		// The peer answers the reply it got, under the Message-ID the server gave it.
-		const [seen] = await parsed(peer, 'INBOX', `Order ${tag}`);
+		const replying = run(
+			'reply',
+			[{ messageId: id('a'), subject: `Order ${tag}`, from: { address: peer } }],
+			{ source: 'inputItem', text: 'Noted' },
+		);
+		// The node waits for the Sent copy: the peer answers before that, as soon as it has the
+		// reply, under the Message-ID the server gave it.
+		const atPeer = () => parsed(peer, 'INBOX', `Order ${tag}`);
+		await waitFor(async () => (await atPeer()).length === 1, 'the reply at the peer');
+		const [seen] = await atPeer();
 		const r = String(seen.messageId);
 		const b = id('b');
 		await deliver(
@@ -246,6 +352,9 @@ describe.each(['rewriting-smtp', 'rewriting-smtp-nosent'] as const)('the %s prof
 				`Re: Order ${tag}`,
 			),
 		);
+		// B is stored before the copy of R, which it answers.
+		expect(await parsed(agent, 'Sent', `Order ${tag}`)).toEqual([]);
+		await replying;
 		await settleSent();
 		const { output } = await run(
 			'get',
@@ -256,16 +365,21 @@ describe.each(['rewriting-smtp', 'rewriting-smtp-nosent'] as const)('the %s prof
 			},
 		);
 		const messages = output[0][0].json.messages as Array<Record<string, unknown>>;
-		const members = messages.map((m) => `${m.folder} ${m.messageId}`);
-		expect(members.sort()).toEqual(
-			[`INBOX ${id('a')}`, `INBOX ${b}`, ...(late ? [`Sent ${r}`] : [])].sort(),
+		return { a: id('a'), r, b, members: messages.map((m) => `${m.folder} ${m.messageId}`) };
+	}
+
+	it('Thread → Get: the answer to our reply finds it in Sent once the copy is there; nosent: without it', async () => {
+		const { a, r, b, members } = await conversation();
+		expect([...members].sort()).toEqual(
+			[`INBOX ${a}`, `INBOX ${b}`, ...(late ? [`Sent ${r}`] : [])].sort(),
 		);
-	}, 30_000);
-	// Measured today (rewriting-smtp): the order is A, B, R: members are ordered by when they
-	// were stored, and the reply's copy was stored after B, which answers it, arrived.
+	}, 40_000);
 	if (late) {
-		it.todo(
-			'Thread → Get puts our reply before the answer to it when its Sent copy was stored late',
-		);
+		// The reply's copy was stored after B, which answers it, arrived: the References chain
+		// puts it before B all the same.
+		it('Thread → Get puts our reply before the answer to it when its Sent copy was stored late', async () => {
+			const { a, r, b, members } = await conversation();
+			expect(members).toEqual([`INBOX ${a}`, `Sent ${r}`, `INBOX ${b}`]);
+		}, 40_000);
 	}
 });

@@ -15,10 +15,11 @@ import type { OperationKey } from './node.type';
 
 type Runner = (ctx: IExecuteFunctions) => Promise<INodeExecutionData[][]>;
 
+// Send, Reply and Forward output what Sent shows of each message (Send and Wait runs its own way).
 const smtp =
 	(operation: SmtpOperation): Runner =>
 	async (ctx) =>
-		await runSmtp.call(ctx, operation);
+		await runSmtp.call(ctx, { ...operation, readBackSent: true });
 
 const imap =
 	(operation: ImapOperation): Runner =>

@@ -17,6 +17,7 @@ import {
 	lookupSent,
 	RECENT_SENT_SCANNED,
 	SEND_ONCE_HEADER,
+	SEND_ONCE_MARK,
 	sendOnceIdentity,
 	type SendOnceIdentity,
 	type SentCopy,
@@ -169,6 +170,10 @@ export function withIdentity(
 	return {
 		...message,
 		messageId: identity.messageId,
-		headers: { ...message.headers, [SEND_ONCE_HEADER]: identity.hash },
+		headers: {
+			...message.headers,
+			[SEND_ONCE_HEADER]: identity.hash,
+			[SEND_ONCE_MARK]: identity.hash,
+		},
 	};
 }

@@ -20,6 +20,7 @@ import { toNodeError } from './errors';
 import { readInboxes } from './inboxes';
 import { ImapClients, SmtpSessions } from '../transport';
 import { SendOnceBatch } from './sendOnce';
+import { readBackOutputs, type SentRecord } from './sentReadBack';
 
 /** An operation that sends: it builds one message per item. */
 export interface SmtpOperation {
@@ -30,6 +31,8 @@ export interface SmtpOperation {
 	messageIdOf?(this: IExecuteFunctions, i: number, inbox: string): string | undefined;
 	/** Send for the first item only (Send and Wait: one execution asks one question). */
 	onlyFirstItem?: boolean;
+	/** Read the sent items' copies back from Sent for their outputs (helpers/sentReadBack.ts). */
+	readBackSent?: boolean;
 }
 
 export async function runSmtp(
@@ -62,6 +65,9 @@ export async function runSmtp(
 		};
 	};
 	const output: INodeExecutionData[] = [];
+	// What went out, for the read-back from Sent.
+	const sentRecords: SentRecord[] = [];
+	let completed = false;
 	const fail = (error: unknown, i: number): void => {
 		const nodeError = toNodeError(this, error, i, 'Nothing was sent.');
 		if (!this.continueOnFail()) throw nodeError;
@@ -80,17 +86,26 @@ export async function runSmtp(
 	// `bodySent`: its whole body is on the way to the server, or it has ended (sent, failed or
 	// only validated).
 	let inFlight:
-		| { i: number; outcome: ReturnType<typeof settle<IDataObject>>; bodySent: Promise<unknown> }
+		| {
+				i: number;
+				outcome: ReturnType<typeof settle<IDataObject>>;
+				bodySent: Promise<unknown>;
+				record: Omit<SentRecord, 'json'>;
+		  }
 		| undefined;
 	const finishInFlight = async (): Promise<void> => {
 		if (!inFlight) return;
-		const { i, outcome } = inFlight;
+		const { i, outcome, record } = inFlight;
 		inFlight = undefined;
 		const result = await outcome;
 		if (result.ok) {
-			if (result.value.sent === true) sendOnce.markSent(i);
 			// With a send once key, the item says how Sent was checked before it went out.
-			output.push({ json: { ...result.value, ...sendOnce.checkOf(i) }, pairedItem: { item: i } });
+			const json = { ...result.value, ...sendOnce.checkOf(i) };
+			if (result.value.sent === true) {
+				sendOnce.markSent(i);
+				sentRecords.push({ ...record, json });
+			}
+			output.push({ json, pairedItem: { item: i } });
 		} else fail(result.error, i);
 	};
 	try {
@@ -136,11 +151,24 @@ export async function runSmtp(
 					...extra,
 				})),
 			);
-			inFlight = { i, outcome, bodySent: Promise.race([bodySent, outcome]) };
+			inFlight = {
+				i,
+				outcome,
+				bodySent: Promise.race([bodySent, outcome]),
+				record: {
+					composed,
+					connection: context.value.connection,
+					hash: sendOnce.identityOf(i)?.hash,
+				},
+			};
 		}
 		await finishInFlight();
+		completed = true;
 	} finally {
 		await Promise.all([sessions.closeAll(), imapClients.closeAll()]);
+		// When the execution fails, only to wait until what went out is in Sent, so that a retry
+		// looking there finds it.
+		if (run.readBackSent) await readBackOutputs(this, sentRecords, !completed);
 	}
 	return [output];
 }

@@ -2,9 +2,10 @@
  * Send once: a message whose identity comes from a key (the received message it answers, an
  * order number) rather than chance, so that a retried execution can tell what already went
  * out. SMTP has no idempotency key; the inbox's Sent folder is the record. Each such message
- * gets a Message-ID derived from the key and a header carrying the same hash, and before a
- * batch is sent one IMAP search (per {@link SEARCH_CHUNK} messages) finds those already in
- * Sent: either mark counts, so a server that rewrites Message-IDs is still caught.
+ * gets a Message-ID derived from the key and two headers carrying the same hash (one with the
+ * `X-` prefix, one without, as a server that drops `X-` fields may keep the other), and before
+ * a batch is sent one IMAP search (per {@link SEARCH_CHUNK} messages) finds those already in
+ * Sent: any mark counts, so a server that rewrites Message-IDs is still caught.
  *
  * A server without HEADER search (it refuses it, or ignores the key and returns everything)
  * is checked another way: the headers of the newest {@link RECENT_SENT_SCANNED} messages of
@@ -19,9 +20,14 @@ import { fieldValues, parseHeaderBlock } from '../mime/headers';
 
 /** The header that carries the key's hash, as written on the wire. */
 export const SEND_ONCE_HEADER = 'X-AgentMail-Send-Once';
-/** Its name in lower case, as the lookup searches, fetches and reads it. */
-const SEND_ONCE_FIELD = SEND_ONCE_HEADER.toLowerCase();
-/** Messages looked up per SEARCH: two criteria each keeps one command well under a few kB. */
+/**
+ * The same hash without the `X-` prefix (RFC 6648 retired it): servers that strip `X-` fields
+ * from what they relay (some do, to hide a client's internals) tend to keep other ones.
+ */
+export const SEND_ONCE_MARK = 'AgentMail-Send-Once';
+/** Both names in lower case, as the lookup searches, fetches and reads them. */
+export const SEND_ONCE_FIELDS = [SEND_ONCE_HEADER.toLowerCase(), SEND_ONCE_MARK.toLowerCase()];
+/** Messages looked up per SEARCH: three criteria each keeps one command well under a few kB. */
 export const SEARCH_CHUNK = 25;
 /** Hex characters of the hash kept: 160 bits, no collision between keys in practice. */
 const HASH_CHARS = 40;
@@ -112,7 +118,7 @@ export async function findSent(
 }
 
 /** The fields fetched of each candidate copy. */
-const COPY_FIELDS = { uid: true, envelope: true, internalDate: true, headers: [SEND_ONCE_FIELD] };
+const COPY_FIELDS = { uid: true, envelope: true, internalDate: true, headers: SEND_ONCE_FIELDS };
 
 /**
  * Which of `identities` already have a copy in Sent, and how that was checked. Read-only.
@@ -131,9 +137,9 @@ export async function lookupSent(
 	const mailbox = await client.mailboxOpen(folder, { readOnly: true });
 	const match = (copies: FetchMessageObject[], among: SendOnceIdentity[]) => {
 		for (const copy of copies) {
-			const hash = headerValue(copy.headers, SEND_ONCE_FIELD);
+			const hashes = sendOnceHashes(copy.headers);
 			const messageId = copy.envelope?.messageId ?? null;
-			const identity = among.find((i) => i.hash === hash || i.messageId === messageId);
+			const identity = among.find((i) => hashes.includes(i.hash) || i.messageId === messageId);
 			if (!identity || found.has(identity.hash)) continue;
 			found.set(identity.hash, sentCopy(copy, folder, messageId));
 		}
@@ -148,7 +154,7 @@ export async function lookupSent(
 		}
 		const criteria = chunk.flatMap((identity): SearchObject[] => [
 			{ header: { 'message-id': identity.messageId } },
-			{ header: { [SEND_ONCE_FIELD]: identity.hash } },
+			...SEND_ONCE_FIELDS.map((field) => ({ header: { [field]: identity.hash } })),
 		]);
 		const uids = await client.search({ or: criteria }, { uid: true });
 		// false: the server refused HEADER; too many hits: it ignored the keys.
@@ -186,7 +192,9 @@ function sentCopy(copy: FetchMessageObject, folder: string, messageId: string | 
 	};
 }
 
-/** One header's value from a fetched header block; '' when absent. */
-function headerValue(block: Buffer | undefined, name: string): string {
-	return block ? (fieldValues(parseHeaderBlock(block), name)[0] ?? '') : '';
+/** The send once hashes a fetched header block carries, under either name. */
+export function sendOnceHashes(block: Buffer | undefined): string[] {
+	if (!block) return [];
+	const fields = parseHeaderBlock(block);
+	return SEND_ONCE_FIELDS.flatMap((name) => fieldValues(fields, name));
 }
