@@ -65,7 +65,8 @@ export interface BenchResults {
 	inbox?: InboxResult;
 	durationS?: number;
 	/** Phases measured again later with --only (their results replaced the first ones). */
-	reruns?: Array<{ phases: string; date: string; command: string }>;
+	/** Phases measured again after the full run; `n8n` is the version they ran on (absent before it was recorded). */
+	reruns?: Array<{ phases: string; date: string; command: string; n8n?: string }>;
 }
 
 const START =
@@ -134,11 +135,16 @@ export function renderMarkdown(r: BenchResults): string {
 	);
 	line();
 	for (const rerun of r.reruns ?? []) {
+		const on = rerun.n8n ? ` on n8n ${rerun.n8n}` : '';
 		line(
-			`Measured again on ${rerun.date.slice(0, 16).replace('T', ' ')} UTC with \`${rerun.command}\`: ${rerun.phases}.`,
+			`Measured again on ${rerun.date.slice(0, 16).replace('T', ' ')} UTC${on} with \`${rerun.command}\`: ${rerun.phases}.`,
 		);
 		line();
 	}
+	/** The n8n a phase's numbers come from: the newest re-run of it, else the full run. */
+	const n8nOf = (phase: string) =>
+		[...(r.reruns ?? [])].reverse().find((rerun) => rerun.phases.split(',').includes(phase))?.n8n ??
+		r.versions.n8n;
 	line('![latency and burst](docs/bench.png)');
 	line();
 	const targets: Target[] = [];
@@ -192,7 +198,7 @@ export function renderMarkdown(r: BenchResults): string {
 				`+${Math.round(max)} ms`,
 				max <= 50,
 			]);
-			targets.push(...latencyGoals(r.latency, r.versions.n8n));
+			targets.push(...latencyGoals(r.latency, n8nOf('latency')));
 			if (alone) {
 				const own = p50 - alone.summary.p50;
 				restated.push([
@@ -270,7 +276,7 @@ export function renderMarkdown(r: BenchResults): string {
 				keptUp(ours),
 			]);
 			if (builtin) {
-				targets.push(burstCpuGoal(ours, builtin, r.versions.n8n));
+				targets.push(burstCpuGoal(ours, builtin, n8nOf('burst')));
 				restated.push([
 					"Burst, as fast as the sandbox takes it: the last run starts sooner than the built-in's",
 					'flat out (220–300 messages/s) Dovecot, the delivering process and n8n alone nearly fill the 2 cores (the rows above), and too little is left to fetch and parse each message in time',

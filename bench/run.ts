@@ -199,7 +199,12 @@ async function main(): Promise<void> {
 	if (only && existsSync(RESULTS_FILE)) {
 		// Some phases again: their results replace those of the last full run, the rest stays.
 		const saved = JSON.parse(readFileSync(RESULTS_FILE, 'utf8')) as BenchResults;
-		const rerun = { phases: only, date: results.date, command: results.command };
+		const rerun = {
+			phases: only,
+			date: results.date,
+			command: results.command,
+			n8n: results.versions.n8n,
+		};
 		// An earlier re-run whose phases all ran again has no numbers left in the results.
 		const phases = new Set(only.split(','));
 		const kept = (saved.reruns ?? []).filter(
