@@ -302,10 +302,11 @@ it('resumes with the first reply of a recipient, starts no trigger run with it, 
 	expect(subjects(active)[2]).toBe('Lunch');
 	expect(n8n.resumedWith).toHaveLength(1);
 
-	// The signature is in the Message-ID only: no log line repeats it.
+	// The signature (masked in the Message-ID) is in no log line, output or item.
 	const signature = new URL(signedResumeUrl(n8n.port)).searchParams.get('signature')!;
-	const logged = JSON.stringify([active.logs, n8n.logs, asked.logs]);
-	expect(logged).not.toContain(signature);
+	const seen = JSON.stringify([active.logs, n8n.logs, asked.logs, asked.output, n8n.resumedWith]);
+	expect(seen).not.toContain(signature);
+	expect(JSON.stringify(active.items())).not.toContain(signature);
 });
 
 it('keeps Send Once: the same execution asking again finds its question in Sent by the token Message-ID', async () => {
@@ -374,6 +375,7 @@ it('tries again while n8n is not listening yet, and hands the reply over once it
 	const offered = offerReply(message, {
 		logger,
 		env: { N8N_PORT: String(port) },
+		apiKey: String(credentialData(agent).apiKey),
 		retryForMs: 20_000,
 		pauseMs: 200,
 	});
@@ -399,7 +401,13 @@ it('gives up on a server that never listens within the retry time and leaves the
 	const warnings: string[] = [];
 	const logger = warningLogger(warnings);
 	await expect(
-		offerReply(message, { logger, env: { N8N_PORT: String(port) }, retryForMs: 600, pauseMs: 100 }),
+		offerReply(message, {
+			logger,
+			env: { N8N_PORT: String(port) },
+			apiKey: String(credentialData(agent).apiKey),
+			retryForMs: 600,
+			pauseMs: 100,
+		}),
 	).resolves.toBe('emit');
 	expect(warnings).toHaveLength(1);
 	expect(warnings[0]).not.toContain('a'.repeat(64));

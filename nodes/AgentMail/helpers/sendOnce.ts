@@ -50,7 +50,7 @@ export class SendOnceBatch {
 		count: number,
 		keyOf: (i: number) => string | null,
 		/** A Message-ID of the operation's own for item `i` (Send and Wait's reply token). */
-		messageIdOf?: (i: number, inbox: string) => string | undefined,
+		messageIdOf?: (i: number, connection: AgentMailConnection) => string | undefined,
 	): Promise<SendOnceBatch> {
 		const batch = new SendOnceBatch();
 		// One node, one scope: two nodes that answer the same message do not silence each other.
@@ -67,7 +67,7 @@ export class SendOnceBatch {
 			);
 			if (!read.ok || !read.value) continue;
 			const { key, connection } = read.value;
-			const own = messageIdOf?.(i, connection.email);
+			const own = messageIdOf?.(i, connection);
 			// Looked up in Sent by that Message-ID too, so a server that drops the hash header still finds it.
 			const identity = {
 				...sendOnceIdentity(connection.email, scope, key),

@@ -13,6 +13,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
+import type { AgentMailConnection } from '../../shared/connection';
 import { SendError } from '../../shared/errors';
 import { settle } from '../../shared/async';
 import { deliver, type OperationContext, type PreparedMessage } from './deliver';
@@ -28,7 +29,11 @@ export interface SmtpOperation {
 	/** The item's send once key, or null when send once is off for it. */
 	sendOnceKey?(this: IExecuteFunctions, i: number): string | null;
 	/** Item `i`'s Message-ID when the operation sets its own (it then also names the send once copy). */
-	messageIdOf?(this: IExecuteFunctions, i: number, inbox: string): string | undefined;
+	messageIdOf?(
+		this: IExecuteFunctions,
+		i: number,
+		connection: AgentMailConnection,
+	): string | undefined;
 	/** Send for the first item only (Send and Wait: one execution asks one question). */
 	onlyFirstItem?: boolean;
 	/** Read the sent items' copies back from Sent for their outputs (helpers/sentReadBack.ts). */
@@ -49,7 +54,7 @@ export async function runSmtp(
 		connectionOf,
 		items.length,
 		(i) => (sendOnceKey ? sendOnceKey.call(this, i) : null),
-		messageIdOf && ((i, inbox) => messageIdOf.call(this, i, inbox)),
+		messageIdOf && ((i, connection) => messageIdOf.call(this, i, connection)),
 	);
 	// One SMTP session per inbox an execution sends from, each opened at its first message.
 	const sessions = new SmtpSessions({ logger: this.logger });

@@ -60,7 +60,8 @@ export async function watch(
 		// A reply to a Send and Wait question goes to its execution first (before the filters),
 		// and starts a run here only when that execution did not take it.
 		onMessage: async (message) => {
-			if ((await offerReply(message, { logger: ctx.logger, env: process.env })) === 'taken') return;
+			const offer = { logger: ctx.logger, env: process.env, apiKey: connection.apiKey };
+			if ((await offerReply(message, offer)) === 'taken') return;
 			await emitter.add(message);
 		},
 		onCaughtUp: () => emitter.flush(),
@@ -94,7 +95,9 @@ export async function watch(
 	if (started instanceof FatalSessionError) throw toTriggerError(node, started);
 	// Send and Wait's Reply by Email asks only when a trigger here sees the replies.
 	const unregister =
-		folder === 'INBOX' ? registerReplyWatcher(connection.imapHost, connection.email) : () => {};
+		folder === 'INBOX'
+			? registerReplyWatcher(connection.imapHost, connection.email, connection.apiKey)
+			: () => {};
 	return {
 		closeFunction: async () => {
 			unregister();

@@ -47,6 +47,8 @@ export type HandOffOutcome = 'taken' | 'emit';
 export interface HandOffOptions {
 	logger: PackageLogger;
 	env: ServerEnv;
+	/** The trigger's API key: it unmasks the signature (./replyToken). */
+	apiKey: string;
 	retryForMs?: number;
 	pauseMs?: number;
 	timeoutMs?: number;
@@ -77,6 +79,7 @@ export async function offerReply(
 				.map((f) => f.value)
 				.join(' '),
 		),
+		options.apiKey,
 	);
 	if (!token) return 'emit';
 	const url = localResumeUrl(token, options.env);

@@ -4,7 +4,12 @@
  * so a reply (whose In-Reply-To and References repeat that Message-ID) says which execution it
  * answers. The AgentMail Trigger reads it back and rebuilds the resume URL on this n8n's own
  * loopback address: nothing in the mail ever names a host.
+ *
+ * The signature is masked with a key derived from the inbox's API key: Message-IDs end up in
+ * outputs (the question's `messageId`, a reply's `inReplyTo`) and those must not hold a
+ * signature. Who holds the API key can read the question's links anyway.
  */
+import { createHmac } from 'node:crypto';
 
 /** A question's reply token: enough to reach its execution's waiting webhook. */
 export interface ReplyToken {
@@ -26,26 +31,39 @@ const NODE_HEX = /^(?:[0-9a-f]{2}){1,100}$/;
 
 const TOKEN_ID = /^<n8nwait\.([^.@<>]+)\.([^.@<>]+)\.([^.@<>]+)@[^<>@\s]+>$/i;
 
-/** The question's Message-ID for `token`, in the inbox's domain. */
-export function replyMessageId(token: ReplyToken, inbox: string): string {
+/** Keeps the mask's key apart from any other use of the API key. */
+const MASK_CONTEXT = 'agentmail send-and-wait reply token';
+
+/** XORs the signature with a keystream of the API key, the execution and the node (its own inverse). */
+function mask(signature: string, token: Omit<ReplyToken, 'signature'>, apiKey: string): string {
+	const key = createHmac('sha256', apiKey).update(MASK_CONTEXT).digest();
+	const stream = createHmac('sha256', key).update(`${token.executionId}\n${token.nodeId}`).digest();
+	const bytes = Buffer.from(signature, 'hex');
+	for (let i = 0; i < bytes.length; i++) bytes[i] ^= stream[i];
+	return bytes.toString('hex');
+}
+
+/** The question's Message-ID for `token`, in the inbox's domain, masked with `apiKey`. */
+export function replyMessageId(token: ReplyToken, inbox: string, apiKey: string): string {
 	if (!isValidToken(token)) throw new Error('the reply token is malformed');
 	const domain = inbox.split('@')[1]?.toLowerCase() || 'localhost';
 	const node = Buffer.from(token.nodeId, 'utf8').toString('hex');
-	return `<${TOKEN_PREFIX}${token.executionId}.${node}.${token.signature}@${domain}>`;
+	const masked = mask(token.signature, token, apiKey);
+	return `<${TOKEN_PREFIX}${token.executionId}.${node}.${masked}@${domain}>`;
 }
 
-/** The token a Message-ID carries, or null when it is not a question's. */
-export function parseReplyToken(messageId: string): ReplyToken | null {
+/**
+ * The token a Message-ID carries, unmasked with `apiKey`, or null when it is not a question's.
+ * Another key gives a wrong signature, which n8n refuses.
+ */
+export function parseReplyToken(messageId: string, apiKey: string): ReplyToken | null {
 	const match = TOKEN_ID.exec(messageId.trim());
 	if (!match) return null;
-	const [, executionId, nodeHex, signature] = match;
+	const [, executionId, nodeHex, masked] = match;
 	// Some servers change the case of Message-IDs; hex reads the same either way.
-	if (!NODE_HEX.test(nodeHex.toLowerCase())) return null;
-	const token = {
-		executionId,
-		nodeId: Buffer.from(nodeHex.toLowerCase(), 'hex').toString('utf8'),
-		signature: signature.toLowerCase(),
-	};
+	if (!NODE_HEX.test(nodeHex.toLowerCase()) || !SIGNATURE.test(masked.toLowerCase())) return null;
+	const place = { executionId, nodeId: Buffer.from(nodeHex.toLowerCase(), 'hex').toString('utf8') };
+	const token = { ...place, signature: mask(masked.toLowerCase(), place, apiKey) };
 	return isValidToken(token) ? token : null;
 }
 
@@ -62,9 +80,13 @@ function isValidToken(token: ReplyToken): boolean {
  * The first question token among a message's In-Reply-To and References (the direct parent
  * first, then the thread from newest to oldest).
  */
-export function findReplyToken(inReplyTo: string | null, references: string[]): ReplyToken | null {
+export function findReplyToken(
+	inReplyTo: string | null,
+	references: string[],
+	apiKey: string,
+): ReplyToken | null {
 	for (const id of [...(inReplyTo ? [inReplyTo] : []), ...[...references].reverse()]) {
-		const token = parseReplyToken(id);
+		const token = parseReplyToken(id, apiKey);
 		if (token) return token;
 	}
 	return null;

@@ -9,22 +9,33 @@ import {
 
 const signature = 'ab'.repeat(32);
 const token = { executionId: '1234', nodeId: '0f1e2d3c-aaaa-4bbb-8ccc-123456789abc', signature };
+const apiKey = 'am_test_key';
 
 describe('reply token', () => {
 	it('round-trips through the Message-ID, in the inbox’s domain', () => {
-		const id = replyMessageId(token, 'Agent@AgentMail.to');
+		const id = replyMessageId(token, 'Agent@AgentMail.to', apiKey);
 		expect(id).toMatch(/^<n8nwait\.1234\.[0-9a-f]+\.[0-9a-f]{64}@agentmail\.to>$/);
-		expect(parseReplyToken(id)).toEqual(token);
+		expect(parseReplyToken(id, apiKey)).toEqual(token);
+	});
+
+	it('does not show the signature: it is masked with the API key', () => {
+		const id = replyMessageId(token, 'a@b.c', apiKey);
+		expect(id).not.toContain(signature);
+		// Another key reads another signature (which n8n then refuses).
+		expect(parseReplyToken(id, 'another key')?.signature).not.toBe(signature);
+		// Each execution has its own mask: equal signatures do not look equal.
+		const other = replyMessageId({ ...token, executionId: '1235' }, 'a@b.c', apiKey);
+		expect(other.split('.')[3]).not.toBe(id.split('.')[3]);
 	});
 
 	it('keeps any node id (old workflows have free text ids)', () => {
 		const odd = { ...token, nodeId: 'My node / 2.é' };
-		expect(parseReplyToken(replyMessageId(odd, 'a@b.c'))).toEqual(odd);
+		expect(parseReplyToken(replyMessageId(odd, 'a@b.c', apiKey), apiKey)).toEqual(odd);
 	});
 
 	it('reads a Message-ID whose case a server changed', () => {
-		const id = replyMessageId(token, 'a@b.c').toUpperCase().replace('N8NWAIT', 'n8nwait');
-		expect(parseReplyToken(id)).toEqual(token);
+		const id = replyMessageId(token, 'a@b.c', apiKey).toUpperCase().replace('N8NWAIT', 'n8nwait');
+		expect(parseReplyToken(id, apiKey)).toEqual(token);
 	});
 
 	it.each([
@@ -34,26 +45,27 @@ describe('reply token', () => {
 		`<n8nwait.12/34.61.${signature}@b.c>`,
 		`n8nwait.1234.61.${signature}@b.c`,
 	])('refuses %s', (id) => {
-		expect(parseReplyToken(id)).toBeNull();
+		expect(parseReplyToken(id, apiKey)).toBeNull();
 	});
 
 	it('refuses to build a token from a malformed signature', () => {
-		expect(() => replyMessageId({ ...token, signature: 'x' }, 'a@b.c')).toThrow(/malformed/);
+		expect(() => replyMessageId({ ...token, signature: 'x' }, 'a@b.c', apiKey)).toThrow(
+			/malformed/,
+		);
 	});
 
 	it('finds the token in In-Reply-To first, then in References from the newest', () => {
-		const id = replyMessageId(token, 'a@b.c');
-		const other = replyMessageId({ ...token, executionId: '9' }, 'a@b.c');
-		expect(findReplyToken(id, [other])).toEqual(token);
-		expect(findReplyToken('<x@y>', [other, id])).toEqual(token);
-		expect(findReplyToken(null, ['<x@y>'])).toBeNull();
+		const id = replyMessageId(token, 'a@b.c', apiKey);
+		const other = replyMessageId({ ...token, executionId: '9' }, 'a@b.c', apiKey);
+		expect(findReplyToken(id, [other], apiKey)).toEqual(token);
+		expect(findReplyToken('<x@y>', [other, id], apiKey)).toEqual(token);
+		expect(findReplyToken(null, ['<x@y>'], apiKey)).toBeNull();
 	});
 
 	it('cheaply tells header bytes that cannot hold a token', () => {
 		expect(mayHoldToken(Buffer.from('In-Reply-To: <abc@def>\r\n'))).toBe(false);
-		expect(mayHoldToken(Buffer.from(`References: ${replyMessageId(token, 'a@b.c')}\r\n`))).toBe(
-			true,
-		);
+		const id = replyMessageId(token, 'a@b.c', apiKey);
+		expect(mayHoldToken(Buffer.from(`References: ${id}\r\n`))).toBe(true);
 	});
 
 	it('takes the signature from a signed resume URL, and refuses one without', () => {

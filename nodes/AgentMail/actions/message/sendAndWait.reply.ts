@@ -50,7 +50,7 @@ export function replyByEmailOn(ctx: Ctx): boolean {
 export function replyMessageIdOf(
 	this: IExecuteFunctions,
 	_i: number,
-	inbox: string,
+	connection: AgentMailConnection,
 ): string | undefined {
 	if (!replyByEmailOn(this)) return undefined;
 	try {
@@ -59,7 +59,7 @@ export function replyMessageIdOf(
 			nodeId: this.getNode().id,
 			signature: signatureOf(this.getSignedResumeUrl()),
 		};
-		return replyMessageId(token, inbox);
+		return replyMessageId(token, connection.email, connection.apiKey);
 	} catch {
 		// checkReplyByEmail() refuses the question with the reason before anything is sent.
 		return undefined;
@@ -78,7 +78,7 @@ export function checkReplyByEmail(
 	messageId: string | undefined,
 	env: Record<string, string | undefined> = process.env,
 ): void {
-	const token = messageId ? parseReplyToken(messageId) : null;
+	const token = messageId ? parseReplyToken(messageId, connection.apiKey) : null;
 	if (!token) {
 		throw new InputError(
 			'Reply by Email could not give the question its reply token (n8n gave no signed resume URL). Turn off Reply by Email, or run the workflow in a saved, active state.',
@@ -90,7 +90,7 @@ export function checkReplyByEmail(
 			`Reply by Email cannot work with this n8n's WEBHOOK_URL: its resume links have the path ${signedPath.split('/').slice(0, -2).join('/')}/…, but the AgentMail Trigger reaches n8n on its own port without that prefix. Turn off Reply by Email (the links still work), or serve n8n without a path prefix.`,
 		);
 	}
-	if (hasReplyWatcher(connection.imapHost, connection.email)) return;
+	if (hasReplyWatcher(connection.imapHost, connection.email, connection.apiKey)) return;
 	if (env.EXECUTIONS_MODE === 'queue') {
 		ctx.logger.warn(
 			`Send and Wait: Reply by Email cannot check from this worker whether an AgentMail Trigger watches ${connection.email} on the main process; without one, only the links answer.`,
@@ -98,7 +98,7 @@ export function checkReplyByEmail(
 		return;
 	}
 	throw new InputError(
-		`Reply by Email needs an active AgentMail Trigger on ${connection.email} watching INBOX in this n8n, and there is none. Activate (publish) a workflow whose AgentMail Trigger uses this inbox and folder INBOX, or turn off Reply by Email. Nothing was sent.`,
+		`Reply by Email needs an active AgentMail Trigger on ${connection.email} watching INBOX in this n8n, with a credential of the same API key as this node's, and there is none. Activate (publish) a workflow whose AgentMail Trigger uses this inbox, folder INBOX and the same API key, or turn off Reply by Email. Nothing was sent.`,
 	);
 }
 
@@ -162,6 +162,7 @@ export async function takeReply(
 		const messageId = replyMessageId(
 			{ executionId: executionIdOf(ctx), nodeId: ctx.getNode().id, signature },
 			connection.email,
+			connection.apiKey,
 		);
 		const reply = await readReply(connection, pointer, { inbox: connection.email });
 		if (!reply) return verdict(ctx, 'gone', 'the message is no longer where the trigger saw it');
