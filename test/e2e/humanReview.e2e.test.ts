@@ -23,6 +23,7 @@ import {
 	replyToQuestion,
 	replyWatcherWorkflow,
 	WATCHER_NODE,
+	watcherRunsWith,
 } from './sendAndWait';
 import {
 	activateAlone,
@@ -134,8 +135,10 @@ describe('AgentMail as the Human review tool of an AI Agent, inside n8n', () => 
 		await startByWebhook(client.baseUrl, webhookPath, { news: 'refund sent' });
 		const { links, text } = await questionLinks(`Approve tool call ${webhookPath}`);
 		expect(text).toContain('The agent wants to run this tool');
-		if (byReply) await replyToQuestion(`Approve tool call ${webhookPath}`, label.reply);
-		else expect((await answer(links[label])).status).toBe(200);
+		const replyId = byReply
+			? await replyToQuestion(`Approve tool call ${webhookPath}`, label.reply)
+			: undefined;
+		if (!byReply) expect((await answer(links[label])).status).toBe(200);
 		const run = await waitFor('the agent to finish', async () => {
 			const runs = await client.executions(workflowId);
 			return runs.length === 1 && runs[0].status === 'success' ? runs[0] : undefined;
@@ -146,7 +149,7 @@ describe('AgentMail as the Human review tool of an AI Agent, inside n8n', () => 
 			.flatMap((request) => request.messages)
 			.filter((message) => message.role === 'tool')
 			.map(messageText);
-		return { run, mailed, toolMessages };
+		return { run, mailed, toolMessages, replyId };
 	}
 
 	let agentCredential: Reference | undefined;
@@ -189,7 +192,9 @@ describe('AgentMail as the Human review tool of an AI Agent, inside n8n', () => 
 			expect(undecided.mailed).toHaveLength(0);
 			expect(undecided.toolMessages.join('\n')).toContain('Make it a voucher instead');
 			// Both replies were answers: the trigger started no run with them.
-			expect(await client.executions(watcherId)).toHaveLength(0);
+			for (const { replyId } of [approved, undecided]) {
+				expect(await watcherRunsWith(client, watcherId, replyId!)).toHaveLength(0);
+			}
 			await client.deactivateWorkflow(watcherId);
 		},
 		TEST_TIMEOUT_MS,

@@ -7,7 +7,12 @@ import { randomUUID } from 'node:crypto';
 
 import { simpleParser } from 'mailparser';
 
-import { PACKAGE_NAME, type Execution, type WorkflowInput } from '../../scripts/n8n/server';
+import {
+	PACKAGE_NAME,
+	type Execution,
+	type N8nClient,
+	type WorkflowInput,
+} from '../../scripts/n8n/server';
 import { deliver, listMessages } from '../helpers/sandbox';
 import { AGENT, PEER, peerMailHeaders, waitFor, webhookNode } from './support';
 
@@ -127,4 +132,20 @@ export async function replyToQuestion(subject: string, text: string): Promise<st
 	].join('\r\n');
 	await deliver(AGENT, raw);
 	return messageId;
+}
+
+/**
+ * The runs of the watcher workflow `workflowId` started by the mail with `messageId` (other
+ * tests' mail may start runs of their own there).
+ */
+export async function watcherRunsWith(
+	client: N8nClient,
+	workflowId: string,
+	messageId: string,
+): Promise<Execution[]> {
+	return (await client.executions(workflowId)).filter((run) =>
+		(run.data?.resultData.runData[WATCHER_NODE] ?? []).some((task) =>
+			(task.data?.main[0] ?? []).some((item) => (item.json as Json).messageId === messageId),
+		),
+	);
 }
