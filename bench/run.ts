@@ -5,7 +5,7 @@
  *
  * `npm run bench -- --quick` runs every phase small (a check that the bench works, not a
  * measurement; nothing is written); `--only=latency,send` runs some phases (latency, burst,
- * burst-pace, memory, send, recovery, scale, scale-timeline, inbox; `--scale-idle=S` shortens the
+ * burst-pace, memory, send, recovery, reply, scale, scale-timeline, inbox; `--scale-idle=S` shortens the
  * scale phase's 10-minute idle window); `--report-only` redraws BENCHMARKS.md and the plot from
  * bench/results/latest.json.
  */
@@ -28,6 +28,7 @@ import { latency, n8nAloneLatency } from './phases/latency';
 import { memory } from './phases/memory';
 import { inbox, inboxBenchInboxes, type InboxSizes } from './phases/inbox';
 import { recovery } from './phases/recovery';
+import { reply } from './phases/reply';
 import { scale, scaleInboxes, type ScaleSizes } from './phases/scale';
 import { scaleTimeline } from './phases/scaleTimeline';
 import { send } from './phases/send';
@@ -39,8 +40,24 @@ const RESULTS_FILE = path.join(PROJECT_ROOT, 'bench', 'results', 'latest.json');
 
 /** Sizes of a full run and of a quick check. */
 const SIZES = {
-	full: { singles: 200, burst: 1000, memoryRounds: 4, send: 200, sendRounds: 3, recoveryRounds: 3 },
-	quick: { singles: 5, burst: 60, memoryRounds: 1, send: 20, sendRounds: 1, recoveryRounds: 1 },
+	full: {
+		singles: 200,
+		burst: 1000,
+		memoryRounds: 4,
+		send: 200,
+		sendRounds: 3,
+		recoveryRounds: 3,
+		replyRounds: 20,
+	},
+	quick: {
+		singles: 5,
+		burst: 60,
+		memoryRounds: 1,
+		send: 20,
+		sendRounds: 1,
+		recoveryRounds: 1,
+		replyRounds: 3,
+	},
 };
 /**
  * The scale phase's sizes: 1, 50 and 200 triggers per side, idling 10 minutes at 200 and for
@@ -81,6 +98,7 @@ const PHASE_KEYS = [
 	'memory',
 	'send',
 	'recovery',
+	'reply',
 	'scale',
 	'scaleTimeline',
 	'inbox',
@@ -179,6 +197,7 @@ async function main(): Promise<void> {
 		}
 		if (wanted('send')) results.send = await send(context, size.send, size.sendRounds);
 		if (wanted('recovery')) results.recovery = await recovery(context, size.recoveryRounds);
+		if (wanted('reply')) results.reply = await reply(context, size.replyRounds, results.latency);
 		if (wanted('scale'))
 			results.scale = { sizes: scaleSizes, steps: await scale(context, scaleSizes) };
 		if (wanted('scale-timeline')) {

@@ -5,10 +5,13 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 
+import { readFileSync } from 'node:fs';
+
+import { ImapFlow } from 'imapflow';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool';
 
-import type { SandboxInfo } from '../../test/sandbox/info';
+import { sandboxCredential, type SandboxInfo } from '../../test/sandbox/info';
 
 /** Sender of every bench message (outside the sandbox). */
 export const BENCH_SENDER = 'sender@example.org';
@@ -94,6 +97,65 @@ export function benchMessage(subject: string, shape: MessageShape = {}): BenchMe
 	}
 	const raw = Buffer.from([...headers, body, ''].join('\r\n'));
 	return { subject, messageId, raw, attachmentSha256 };
+}
+
+/**
+ * `from`'s reply to the message `inReplyTo` (its Message-ID) addressed to `to`, as a mail
+ * client writes one: In-Reply-To and References name it, `text` comes first, the quote after.
+ */
+export function replyMessage(
+	from: string,
+	to: string,
+	subject: string,
+	inReplyTo: string,
+	text: string,
+): BenchMessage {
+	const messageId = `<bench.reply.${randomBytes(8).toString('hex')}@example.org>`;
+	const raw = [
+		`From: <${from}>`,
+		`To: <${to}>`,
+		`Subject: Re: ${subject}`,
+		`Message-ID: ${messageId}`,
+		`In-Reply-To: ${inReplyTo}`,
+		`References: ${inReplyTo}`,
+		`Date: ${new Date().toUTCString()}`,
+		'MIME-Version: 1.0',
+		'Content-Type: text/plain; charset=utf-8',
+		'',
+		text,
+		'',
+		`On ${new Date().toUTCString()}, <${to}> wrote:`,
+		'> the question',
+		'',
+	].join('\r\n');
+	return { subject: `Re: ${subject}`, messageId, raw: Buffer.from(raw) };
+}
+
+/** The Message-ID of the message with `subject` in an inbox's INBOX, once it is there. */
+export async function storedMessageId(
+	info: SandboxInfo,
+	address: string,
+	subject: string,
+): Promise<string | undefined> {
+	const client = new ImapFlow({
+		host: info.imap.host,
+		port: info.imap.port,
+		secure: true,
+		auth: { user: address, pass: String(sandboxCredential(info, address).apiKey) },
+		tls: { ca: readFileSync(info.ca) },
+		logger: false,
+	});
+	client.on('error', () => undefined);
+	await client.connect();
+	try {
+		await client.mailboxOpen('INBOX', { readOnly: true });
+		const uids = await client.search({ header: { subject } }, { uid: true });
+		if (!uids || uids.length === 0) return undefined;
+		const message = await client.fetchOne(String(uids[0]), { envelope: true }, { uid: true });
+		return message ? message.envelope?.messageId : undefined;
+	} finally {
+		await client.logout().catch(() => client.close());
+	}
 }
 
 /** Delivers over LMTP on up to `connections` kept connections. */

@@ -237,7 +237,7 @@ export function sendWorkflow(
 }
 
 /** A Webhook node answering at once: a POST to `/webhook/<path>` starts the workflow. */
-function webhookNode(webhookPath: string): Record<string, unknown> {
+export function webhookNode(webhookPath: string): Record<string, unknown> {
 	return {
 		...node('Webhook', 'n8n-nodes-base.webhook', 2, {
 			httpMethod: 'POST',
@@ -246,6 +246,50 @@ function webhookNode(webhookPath: string): Record<string, unknown> {
 			options: {},
 		}),
 		webhookId: randomUUID(),
+	};
+}
+
+/** Node names of {@link askWorkflow}. */
+export const ASK = 'Ask';
+export const RESUMED = 'Resumed';
+
+/**
+ * Webhook → AgentMail Send and Wait (Approval, Reply by Email on) to `sendTo`, with the subject
+ * the POST gives (`{subject}`) → a No Operation node, whose start is when the execution resumed.
+ */
+export function askWorkflow(
+	name: string,
+	credential: CredentialRef,
+	webhookPath: string,
+	sendTo: string,
+): WorkflowInput {
+	const ask = {
+		...node(
+			ASK,
+			`${PACKAGE_NAME}.agentMail`,
+			1,
+			{
+				resource: 'message',
+				operation: 'sendAndWait',
+				sendTo,
+				subject: '={{ $json.body.subject }}',
+				message: 'Approve this step? Reply "Yes" or use the link.',
+				responseType: 'approval',
+				replyByEmail: true,
+			},
+			{ agentMailInboxApi: credential },
+			[300, 0],
+		),
+		webhookId: randomUUID(),
+	};
+	const resumed = node(RESUMED, 'n8n-nodes-base.noOp', 1, {}, undefined, [600, 0]);
+	return {
+		name,
+		nodes: [webhookNode(webhookPath), ask, resumed],
+		connections: {
+			Webhook: { main: [[{ node: ASK, type: 'main', index: 0 }]] },
+			[ASK]: { main: [[{ node: RESUMED, type: 'main', index: 0 }]] },
+		},
 	};
 }
 
@@ -299,6 +343,12 @@ export function nodeItems(
 ): Array<{ json: Record<string, unknown>; binary?: unknown }> {
 	const runData = execution.data?.resultData.runData as RunData | undefined;
 	return runData?.[nodeName]?.[0]?.data?.main?.[0] ?? [];
+}
+
+/** When a node started in an execution (its first run), ms since the epoch, as n8n noted it. */
+export function nodeStartTime(execution: Execution, nodeName: string): number | undefined {
+	const runData = execution.data?.resultData.runData as RunData | undefined;
+	return runData?.[nodeName]?.[0]?.startTime;
 }
 
 /** How long a node ran in an execution, as n8n measured it (ms). */

@@ -79,7 +79,7 @@ export interface Summary {
 	max: number;
 }
 
-function summarize(values: number[]): Summary {
+export function summarize(values: number[]): Summary {
 	return {
 		p50: round(percentile(values, 50)),
 		p95: round(percentile(values, 95)),
