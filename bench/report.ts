@@ -17,6 +17,7 @@ import {
 import type { LatencySide, N8nAloneLatency } from './phases/latency';
 import type { MemorySide } from './phases/memory';
 import type { RecoveryRound } from './phases/recovery';
+import { renderReply, type ReplyResult } from './phases/reply';
 import type { InboxResult } from './phases/inbox';
 import { renderInbox } from './phases/inboxReport';
 import { loadTemplate } from './lab/template';
@@ -58,6 +59,8 @@ export interface BenchResults {
 	memory?: MemorySide[];
 	send?: SendResult[];
 	recovery?: RecoveryRound[];
+	/** Reply by Email: a reply's delivery → the waiting execution resumed. */
+	reply?: ReplyResult;
 	scale?: { sizes: ScaleSizes; steps: ScaleStep[] };
 	/** Where the time goes at the largest count: n8n's start and the outage, line by line. */
 	scaleTimeline?: ScaleTimeline;
@@ -375,6 +378,8 @@ export function renderMarkdown(r: BenchResults): string {
 			]);
 		}
 	}
+
+	if (r.reply) renderReply(r.reply, fill, line);
 
 	if (r.recovery?.length) {
 		line(fill('recovery'));
