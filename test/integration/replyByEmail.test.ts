@@ -43,11 +43,18 @@ const SECRET = 'test-hmac-secret';
 useOwnSandbox();
 
 /** n8n's signed resume URL for this execution and node (its scheme: HMAC of path and query). */
-function signedResumeUrl(port: number): string {
-	const path = `/webhook-waiting/${execution}/${NODE_ID}`;
-	const signature = createHmac('sha256', SECRET).update(path).digest('hex');
-	return `http://localhost:${port}${path}?signature=${signature}`;
+function signedResumeUrl(port: number, parameters: Record<string, string> = {}): string {
+	const url = new URL(`http://localhost:${port}/webhook-waiting/${execution}/${NODE_ID}`);
+	for (const [name, value] of Object.entries(parameters)) url.searchParams.set(name, value);
+	const signature = createHmac('sha256', SECRET)
+		.update(`${url.pathname}${url.search}`)
+		.digest('hex');
+	url.searchParams.set('signature', signature);
+	return url.toString();
 }
+
+/** The resume URL replies are handed over to. */
+const replyUrl = (port: number) => signedResumeUrl(port, { reply: '1' });
 
 interface FakeN8n {
 	port: number;
@@ -90,7 +97,7 @@ async function startFakeN8n(parameters: Record<string, unknown>, port = 0): Prom
 		req.on('end', () => {
 			fake.requests++;
 			const url = new URL(req.url ?? '/', 'http://localhost');
-			const expected = new URL(signedResumeUrl(fake.port));
+			const expected = new URL(replyUrl(fake.port));
 			if (fake.refuseWith) {
 				res.statusCode = fake.refuseWith;
 				res.end('refused');
@@ -177,7 +184,8 @@ async function ask(port: number, parameters: Record<string, unknown>) {
 		items: [{ json: {} }],
 		extra: {
 			getExecutionId: () => String(execution),
-			getSignedResumeUrl: () => signedResumeUrl(port),
+			getSignedResumeUrl: (parameters?: Record<string, string>) =>
+				signedResumeUrl(port, parameters),
 			putExecutionToWait: async (until: Date) => {
 				waits.push(until);
 			},
@@ -303,7 +311,7 @@ it('resumes with the first reply of a recipient, starts no trigger run with it, 
 	expect(n8n.resumedWith).toHaveLength(1);
 
 	// The signature (masked in the Message-ID) is in no log line, output or item.
-	const signature = new URL(signedResumeUrl(n8n.port)).searchParams.get('signature')!;
+	const signature = new URL(replyUrl(n8n.port)).searchParams.get('signature')!;
 	const seen = JSON.stringify([active.logs, n8n.logs, asked.logs, asked.output, n8n.resumedWith]);
 	expect(seen).not.toContain(signature);
 	expect(JSON.stringify(active.items())).not.toContain(signature);
@@ -340,6 +348,21 @@ it('reads an undecided reply as text without a decision', async () => {
 	expect(data.text).toBe('Yes, but only half of it');
 	expect(data.chatInput).toBe('Yes, but only half of it');
 	expect(active.items()).toHaveLength(0);
+});
+
+it('the replies’ resume URL takes no answer from a page, only the trigger’s hand-over', async () => {
+	const parameters = questionParameters();
+	const { n8n } = await askWithTrigger(parameters);
+	const browser = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36';
+	for (const method of ['GET', 'POST']) {
+		const response = await fetch(replyUrl(n8n.port), {
+			method,
+			headers: { 'user-agent': browser, 'content-type': 'application/json' },
+			...(method === 'POST' ? { body: '{}' } : {}),
+		});
+		expect(response.status).toBe(204);
+	}
+	expect(n8n.resumedWith).toHaveLength(0);
 });
 
 it('emits the reply normally when n8n refuses the hand-over', async () => {

@@ -97,6 +97,12 @@ export function mayHoldToken(headerBytes: Buffer): boolean {
 	return headerBytes.includes(TOKEN_PREFIX, 0, 'latin1');
 }
 
+/**
+ * The query parameter that marks the resume URL of replies: signed apart from the links, so it
+ * takes only the trigger's hand-over and never a page's answer.
+ */
+export const REPLY_QUERY = { name: 'reply', value: '1' } as const;
+
 /** The signature of a signed resume URL (its `signature` query parameter). */
 export function signatureOf(signedUrl: string): string {
 	const signature = new URL(signedUrl).searchParams.get('signature') ?? '';
@@ -141,6 +147,8 @@ export function localResumeUrl(token: ReplyToken, env: ServerEnv): URL {
 	const url = new URL(
 		`${protocol}://${host}:${port}/${endpoint}/${encodeURIComponent(token.executionId)}/${encodeURIComponent(token.nodeId)}`,
 	);
+	// In the order n8n signed them: the signature covers the path and the query before it.
+	url.searchParams.set(REPLY_QUERY.name, REPLY_QUERY.value);
 	url.searchParams.set('signature', token.signature);
 	return url;
 }

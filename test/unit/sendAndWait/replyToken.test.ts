@@ -83,7 +83,8 @@ describe('localResumeUrl', () => {
 		const url = localResumeUrl(token, {});
 		expect(url.origin).toBe('http://127.0.0.1:5678');
 		expect(url.pathname).toBe(`/webhook-waiting/1234/${token.nodeId}`);
-		expect(url.searchParams.get('signature')).toBe(signature);
+		// As n8n signed it: the reply mark first, then the signature over path and query.
+		expect(url.search).toBe(`?reply=1&signature=${signature}`);
 	});
 
 	it('follows n8n’s port, protocol, listen address and waiting endpoint', () => {

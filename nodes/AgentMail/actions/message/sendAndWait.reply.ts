@@ -27,6 +27,7 @@ import { POINTER_FIELD, TAKEN, VERDICT_HEADER } from '../../../shared/sendAndWai
 import {
 	localResumeUrl,
 	parseReplyToken,
+	REPLY_QUERY,
 	replyMessageId,
 	signatureOf,
 } from '../../../shared/sendAndWait/replyToken';
@@ -46,6 +47,11 @@ export function replyByEmailOn(ctx: Ctx): boolean {
 	return responseType !== 'customForm' && param(ctx, 'replyByEmail', false) === true;
 }
 
+/** The signed resume URL replies are handed over to (not one of the links). */
+function replyResumeUrl(ctx: IExecuteFunctions): string {
+	return ctx.getSignedResumeUrl({ [REPLY_QUERY.name]: REPLY_QUERY.value });
+}
+
 /** The question's Message-ID carrying its reply token; undefined when Reply by Email is off. */
 export function replyMessageIdOf(
 	this: IExecuteFunctions,
@@ -57,7 +63,7 @@ export function replyMessageIdOf(
 		const token = {
 			executionId: this.getExecutionId(),
 			nodeId: this.getNode().id,
-			signature: signatureOf(this.getSignedResumeUrl()),
+			signature: signatureOf(replyResumeUrl(this)),
 		};
 		return replyMessageId(token, connection.email, connection.apiKey);
 	} catch {
@@ -84,7 +90,7 @@ export function checkReplyByEmail(
 			'Reply by Email could not give the question its reply token (n8n gave no signed resume URL). Turn off Reply by Email, or run the workflow in a saved, active state.',
 		);
 	}
-	const signedPath = new URL(ctx.getSignedResumeUrl()).pathname;
+	const signedPath = new URL(replyResumeUrl(ctx)).pathname;
 	if (signedPath !== localResumeUrl(token, env).pathname) {
 		throw new InputError(
 			`Reply by Email cannot work with this n8n's WEBHOOK_URL: its resume links have the path ${signedPath.split('/').slice(0, -2).join('/')}/…, but the AgentMail Trigger reaches n8n on its own port without that prefix. Turn off Reply by Email (the links still work), or serve n8n without a path prefix.`,
@@ -128,6 +134,11 @@ function executionIdOf(ctx: IWebhookFunctions): string {
 	const path = new URL(req.originalUrl ?? req.url, 'http://n8n.invalid').pathname.split('/');
 	const node = path.lastIndexOf(encodeURIComponent(ctx.getNode().id));
 	return node > 0 ? decodeURIComponent(path[node - 1]) : '';
+}
+
+/** Whether the request came to the replies' resume URL rather than to a link. */
+export function toReplyUrl(ctx: IWebhookFunctions): boolean {
+	return (ctx.getRequestObject().query as IDataObject)[REPLY_QUERY.name] === REPLY_QUERY.value;
 }
 
 /** The trigger's POST of a reply pointer, or undefined when the request is something else. */

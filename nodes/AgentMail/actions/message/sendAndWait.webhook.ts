@@ -8,7 +8,7 @@ import type { IDataObject, IWebhookFunctions, IWebhookResponseData } from 'n8n-w
 
 import { answer } from '../../../shared/sendAndWait/answer';
 import { readAnswerConfig } from './sendAndWait.operation';
-import { pointerOf, takeReply } from './sendAndWait.reply';
+import { pointerOf, takeReply, toReplyUrl } from './sendAndWait.reply';
 
 /** The submitted fields: n8n hands a multipart form over under `data`, a urlencoded one as is. */
 function formBody(ctx: IWebhookFunctions): Record<string, unknown> {
@@ -18,11 +18,16 @@ function formBody(ctx: IWebhookFunctions): Record<string, unknown> {
 }
 
 export async function sendAndWaitWebhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
-	// The AgentMail Trigger handing over a reply: no person, so the bot filter does not apply.
-	const pointer = pointerOf(this);
-	if (pointer !== undefined) return await takeReply(this, pointer);
 	const req = this.getRequestObject();
 	const res = this.getResponseObject();
+	// The replies' URL: only the AgentMail Trigger's hand-over (no person, so no bot filter);
+	// anything else there is no answer, so a page could never approve through it.
+	if (toReplyUrl(this)) {
+		const pointer = pointerOf(this);
+		if (pointer !== undefined) return await takeReply(this, pointer);
+		res.status(204).end();
+		return { noWebhookResponse: true };
+	}
 	const outcome = answer(readAnswerConfig(this), {
 		method: req.method,
 		approved: String((req.query as IDataObject).approved ?? 'true') !== 'false',
