@@ -317,6 +317,29 @@ it('resumes with the first reply of a recipient, starts no trigger run with it, 
 	expect(JSON.stringify(active.items())).not.toContain(signature);
 });
 
+it('two triggers on the inbox: the reply is offered once, resumes the execution, and starts a run in neither', async () => {
+	const { asked, n8n, active } = await askWithTrigger(questionParameters());
+	const second = await activateTrigger({ credentials: credentialData(agent) });
+	try {
+		const questionId = String(asked.item.messageId);
+		const answer = reply(questionId, `Boss <${boss}>`, 'Yes, go ahead.');
+		await deliver(agent, answer.raw);
+		await waitFor(() => n8n.resumedWith.length === 1, 'the execution to resume');
+		// Mail after it reaches both: each has seen the reply by then, and neither emitted it.
+		await deliver(agent, reply('<other@outside.example>', `Boss <${boss}>`, 'Lunch?', 'Lunch').raw);
+		await waitFor(
+			() => active.items().length === 1 && second.items().length === 1,
+			'the mail after the reply in both triggers',
+		);
+		expect(subjects(active)).toEqual(['Lunch']);
+		expect(subjects(second)).toEqual(['Lunch']);
+		expect(n8n.requests).toBe(1);
+		expect(n8n.resumedWith).toHaveLength(1);
+	} finally {
+		await second.close();
+	}
+});
+
 it('keeps Send Once: the same execution asking again finds its question in Sent by the token Message-ID', async () => {
 	const parameters = questionParameters();
 	fake = await startFakeN8n(parameters);

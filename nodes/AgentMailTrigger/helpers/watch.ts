@@ -10,7 +10,7 @@ import { CREDENTIAL_CHECK_MS } from '../../shared/imap/watch/credential';
 import { selectPlace, type CursorState } from '../../shared/imap/watch/cursor';
 import { REFUSED_RETRY_CAP_MS, REFUSED_RETRY_INITIAL_MS } from '../../shared/imap/watch/reconnect';
 import { MailboxSession } from '../../shared/imap/watch/session';
-import { offerReply } from '../../shared/sendAndWait/replyHandOff';
+import { offerReplyOnce } from '../../shared/sendAndWait/replyHandOff';
 import { registerReplyWatcher } from '../../shared/sendAndWait/replyWatchers';
 import { RunEmitter, toItem } from './emitter';
 import { toTriggerError } from './errors';
@@ -61,7 +61,8 @@ export async function watch(
 		// and starts a run here only when that execution did not take it.
 		onMessage: async (message) => {
 			const offer = { logger: ctx.logger, env: process.env, apiKey: connection.apiKey };
-			if ((await offerReply(message, offer)) === 'taken') return;
+			const inbox = `${connection.imapHost}|${connection.email}`;
+			if ((await offerReplyOnce(message, inbox, offer)) === 'taken') return;
 			await emitter.add(message);
 		},
 		onCaughtUp: () => emitter.flush(),

@@ -153,3 +153,45 @@ function post(url: URL, body: object, timeoutMs = HAND_OFF_TIMEOUT_MS): Promise<
 		req.end(payload);
 	});
 }
+
+/** The process-wide record of offers on globalThis, as ./replyWatchers.ts keeps its registry. */
+const OFFERS = Symbol.for('n8n-nodes-agentmail-inbox.replyOffers');
+/**
+ * How long an offer's outcome is kept for the other triggers on the same inbox: they see the
+ * same new message within seconds of each other (each in its own IDLE session), or at the same
+ * catch-up after a restart.
+ */
+export const OFFER_MEMORY_MS = 10 * 60_000;
+
+type Offers = Map<string, { at: number; outcome: Promise<HandOffOutcome> }>;
+
+function offers(): Offers {
+	const holder = globalThis as unknown as Record<symbol, Offers | undefined>;
+	holder[OFFERS] ??= new Map();
+	return holder[OFFERS];
+}
+
+/**
+ * {@link offerReply}, once per message among all the triggers of this process that watch the
+ * same inbox (`inbox`: its IMAP host and address): two workflows with an AgentMail Trigger on
+ * one inbox would otherwise both offer a reply, and the one whose offer comes second, finding
+ * the execution already resumed, would start a run with the reply that answered it. The others
+ * wait for the first offer's outcome and do as it says.
+ */
+export async function offerReplyOnce(
+	message: FetchedMessage,
+	inbox: string,
+	options: HandOffOptions,
+): Promise<HandOffOutcome> {
+	// Most mail holds no token: nothing recorded for it.
+	if (!mayHoldToken(headerBlock(message))) return 'emit';
+	const record = offers();
+	const now = Date.now();
+	for (const [key, offer] of record) if (now - offer.at > OFFER_MEMORY_MS) record.delete(key);
+	const key = [inbox.toLowerCase(), message.folder, message.uidValidity, message.uid].join('|');
+	const earlier = record.get(key);
+	if (earlier) return await earlier.outcome;
+	const outcome = offerReply(message, options);
+	record.set(key, { at: now, outcome });
+	return await outcome;
+}
