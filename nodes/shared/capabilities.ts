@@ -134,7 +134,9 @@ function getManyVerdict(facts: ImapFacts): FeatureVerdict {
 	if (header === 'misses') notes.push(`${headerFilters} may miss messages that match`);
 	if (body === 'refused') notes.push('Body Contains fails with an error naming it');
 	if (body === 'ignored')
-		notes.push('Body Contains is not applied: every message the other filters match comes back');
+		notes.push(
+			'Body Contains fails with an error naming it (the server ignores BODY search, so it cannot be applied)',
+		);
 	if (body === 'misses') notes.push('Body Contains may miss messages that match');
 	notes.push('From, To, Subject, dates, read and flagged are searched by the server');
 	return degraded(notes.join('; '));

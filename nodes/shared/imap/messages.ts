@@ -12,7 +12,7 @@ import { errorText, InputError, ServerError } from '../errors';
 import { chunkPlan, FETCH_CHUNK_BYTES } from '../fetchPlan';
 import type { InboxClient, SelectedFolder } from './inbox';
 import { buildSearch, type SearchFilters } from './search';
-import { explainRefusal, keepMatching } from './searchCheck';
+import { checkBodyApplied, explainRefusal, keepMatching } from './searchCheck';
 
 /** UIDs per FETCH of envelopes: a short command line, and a few hundred kB per answer. */
 export const HEADER_FETCH_CHUNK = 200;
@@ -60,7 +60,7 @@ export type FullOptions = ToItemOptions & { maxMessageBytes?: number };
  * UIDs of the folder's messages that match, newest first (the highest UID arrived last).
  *
  * @throws InputError when a filter cannot be searched as given; ServerError when the server
- * refuses the search (naming the filter it refused).
+ * refuses the search (naming the filter it refused) or ignores Body Contains.
  */
 export async function searchFolder(
 	inbox: InboxClient,
@@ -84,6 +84,7 @@ export async function searchFolder(
 		);
 	}
 	// A server that ignores a key it lacks answers with more than was asked for.
+	await checkBodyApplied(inbox, selected.path, query, found);
 	const matching = await keepMatching(inbox, found, query);
 	return { selected, uids: matching.sort((a, b) => b - a) };
 }

@@ -3,9 +3,13 @@
  * may refuse a search key (the search fails: the filter it lacks is named, and nothing is
  * read) or ignore one and answer with more than was asked for: every message the search
  * returns is then checked here against the headers the filters are about, and one that does
- * not match is left out. Body Contains cannot be checked from the headers; a server that
- * ignores it is not caught.
+ * not match is left out. Body Contains cannot be checked from the headers: when a search with
+ * it returns messages, the server is asked for a text no message holds, and one that answers
+ * with messages ignored BODY, so the search fails naming Body Contains instead of returning
+ * mail the filter was not applied to.
  */
+import { randomUUID } from 'node:crypto';
+
 import type { SearchObject } from 'imapflow';
 
 import { parseHeaderBlock, type HeaderField } from '../mime/headers';
@@ -137,4 +141,28 @@ export async function keepMatching(
 		}
 	}
 	return uids.filter((uid) => matching.has(uid));
+}
+
+/**
+ * After a search with Body Contains returned messages: fails when the server ignores BODY
+ * search (it answers a search for a text no message holds with messages), since those
+ * messages were not filtered by their body. The folder is the one selected.
+ *
+ * @throws ServerError naming Body Contains when the server ignored BODY.
+ */
+export async function checkBodyApplied(
+	inbox: InboxClient,
+	folder: string,
+	query: SearchObject,
+	found: number[],
+): Promise<void> {
+	if (typeof query.body !== 'string' || found.length === 0) return;
+	const absent = await inbox.imap.search(
+		{ body: `agentmail-absent-${randomUUID()}` },
+		{ uid: true },
+	);
+	if (Array.isArray(absent) && absent.length === 0) return;
+	throw new ServerError(
+		`${inbox.address}'s IMAP server ignores IMAP SEARCH BODY in "${folder}": it answered with messages that do not contain the text, so Body Contains cannot be applied. Nothing was returned. Remove Body Contains from the filters and filter on the messages’ "text" after this node (Output: Full, then an n8n Filter node).`,
+	);
 }
