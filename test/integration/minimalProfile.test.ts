@@ -14,6 +14,7 @@ import { simpleParser } from 'mailparser';
 import { AgentMail } from '../../nodes/AgentMail/AgentMail.node';
 import { mail } from '../helpers/mailbox';
 import { operationRunner, runNode } from '../helpers/nodeHarness';
+import { askTwice, expectAskedOnce } from '../helpers/question';
 import {
 	credentialData,
 	deliver,
@@ -366,6 +367,13 @@ describe('sending', () => {
 			if ((await simpleParser(m.source)).inReplyTo === original.messageId) answers++;
 		}
 		expect(answers).toBe(1);
+	});
+
+	it('Send and Wait: the question goes out once; asked again in the same execution, it is not sent again', async () => {
+		const { subject, first, again } = await askTwice(agent, peer);
+		expectAskedOnce(first, again);
+		expect(first.item.sendOnceCheck).toBe('server-search');
+		expect(await received(subject.slice(8, 16))).toHaveLength(1);
 	});
 
 	it('Thread → Get gives the conversation from INBOX and Sent (found by name)', async () => {

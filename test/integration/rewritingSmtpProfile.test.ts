@@ -10,11 +10,14 @@ import { randomUUID } from 'node:crypto';
 import { simpleParser, type ParsedMail } from 'mailparser';
 
 import { AgentMail } from '../../nodes/AgentMail/AgentMail.node';
+import type { Feature, FeatureVerdict } from '../../nodes/shared/capabilities';
 import { mail, seedFolder } from '../helpers/mailbox';
 import { runNode } from '../helpers/nodeHarness';
+import { askTwice } from '../helpers/question';
 import {
 	credentialData,
 	deliver,
+	imapClient,
 	listMessages,
 	smtpTransport,
 	useOwnSandbox,
@@ -319,6 +322,102 @@ describe.each(['rewriting-smtp', 'rewriting-smtp-nosent'] as const)('the %s prof
 		const [got] = await parsed(peer, 'INBOX', tag);
 		expect(got.text).toContain('Signed.');
 	});
+
+	it('Get Many with Body Contains works as on Dovecot', async () => {
+		const tag = randomUUID().slice(0, 8);
+		const a = mail(5, 'Jane <jane@customer.example>', `Body ${tag}`, `Word alpha${tag}.`);
+		const b = mail(6, 'Jane <jane@customer.example>', `Other ${tag}`, 'Nothing.');
+		const { folder, uids } = await seedFolder(agent, 'Body', [{ raw: a.raw }, { raw: b.raw }]);
+		const many = await run('getMany', [{}], {
+			folder,
+			returnAll: true,
+			format: 'headers',
+			filters: { text: `alpha${tag}` },
+		});
+		expect(many.output[0].map((o) => o.json.uid)).toEqual([uids[0]]);
+	});
+
+	it('Send and Wait: the question goes out; asked again in the execution once Sent had its time, it is not sent again, or (no copy) it is sent again, never called already sent', async () => {
+		const { subject, first, again } = await askTwice(agent, peer, settleSent);
+		const delivered = await parsed(peer, 'INBOX', subject);
+		expect(first.item).toMatchObject({ sent: true });
+		expect(first.waits).toHaveLength(1);
+		if (late) {
+			expect(again.item).toMatchObject({ sent: false, alreadySent: true });
+			expect(again.item.messageId).toBe(delivered[0].messageId);
+			expect(delivered).toHaveLength(1);
+		} else {
+			expect(again.item).toMatchObject({ sent: true });
+			expect(again.item.alreadySent).toBeUndefined();
+			expect(delivered).toHaveLength(2);
+		}
+	}, 30_000);
+
+	if (!late) {
+		it.todo(
+			'Send and Wait where Sent keeps no copy: a question asked again in the same execution is sent again without a word; the item should carry sendOnceWarning (and the log say it once), as Send, Reply and Forward do',
+		);
+	}
+	it.todo(
+		'Send and Wait with Reply by Email: the server replaces the question’s Message-ID (which carries its token), so replies cannot resume the execution; the question should be refused before sending, or the item should warn',
+	);
+
+	it('Inbox → Check Capabilities reports the IMAP side as on Dovecot and changes nothing', async () => {
+		const counts = async () => {
+			const client = await imapClient(agent);
+			try {
+				const out: Record<string, unknown> = {};
+				for (const folder of await client.list()) {
+					out[folder.path] = await client.status(folder.path, { messages: true, unseen: true });
+				}
+				return JSON.stringify(out);
+			} finally {
+				await client.logout();
+			}
+		};
+		// The search probes need a message in INBOX and in Sent, whatever ran before.
+		const tag = randomUUID();
+		const probe = (to: string) =>
+			[
+				`From: ${peer}`,
+				`To: ${to}`,
+				`Subject: Probe ${tag}`,
+				`Message-ID: <${tag}.${to}>`,
+				'',
+				'x',
+				'',
+			].join('\r\n');
+		await deliver(agent, probe(agent));
+		const client = await imapClient(agent);
+		try {
+			await client.append('Sent', probe(peer), ['\\Seen']);
+		} finally {
+			await client.logout();
+		}
+		const before = await counts();
+		const { output } = await runNode({
+			node,
+			credentials: credentialData(agent),
+			parameters: { resource: 'inbox', operation: 'checkCapabilities' },
+			items: [{ json: {} }],
+		});
+		expect(await counts()).toBe(before);
+		const report = output[0][0].json as unknown as {
+			features: Record<Feature, FeatureVerdict>;
+			smtp: { login: string };
+		};
+		expect(report.smtp.login).toBe('ok');
+		const verdicts = Object.entries(report.features)
+			.filter(([feature]) => late || feature !== 'sendOnce')
+			.map(([feature, v]) => `${feature} ${v.verdict}`);
+		expect(verdicts.filter((v) => !v.endsWith(' full'))).toEqual([]);
+		expect(verdicts.length).toBeGreaterThanOrEqual(late ? 8 : 7);
+	});
+	if (!late) {
+		it.todo(
+			'Inbox → Check Capabilities says Send Once is "full" where the SMTP server rewrites Message-IDs and keeps no Sent copy; it should say that Send Once cannot tell what was sent (or that the SMTP side was not checked)',
+		);
+	}
 
 	/**
 	 * A received, our reply R (its copy stored late, or never), and B, the peer's answer to R
