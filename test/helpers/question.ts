@@ -1,7 +1,7 @@
 /**
  * Send and Wait's question, asked by the node in the harness as n8n would ask it in one
- * execution (its id keys the question's Send Once): answer links, no Reply by Email, so no
- * trigger or webhook is needed. What the profile tests check: the question goes out once.
+ * execution (its id keys the question's Send Once): answer links, and Reply by Email when asked
+ * for (the question's Message-ID then carries the reply token; no webhook is needed to send it). What the profile tests check: the question goes out once.
  */
 import { randomUUID } from 'node:crypto';
 
@@ -9,8 +9,20 @@ import { AgentMail } from '../../nodes/AgentMail/AgentMail.node';
 import { runNode } from './nodeHarness';
 import { credentialData } from './sandbox';
 
-/** Asks `to` the approval question `subject` from `inbox` in execution `execution`. */
-export async function askQuestion(inbox: string, to: string, subject: string, execution: string) {
+/** n8n signs resume URLs with HMAC-SHA256 in hex; the harness's stands in for one. */
+const SIGNATURE = 'ab'.repeat(32);
+
+/**
+ * Asks `to` the approval question `subject` from `inbox` in execution `execution`; with
+ * `replyByEmail`, an AgentMail Trigger must be active on `inbox` in this process.
+ */
+export async function askQuestion(
+	inbox: string,
+	to: string,
+	subject: string,
+	execution: string,
+	{ replyByEmail = false } = {},
+) {
 	const waits: Date[] = [];
 	const run = await runNode({
 		node: new AgentMail(),
@@ -22,14 +34,14 @@ export async function askQuestion(inbox: string, to: string, subject: string, ex
 			subject,
 			message: `${subject} Please answer.`,
 			responseType: 'approval',
-			replyByEmail: false,
+			replyByEmail,
 			options: {},
 		},
 		items: [{ json: {} }],
 		extra: {
 			getExecutionId: () => execution,
 			getSignedResumeUrl: (query: Record<string, string> = {}) =>
-				`http://localhost:5678/webhook-waiting/${execution}/test-node?${new URLSearchParams({ ...query, signature: 'x' }).toString()}`,
+				`http://localhost:5678/webhook-waiting/${execution}/test-node?${new URLSearchParams({ ...query, signature: SIGNATURE }).toString()}`,
 			putExecutionToWait: async (until: Date) => {
 				waits.push(until);
 			},

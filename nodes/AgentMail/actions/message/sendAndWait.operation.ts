@@ -32,6 +32,7 @@ import { withIdentity } from '../../helpers/sendOnce';
 import { runSmtp } from '../../helpers/smtpRun';
 import { properties } from './sendAndWait.properties';
 import {
+	checkQuestionCopy,
 	checkReplyByEmail,
 	replyByEmailOn,
 	replyMessageIdOf,
@@ -190,10 +191,14 @@ export async function run(this: IExecuteFunctions): Promise<INodeExecutionData[]
 		sendOnceKey,
 		messageIdOf: replyMessageIdOf,
 		onlyFirstItem: true,
+		// Its copy in Sent: Send Once's warnings where the server keeps none, and whether the
+		// Message-ID that carries the reply token went out as written.
+		readBackSent: true,
 	});
 	const result = output[0];
 	// continueOnFail: the question did not go out, so there is nothing to wait for.
 	if (!result || (result.json.sent !== true && result.json.alreadySent !== true)) return [output];
+	if (replyByEmailOn(this)) checkQuestionCopy(this, result.json);
 	await this.putExecutionToWait(waitTill ?? WAIT_INDEFINITELY);
 	return [output];
 }

@@ -32,6 +32,7 @@ import {
 	signatureOf,
 } from '../../../shared/sendAndWait/replyToken';
 import { hasReplyWatcher } from '../../../shared/sendAndWait/replyWatchers';
+import { knownBehaviour, serverKey } from '../../../shared/smtp/sentCopy';
 
 type Ctx = IExecuteFunctions | IWebhookFunctions;
 
@@ -96,6 +97,16 @@ export function checkReplyByEmail(
 			`Reply by Email cannot work with this n8n's WEBHOOK_URL: its resume links have the path ${signedPath.split('/').slice(0, -2).join('/')}/…, but the AgentMail Trigger reaches n8n on its own port without that prefix. Turn off Reply by Email (the links still work), or serve n8n without a path prefix.`,
 		);
 	}
+	// Replies name the question by the Message-ID it was written with: a server seen replacing
+	// Message-IDs (an earlier send's copy in Sent) would leave every reply unmatched.
+	if (
+		knownBehaviour(serverKey(connection.email, connection.smtpHost, connection.smtpPort)) ===
+		'rewrites'
+	) {
+		throw new InputError(
+			`Reply by Email cannot work from ${connection.email}: its SMTP server ${connection.smtpHost} gave an earlier message a Message-ID of its own (seen in Sent), and replies are matched to the question by the Message-ID it was written with. Turn off Reply by Email (the links in the mail still answer). Nothing was sent.`,
+		);
+	}
 	if (hasReplyWatcher(connection.imapHost, connection.email, connection.apiKey)) return;
 	if (env.EXECUTIONS_MODE === 'queue') {
 		ctx.logger.warn(
@@ -106,6 +117,24 @@ export function checkReplyByEmail(
 	throw new InputError(
 		`Reply by Email needs an active AgentMail Trigger on ${connection.email} watching INBOX in this n8n, with a credential of the same API key as this node's, and there is none. Activate (publish) a workflow whose AgentMail Trigger uses this inbox, folder INBOX and the same API key, or turn off Reply by Email. Nothing was sent.`,
 	);
+}
+
+/**
+ * After the question went out, what its copy in Sent showed (nodes/AgentMail/helpers/
+ * sentReadBack.ts): a server that gave it a Message-ID of its own has dropped the reply token,
+ * so a reply will start a normal trigger run instead of resuming; said in the item and the log.
+ * Without a copy it cannot be told, and the item says so.
+ */
+export function checkQuestionCopy(ctx: IExecuteFunctions, json: IDataObject): void {
+	if (typeof json.messageIdWritten !== 'string') return;
+	if (json.messageId === null || json.messageId === undefined) {
+		json.replyByEmailNote =
+			'No copy of the question appeared in Sent, so whether the server kept its Message-ID (which a reply is matched by) cannot be told here. If replies start runs of the AgentMail Trigger instead of resuming this execution, turn off Reply by Email for this inbox; the links in the mail answer either way.';
+		return;
+	}
+	const warning = `The SMTP server gave the question a Message-ID of its own (${String(json.messageId)}), and a reply is matched to the question by the Message-ID it was written with: a reply will start a run of the AgentMail Trigger instead of resuming this execution. The links in the mail still answer. Turn off Reply by Email for this inbox.`;
+	json.replyByEmailWarning = warning;
+	ctx.logger.warn(`Send and Wait: ${warning}`);
 }
 
 /** What the mail says about answering by reply, under the links. */
