@@ -71,27 +71,44 @@ function moveVerdict(caps: Set<string>, to: string): FeatureVerdict {
 const foundBy = (folder: FolderFinding) =>
 	folder.foundBy === 'special-use' ? 'marked by SPECIAL-USE' : 'found by its name';
 
-function sendOnceVerdict(facts: ImapFacts): FeatureVerdict {
+/** What earlier sends showed of the SMTP side, which the check (sending nothing) cannot see. */
+function sendOnceVerdict(facts: ImapFacts, sentCopies: SmtpFacts['sentCopies']): FeatureVerdict {
 	if (!facts.sent.path) {
 		return unavailable('the inbox has no Sent folder, so what was sent cannot be checked');
 	}
-	const header = combined('HEADER', facts.search, facts.sent.path);
-	if (header === 'answered') return full(`"${facts.sent.path}" is searched by the server (HEADER)`);
-	if (header === 'untested') {
-		return unknown(
-			`"${facts.sent.path}" is empty: run the check again once the inbox has sent mail`,
+	if (sentCopies === 'no-copy') {
+		return unavailable(
+			'messages sent from this inbox left no copy in Sent, so a retry cannot tell what was sent: each item with a key says so (sendOnceWarning), and a retry sends again',
 		);
+	}
+	if (sentCopies === 'drops-marks') {
+		return degraded(
+			'the server removes the marks Send Once looks for (the Message-ID and the AgentMail-Send-Once header) from its copies in Sent: a retry cannot recognise what was sent, and each item says so',
+		);
+	}
+	const verdict = sendOnceImapVerdict(facts, facts.sent.path);
+	if (sentCopies !== 'not-seen' || verdict.verdict !== 'full') return verdict;
+	return full(
+		`${verdict.how}; whether the SMTP side keeps a copy in Sent with the marks Send Once looks for shows once this n8n has sent from the inbox (run the check again after a send)`,
+	);
+}
+
+function sendOnceImapVerdict(facts: ImapFacts, sent: string): FeatureVerdict {
+	const header = combined('HEADER', facts.search, sent);
+	if (header === 'answered') return full(`"${sent}" is searched by the server (HEADER)`);
+	if (header === 'untested') {
+		return unknown(`"${sent}" is empty: run the check again once the inbox has sent mail`);
 	}
 	if (header === 'misses') {
 		return unavailable(
-			`the server's HEADER search in "${facts.sent.path}" does not find a message that is there, so a retry would not see what was sent`,
+			`the server's HEADER search in "${sent}" does not find a message that is there, so a retry would not see what was sent`,
 		);
 	}
 	const instead = `the headers of its newest ${RECENT_SENT_SCANNED} messages are read and matched here instead; a copy older than those is not seen (the item says so)`;
 	return degraded(
 		header === 'refused'
-			? `HEADER search is refused in "${facts.sent.path}": ${instead}`
-			: `HEADER search is ignored in "${facts.sent.path}": while the search returns no more than a few messages they are matched here; past that, ${instead}`,
+			? `HEADER search is refused in "${sent}": ${instead}`
+			: `HEADER search is ignored in "${sent}": while the search returns no more than a few messages they are matched here; past that, ${instead}`,
 	);
 }
 
@@ -143,7 +160,10 @@ function getManyVerdict(facts: ImapFacts): FeatureVerdict {
 }
 
 /** Each feature's verdict from the facts. */
-export function judgeFeatures(facts: ImapFacts): Record<Feature, FeatureVerdict> {
+export function judgeFeatures(
+	facts: ImapFacts,
+	sentCopies: SmtpFacts['sentCopies'] = 'not-seen',
+): Record<Feature, FeatureVerdict> {
 	const caps = new Set(facts.capabilities);
 	const safeMove = caps.has('MOVE') || caps.has('UIDPLUS');
 	return {
@@ -166,7 +186,7 @@ export function judgeFeatures(facts: ImapFacts): Record<Feature, FeatureVerdict>
 			: unavailable(
 					'refused, nothing deleted: without UIDPLUS an EXPUNGE would also remove every other message marked deleted',
 				),
-		sendOnce: sendOnceVerdict(facts),
+		sendOnce: sendOnceVerdict(facts, sentCopies),
 		threadGet: threadVerdict(facts),
 		getManyFilters: getManyVerdict(facts),
 	};
@@ -179,7 +199,7 @@ export function capabilityReport(
 	smtp: SmtpFacts,
 	checkedAt: Date,
 ): Record<string, unknown> {
-	const features = judgeFeatures(imap);
+	const features = judgeFeatures(imap, smtp.sentCopies);
 	const search = Object.fromEntries(PROBED_KEYS.map((key) => [key, combined(key, imap.search)]));
 	return {
 		inbox: connection.email,

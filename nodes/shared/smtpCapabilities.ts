@@ -10,6 +10,7 @@ import { smtpOptions, type AgentMailConnection } from './connection';
 import { describeConnectionError, redact } from './connectionErrors';
 import { PROBE_DEADLINE_MS } from './connectionTest';
 import { errorText } from './errors';
+import { knownBehaviour, serverKey, type SentBehaviour } from './smtp/sentCopy';
 
 export interface SmtpFacts {
 	host: string;
@@ -22,6 +23,11 @@ export interface SmtpFacts {
 	/** SIZE's value in bytes; null when the server announces no limit. */
 	maxMessageBytes: number | null;
 	authMechanisms: string[];
+	/**
+	 * What earlier sends from this inbox in this n8n process showed of its Sent copies (the
+	 * check itself sends nothing): 'not-seen' until the node has sent from it.
+	 */
+	sentCopies: SentBehaviour | 'not-seen';
 }
 
 /** What nodemailer keeps of the EHLO answer (its lines after the greeting), not in its typings. */
@@ -54,6 +60,9 @@ export async function readSmtpFacts(
 		extensions: [],
 		maxMessageBytes: null,
 		authMechanisms: [],
+		sentCopies:
+			knownBehaviour(serverKey(connection.email, connection.smtpHost, connection.smtpPort)) ??
+			'not-seen',
 	};
 	try {
 		await withTimeout(

@@ -21,6 +21,29 @@ function facts(change: Partial<ImapFacts> = {}): ImapFacts {
 }
 
 describe('judgeFeatures', () => {
+	it('Send Once takes in what earlier sends showed of Sent, which the check cannot see itself', () => {
+		const searched = facts();
+		expect(judgeFeatures(searched).sendOnce).toEqual({
+			verdict: 'full',
+			how: expect.stringMatching(
+				/searched by the server \(HEADER\); whether the SMTP side keeps a copy .* shows once this n8n has sent/,
+			),
+		});
+		expect(judgeFeatures(searched, 'keeps-message-id').sendOnce).toEqual({
+			verdict: 'full',
+			how: expect.not.stringMatching(/SMTP side/),
+		});
+		expect(judgeFeatures(searched, 'rewrites').sendOnce.verdict).toBe('full');
+		expect(judgeFeatures(searched, 'no-copy').sendOnce).toEqual({
+			verdict: 'unavailable',
+			how: expect.stringMatching(/left no copy in Sent/),
+		});
+		expect(judgeFeatures(searched, 'drops-marks').sendOnce).toEqual({
+			verdict: 'degraded',
+			how: expect.stringMatching(/removes the marks Send Once looks for/),
+		});
+	});
+
 	it('MOVE without UIDPLUS moves, but cannot say the new UID; UIDPLUS alone moves fully', () => {
 		const moveOnly = judgeFeatures(facts({ capabilities: ['IDLE', 'MOVE'] }));
 		expect(moveOnly.move).toMatchObject({
@@ -96,6 +119,7 @@ it('the report lists every feature once in its summary, its parts in a fixed ord
 			extensions: ['AUTH', 'SIZE'],
 			maxMessageBytes: 10_485_760,
 			authMechanisms: ['PLAIN'],
+			sentCopies: 'not-seen',
 		},
 		new Date('2026-12-07T12:00:00Z'),
 	);
