@@ -14,7 +14,7 @@ export default [
 	},
 	{
 		// The rule is about what a node shows in n8n; the dev tooling is not a node.
-		files: ['scripts/**', 'test/**', 'bench/**'],
+		files: ['scripts/**', 'test/**', 'bench/**', 'tools/**'],
 		rules: { '@n8n/community-nodes/require-node-api-error': 'off' },
 	},
 	{
@@ -79,6 +79,41 @@ export default [
 							target: './nodes/shared/imap/*.ts',
 							from: './nodes/shared/imap/watch/**',
 							message: 'The one-shot client (imap/) does not use the trigger session.',
+						},
+					],
+				},
+			],
+		},
+	},
+	{
+		// The dev tooling: tools/ (sandbox, n8n, waiting, proxies, harness) is what test/, bench/
+		// and scripts/ share; it imports none of them, and they do not import each other.
+		files: ['tools/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
+		settings: { 'import-x/extensions': ['.ts', '.js'] },
+		rules: {
+			'import-x/no-restricted-paths': [
+				'error',
+				{
+					zones: [
+						{
+							target: './tools',
+							from: ['./test', './bench', './scripts'],
+							message: 'tools/ is shared by test/, bench/ and scripts/ and imports none of them.',
+						},
+						{
+							target: './test',
+							from: ['./bench', './scripts'],
+							message: 'test/ takes shared tooling from tools/, not from bench/ or scripts/.',
+						},
+						{
+							target: './bench',
+							from: ['./test', './scripts'],
+							message: 'bench/ takes shared tooling from tools/, not from test/ or scripts/.',
+						},
+						{
+							target: './scripts',
+							from: ['./test', './bench'],
+							message: 'scripts/ takes shared tooling from tools/, not from test/ or bench/.',
 						},
 					],
 				},

@@ -7,7 +7,7 @@
  *   4. starts n8n on http://localhost:5678 with its own user folder .n8n-dev/demo (SQLite),
  *      kept between runs;
  *   5. sets it up once (owner account, AgentMail credential, the demo workflows from
- *      scripts/demo/) and reuses all of that on later starts;
+ *      tools/n8n/demo/) and reuses all of that on later starts;
  *   6. prints the editor URL, the login and how to mail the demo inbox, then runs until Ctrl-C,
  *      which stops n8n and the sandbox.
  *
@@ -19,8 +19,8 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import { AGENTMAIL_DEFAULTS } from '../nodes/shared/connection';
-import { freePorts, portAnswers } from '../test/sandbox/ports';
-import { processAlive, runCommand } from '../test/sandbox/processes';
+import { freePorts, portAnswers } from '../tools/sandbox/ports';
+import { processAlive, runCommand } from '../tools/sandbox/processes';
 import {
 	readSandboxInfo,
 	SANDBOX_FILES,
@@ -28,17 +28,17 @@ import {
 	startSandbox,
 	type Sandbox,
 	type SandboxInfo,
-} from '../test/sandbox/sandbox';
-import { sandboxCredential } from '../test/sandbox/info';
+} from '../tools/sandbox/sandbox';
+import { sandboxCredential } from '../tools/sandbox/info';
 import {
 	AUTO_REPLY_TRIGGER_NODE,
 	CREDENTIAL_TYPE,
 	DEMO_WORKFLOWS,
 	loadDemoWorkflow,
 	waitForTriggerStart,
-} from './n8n/demo';
-import { installN8n, n8nCacheDir, N8N_VERSION } from './n8n/install';
-import { N8nClient, N8nHttpError, startN8n, type N8nServer } from './n8n/server';
+} from '../tools/n8n/demo';
+import { installN8n, n8nCacheDir, N8N_VERSION } from '../tools/n8n/install';
+import { N8nClient, N8nHttpError, startN8n, type N8nServer } from '../tools/n8n/server';
 
 /** `npm run build` of the package: n8n-node build (tsc and the icons) takes seconds. */
 const BUILD_TIMEOUT_MS = 5 * 60_000;

@@ -2,11 +2,11 @@
  * Hard mail rather than hard networks: the php-mime-mail-parser corpus (46 real-world and
  * broken messages), and a message over our trigger's size cap followed by a normal one.
  */
+import { CORPUS_DIR, corpusFiles } from '../../tools/corpus';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { deliver } from '../../test/sandbox/deliver';
-import { CORPUS_DIR, corpusFiles } from '../../test/unit/mime/helpers';
+import { deliver } from '../../tools/sandbox/deliver';
 import { BENCH_SENDER, benchMessage, Deliverer } from '../lab/mail';
 import { rssBytes, sampleRss } from '../lab/proc';
 import { listExecutions } from '../lab/runs';

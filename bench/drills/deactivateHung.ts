@@ -4,10 +4,10 @@
  * accepted and never answered), and then both workflows are deactivated, one after the other.
  * A trigger must let go at once: no connection left open, no timer that reconnects or logs.
  */
-import { startProxy, type SilentProxy } from '../../test/helpers/proxy';
-import { sandboxCredential } from '../../test/sandbox/info';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startProxy, type SilentProxy } from '../../tools/proxy';
+import { sandboxCredential } from '../../tools/sandbox/info';
 import { imapCredentialData, type CredentialRef } from '../lab/lab';
-import { sleep } from '../lab/runs';
 import type { Side } from '../lab/workflows';
 import {
 	rig,

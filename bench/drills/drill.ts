@@ -3,7 +3,7 @@
  * Trigger (IMAP) on peer@), watched while the fault happens, and one table row per side counted
  * from the mail itself.
  */
-import type { WorkflowInput } from '../../scripts/n8n/server';
+import type { WorkflowInput } from '../../tools/n8n/server';
 import type { CredentialRef, Lab } from '../lab/lab';
 import { benchMessage, Deliverer } from '../lab/mail';
 import {

@@ -4,12 +4,13 @@
  * so mail starts runs of the old version, or two runs). Each side's workflow is its trigger and
  * a Set node whose value names the version; the edit changes that value.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 
-import type { WorkflowInput } from '../../scripts/n8n/server';
+import type { WorkflowInput } from '../../tools/n8n/server';
 import type { Lab } from '../lab/lab';
 import { benchMessage, Deliverer } from '../lab/mail';
-import { listExecutions, sleep } from '../lab/runs';
+import { listExecutions } from '../lab/runs';
 import { nodeItems, TRIGGER, type Side } from '../lab/workflows';
 import {
 	joined,

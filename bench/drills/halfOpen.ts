@@ -4,8 +4,8 @@
  * firewall that forgets a connection does). New connections still go through. Both sides keep
  * their default settings: ours checks the connection within 60 s, n8n's has no such option.
  */
-import { startProxy } from '../../test/helpers/proxy';
-import { sandboxCredential } from '../../test/sandbox/info';
+import { startProxy } from '../../tools/proxy';
+import { sandboxCredential } from '../../tools/sandbox/info';
 import { imapCredentialData, type CredentialRef } from '../lab/lab';
 import {
 	deliverEach,

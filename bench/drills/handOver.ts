@@ -3,12 +3,12 @@
  * for a while, and a message whose conversion throws. Each side's mail waits behind the fault;
  * the drill counts whether it comes, once, in the end.
  */
+import { CORPUS_DIR } from '../../tools/corpus';
 import { existsSync, readFileSync } from 'node:fs';
 import { rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
-import { deliver } from '../../test/sandbox/deliver';
-import { CORPUS_DIR } from '../../test/unit/mime/helpers';
+import { deliver } from '../../tools/sandbox/deliver';
 import { BENCH_SENDER, benchMessage, Deliverer, type BenchMessage } from '../lab/mail';
 import type { Side } from '../lab/workflows';
 import { byDrillId } from './content';

@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 
-import { N8N_VERSION } from '../../scripts/n8n/install';
+import { N8N_VERSION } from '../../tools/n8n/install';
 import {
 	deliverEach,
 	joined,

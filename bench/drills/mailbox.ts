@@ -5,7 +5,7 @@
  */
 import type { ImapFlow } from 'imapflow';
 
-import { imapClient } from '../../test/helpers/sandbox';
+import { imapClient } from '../../tools/sandbox/client';
 
 /** The header the corpus drill tags messages with (their subjects are not unique). */
 export const DRILL_ID_HEADER = 'X-Drill-Id';

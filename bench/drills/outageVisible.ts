@@ -4,6 +4,7 @@
  * After" at a quarter of a minute, so the user must hear of it once (a failed execution, a warn
  * line) and then read one line saying how much mail was caught up; n8n's has no such option.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { benchMessage } from '../lab/mail';
 import type { Side } from '../lab/workflows';
 import {
@@ -21,7 +22,6 @@ import {
 import { prose, verdict } from './prose';
 import { staged } from './stage';
 import type { LogWindow } from './logs';
-import { sleep } from '../lab/runs';
 
 /** Our trigger's "Report Outage After (Minutes)" in this drill: 15 s. */
 const REPORT_AFTER_MINUTES = 0.25;

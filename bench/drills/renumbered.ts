@@ -4,8 +4,8 @@
  * restored into it, with its flags, and new mail arrives. As in the integration test, this
  * happens while the workflows are off; they are then switched on again with their state.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { benchMessage, type BenchMessage } from '../lab/mail';
-import { sleep } from '../lab/runs';
 import type { Side } from '../lab/workflows';
 import {
 	joined,

@@ -3,7 +3,8 @@
  * 200-message burst. Mail that arrives while it is down is put straight into the maildirs, as
  * a local delivery agent would; Dovecot comes back after a few seconds.
  */
-import { listExecutions, sleep } from '../lab/runs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { listExecutions } from '../lab/runs';
 import { benchMessage, Deliverer } from '../lab/mail';
 import type { Side } from '../lab/workflows';
 import {

@@ -3,10 +3,11 @@
  * does: after every 3rd accepted message of a session it answers 250 and then 421 and hangs up.
  * One execution sends 20 items through our AgentMail node and one through n8n's Send Email.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 
 import { INBOX } from '../lab/lab';
-import { listExecutions, sleep, waitForQuiet } from '../lab/runs';
+import { listExecutions, waitForQuiet } from '../lab/runs';
 import { SEND, nodeItems, sendWorkflow, type Side } from '../lab/workflows';
 import {
 	rowOf,

@@ -8,10 +8,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
-import { installN8n, N8N_VERSION } from '../../scripts/n8n/install';
-import { N8nClient, startN8n, type N8nServer } from '../../scripts/n8n/server';
-import { sandboxCredential } from '../../test/sandbox/info';
-import { freePorts } from '../../test/sandbox/sandbox';
+import { installN8n, N8N_VERSION } from '../../tools/n8n/install';
+import { N8nClient, startN8n, type N8nServer } from '../../tools/n8n/server';
+import { sandboxCredential } from '../../tools/sandbox/info';
+import { freePorts } from '../../tools/sandbox/sandbox';
 import { imapCredentialData, type CredentialRef, type Lab } from '../lab/lab';
 import type { Side } from '../lab/workflows';
 import {

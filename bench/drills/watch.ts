@@ -3,9 +3,10 @@
  * what they carried, whether the workflow shows as active, and the activation error n8n shows
  * next to it (the editor's red warning), sampled while the drill runs.
  */
-import type { Execution } from '../../scripts/n8n/server';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Execution } from '../../tools/n8n/server';
 import type { Lab } from '../lab/lab';
-import { listExecutions, sleep } from '../lab/runs';
+import { listExecutions } from '../lab/runs';
 import { itemSubject, nodeItems, TRIGGER } from '../lab/workflows';
 
 /** Between two looks at n8n while waiting: fast enough to time recoveries to about a second. */

@@ -10,14 +10,15 @@
  *
  * `npx tsx bench/investigations/emailTriggerBatching.ts [--messages 8]`
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { n8nVersionDir } from '../../scripts/n8n/install';
+import { n8nVersionDir } from '../../tools/n8n/install';
 import { startLab, type Lab } from '../lab/lab';
 import { benchMessage, Deliverer } from '../lab/mail';
-import { sleep, startedAt, waitForMessages } from '../lab/runs';
+import { startedAt, waitForMessages } from '../lab/runs';
 import { argument, runScript } from '../lab/script';
 import { itemSubject, nodeItems, TRIGGER } from '../lab/workflows';
 import { activate, deactivate, SIDE_INBOX, sideTriggerWorkflow } from '../phases/common';

@@ -10,15 +10,15 @@
  *
  * Run: npm run build && npx tsx bench/investigations/harnessLatency.ts [--messages 200]
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 
-import { activateTrigger } from '../../test/helpers/triggerHarness';
-import { sandboxCredential } from '../../test/sandbox/info';
-import { startTemporarySandbox } from '../../test/sandbox/sandbox';
+import { activateTrigger } from '../../tools/triggerHarness';
+import { sandboxCredential } from '../../tools/sandbox/info';
+import { startTemporarySandbox } from '../../tools/sandbox/sandbox';
 import { IdleFloor } from '../lab/floor';
 import { benchMessage, Deliverer } from '../lab/mail';
 import { percentile } from '../lab/proc';
-import { sleep } from '../lab/runs';
 import { argument, loadBuiltTrigger, runScript } from '../lab/script';
 
 /** Between two messages, as in the bench's latency phase. */

@@ -18,9 +18,9 @@ import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { performance } from 'node:perf_hooks';
 
-import { activateTrigger } from '../../test/helpers/triggerHarness';
-import { sandboxCredential } from '../../test/sandbox/info';
-import { startTemporarySandbox } from '../../test/sandbox/sandbox';
+import { activateTrigger } from '../../tools/triggerHarness';
+import { sandboxCredential } from '../../tools/sandbox/info';
+import { startTemporarySandbox } from '../../tools/sandbox/sandbox';
 import { BATCH_SIZE, burstMessages } from '../phases/burst';
 import { Deliverer } from '../lab/mail';
 import { argument, loadBuiltTrigger, runScript } from '../lab/script';

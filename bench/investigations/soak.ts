@@ -10,10 +10,10 @@
  */
 import { rm } from 'node:fs/promises';
 
-import { activateTrigger, message } from '../../test/helpers/triggerHarness';
-import { deliver } from '../../test/sandbox/deliver';
-import { sandboxCredential } from '../../test/sandbox/info';
-import { startTemporarySandbox } from '../../test/sandbox/sandbox';
+import { activateTrigger, message } from '../../tools/triggerHarness';
+import { deliver } from '../../tools/sandbox/deliver';
+import { sandboxCredential } from '../../tools/sandbox/info';
+import { startTemporarySandbox } from '../../tools/sandbox/sandbox';
 import { argument, loadBuiltTrigger } from '../lab/script';
 
 const SAMPLE_EVERY_MS = 30_000;

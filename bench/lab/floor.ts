@@ -8,8 +8,8 @@ import path from 'node:path';
 import { ImapFlow } from 'imapflow';
 import nodemailer from 'nodemailer';
 
-import { sandboxCredential, type SandboxInfo } from '../../test/sandbox/info';
-import { runCommand } from '../../test/sandbox/processes';
+import { sandboxCredential, type SandboxInfo } from '../../tools/sandbox/info';
+import { runCommand } from '../../tools/sandbox/processes';
 
 /** IDLE must be re-issued before servers drop it (RFC 2177 says 29 min; Dovecot is patient). */
 const IDLE_RESTART_MS = 5 * 60_000;

@@ -15,12 +15,12 @@ import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
-import { installN8n, N8N_VERSION } from '../../scripts/n8n/install';
-import { N8nClient, startN8n, type N8nServer } from '../../scripts/n8n/server';
-import { ensureBuilt } from '../../test/e2e/support';
-import type { ExtraInboxes } from '../../test/sandbox/inboxes';
-import { sandboxCredential, type SandboxInfo } from '../../test/sandbox/info';
-import { freePorts, startTemporarySandbox, type Sandbox } from '../../test/sandbox/sandbox';
+import { installN8n, N8N_VERSION } from '../../tools/n8n/install';
+import { N8nClient, startN8n, type N8nServer } from '../../tools/n8n/server';
+import { ensureBuilt } from '../../tools/n8n/build';
+import type { ExtraInboxes } from '../../tools/sandbox/inboxes';
+import { sandboxCredential, type SandboxInfo } from '../../tools/sandbox/info';
+import { freePorts, startTemporarySandbox, type Sandbox } from '../../tools/sandbox/sandbox';
 
 /** Folder of the benchmark-only n8n package (see baseline-node/package.json). */
 const BASELINE_PACKAGE_DIR = path.resolve(__dirname, '..', 'baseline-node');

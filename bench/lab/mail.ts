@@ -11,7 +11,7 @@ import { ImapFlow } from 'imapflow';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool';
 
-import { sandboxCredential, type SandboxInfo } from '../../test/sandbox/info';
+import { sandboxCredential, type SandboxInfo } from '../../tools/sandbox/info';
 
 /** Sender of every bench message (outside the sandbox). */
 export const BENCH_SENDER = 'sender@example.org';

@@ -2,7 +2,8 @@
  * Watching runs: the public API's execution list, light (no data) while things happen and with
  * data once they are over, and each run's creation time; plus the bench's small async helpers.
  */
-import type { Execution } from '../../scripts/n8n/server';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Execution } from '../../tools/n8n/server';
 import type { Lab } from './lab';
 import { itemSubject, nodeItems, TRIGGER } from './workflows';
 
@@ -14,10 +15,6 @@ const LIST_TIMEOUT_MS = 60_000;
 const CREATED_PARALLEL = 4;
 /** Pause between two looks while waiting. */
 const POLL_MS = 500;
-
-export function sleep(ms: number): Promise<void> {
-	return new Promise<void>((resolve) => setTimeout(resolve, ms));
-}
 
 /** Runs `task` over `items` with at most `parallel` at a time, in order of start. */
 export async function inParallel<T>(

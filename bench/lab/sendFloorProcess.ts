@@ -6,7 +6,7 @@
  * alike). Started by {@link sendWithBarePoolInOwnProcess}.
  */
 import { sendWithBarePool } from './floor';
-import type { SandboxInfo } from '../../test/sandbox/info';
+import type { SandboxInfo } from '../../tools/sandbox/info';
 
 async function readStdin(): Promise<string> {
 	const chunks: Buffer[] = [];

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 
-import { PACKAGE_NAME, type Execution, type WorkflowInput } from '../../scripts/n8n/server';
+import { PACKAGE_NAME, type Execution, type WorkflowInput } from '../../tools/n8n/server';
 import type { CredentialRef } from './lab';
 
 /** Node names the readers below look for. */

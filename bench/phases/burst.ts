@@ -5,18 +5,12 @@
  * delivery, and the CPU n8n's process used. 2. Our default, one run per message, catching up
  * on the same kind of burst, next to a trigger that emits empty runs (n8n's own cost per run).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { INBOX } from '../lab/lab';
 import { benchMessage, Deliverer, type BenchMessage } from '../lab/mail';
 import { IdleFloor } from '../lab/floor';
 import { cpuWindow, percentile, sampleCpu, type CpuSample } from '../lab/proc';
-import {
-	inParallel,
-	listExecutions,
-	sleep,
-	startedAt,
-	waitForMessages,
-	waitForQuiet,
-} from '../lab/runs';
+import { inParallel, listExecutions, startedAt, waitForMessages, waitForQuiet } from '../lab/runs';
 import {
 	baselineEmits,
 	baselineWorkflow,

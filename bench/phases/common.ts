@@ -1,8 +1,8 @@
 /** What every bench phase gets, and small helpers they share. */
-import { waitForTriggerStart } from '../../scripts/n8n/demo';
-import type { WorkflowInput } from '../../scripts/n8n/server';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { waitForTriggerStart } from '../../tools/n8n/demo';
+import type { WorkflowInput } from '../../tools/n8n/server';
 import { INBOX, type Lab } from '../lab/lab';
-import { sleep } from '../lab/runs';
 import {
 	builtinTriggerWorkflow,
 	oursTriggerWorkflow,

@@ -11,18 +11,19 @@
  * n8n-nodes-imap, the community IMAP node, is not compared: `npm view n8n-nodes-imap` answers
  * 404 from the registry this bench installs from, so it cannot be installed here.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
 import { ImapFlow, type SearchObject } from 'imapflow';
 import { simpleParser } from 'mailparser';
 
-import { extraInboxAddresses, type ExtraInboxes } from '../../test/sandbox/inboxes';
-import { sandboxCredential } from '../../test/sandbox/info';
+import { extraInboxAddresses, type ExtraInboxes } from '../../tools/sandbox/inboxes';
+import { sandboxCredential } from '../../tools/sandbox/info';
 import { INBOX, type Lab } from '../lab/lab';
 import { benchMessage } from '../lab/mail';
 import { median, rssBytes, sampleRss } from '../lab/proc';
-import { inParallel, listExecutions, sleep, waitForQuiet } from '../lab/runs';
+import { inParallel, listExecutions, waitForQuiet } from '../lab/runs';
 import { GET_MANY, getManyWorkflow, nodeExecutionTime, nodeItems } from '../lab/workflows';
 import { round, type BenchContext } from './common';
 import { settledRss } from './memory';

@@ -4,7 +4,8 @@
  * Email Trigger puts several messages in one run, ours one per run). Beside the trigger
  * a bare imapflow client idles on the same folder: when it hears of the message is the floor.
  */
-import type { Execution } from '../../scripts/n8n/server';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Execution } from '../../tools/n8n/server';
 import { INBOX } from '../lab/lab';
 import { benchMessage, Deliverer } from '../lab/mail';
 import { IdleFloor } from '../lab/floor';
@@ -12,7 +13,6 @@ import { percentile } from '../lab/proc';
 import {
 	createdTimes,
 	listExecutions,
-	sleep,
 	startedAt,
 	waitForMessages,
 	waitForQuiet,

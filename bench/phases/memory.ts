@@ -4,9 +4,10 @@
  * is one message in a freshly started n8n, the two sides taking turns, so that no round starts
  * from what an earlier one left behind.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { benchMessage, Deliverer } from '../lab/mail';
 import { rssBytes, sampleRss } from '../lab/proc';
-import { sleep, waitForMessages } from '../lab/runs';
+import { waitForMessages } from '../lab/runs';
 import { nodeItems, TRIGGER, type Side } from '../lab/workflows';
 import {
 	activate,

@@ -4,11 +4,12 @@
  * connection again to the start of the run for the waiting message, and what n8n's log said
  * at the time.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { openSync, readSync, closeSync, statSync } from 'node:fs';
 import net from 'node:net';
 
 import { benchMessage } from '../lab/mail';
-import { sleep, startedAt, waitForMessages } from '../lab/runs';
+import { startedAt, waitForMessages } from '../lab/runs';
 import { itemSubject, nodeItems, TRIGGER, type Side } from '../lab/workflows';
 import { activate, deactivate, SIDE_INBOX, sideTriggerWorkflow, type BenchContext } from './common';
 

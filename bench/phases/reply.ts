@@ -6,12 +6,13 @@
  * hears of the reply, hands it to the waiting execution's webhook, which reads it over IMAP,
  * and n8n resumes the execution.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 
-import type { Execution } from '../../scripts/n8n/server';
+import type { Execution } from '../../tools/n8n/server';
 import { INBOX } from '../lab/lab';
 import { Deliverer, replyMessage, storedMessageId } from '../lab/mail';
-import { listExecutions, sleep } from '../lab/runs';
+import { listExecutions } from '../lab/runs';
 import type { Fill } from '../lab/template';
 import { askWorkflow, nodeItems, nodeStartTime, RESUMED } from '../lab/workflows';
 import { activate, deactivate, sideTriggerWorkflow, type BenchContext } from './common';

@@ -15,14 +15,15 @@
  *   port meanwhile (connection attempts per second), the time until every trigger holds a
  *   session again, and the mail that waited, answered once each.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import net from 'node:net';
 import { readFileSync, statSync } from 'node:fs';
 
-import { extraInboxAddresses, type ExtraInboxes } from '../../test/sandbox/inboxes';
+import { extraInboxAddresses, type ExtraInboxes } from '../../tools/sandbox/inboxes';
 import { imapCredentialData, INBOX, type CredentialRef, type Lab } from '../lab/lab';
 import { benchMessage, Deliverer } from '../lab/mail';
 import { cpuMs, machineCpuMs, percentile } from '../lab/proc';
-import { inParallel, listExecutions, sleep, startedAt } from '../lab/runs';
+import { inParallel, listExecutions, startedAt } from '../lab/runs';
 import {
 	baselineWorkflow,
 	builtinTriggerWorkflow,

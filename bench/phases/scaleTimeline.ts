@@ -14,16 +14,17 @@
  *
  * No idle windows and no latency rounds: those are the scale phase's.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import os from 'node:os';
 
-import { waitFor } from '../../test/helpers/triggerHarness';
-import { extraInboxAddresses } from '../../test/sandbox/inboxes';
+import { extraInboxAddresses } from '../../tools/sandbox/inboxes';
 import { cpuWindow, percentile, sampleCpu, type CpuSample } from '../lab/proc';
-import { createdTimes, sleep } from '../lab/runs';
+import { createdTimes } from '../lab/runs';
 import { INBOX, type Lab } from '../lab/lab';
-import { LineClock } from '../lab/tail';
+import { LineClock } from '../../tools/tail';
 import type { Side } from '../lab/workflows';
 import { round, type BenchContext } from './common';
+import { waitFor } from '../../tools/wait';
 import {
 	allConnected,
 	builtinCredentials,
@@ -171,7 +172,7 @@ async function start(
 			firstConnection = await allConnected(lab, 1, startedAt);
 			connected = await allConnected(lab, count, startedAt);
 		}
-		await waitFor(() => upTimes().length >= count, 'every trigger up', ACTIVATION_TIMEOUT_MS).catch(
+		await waitFor('every trigger up', () => upTimes().length >= count, ACTIVATION_TIMEOUT_MS).catch(
 			() => log(`scale timeline ${side}: not every trigger started in time`),
 		);
 		await sleep(SETTLE_MS);

@@ -8,12 +8,13 @@
  * sent, which is n8n's and our per-item cost without the wire; and with a Send Once Key on
  * every item, which adds the look in Sent (none found) before the first message.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 
 import { INBOX } from '../lab/lab';
 import { sendWithBarePool, sendWithBarePoolInOwnProcess } from '../lab/floor';
 import { median } from '../lab/proc';
-import { listExecutions, sleep, waitForQuiet } from '../lab/runs';
+import { listExecutions, waitForQuiet } from '../lab/runs';
 import { nodeExecutionTime, SEND, sendWorkflow, type Side } from '../lab/workflows';
 import { round, type BenchContext } from './common';
 

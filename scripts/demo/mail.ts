@@ -11,13 +11,13 @@ import path from 'node:path';
 import { ImapFlow } from 'imapflow';
 import { simpleParser } from 'mailparser';
 
-import { deliver } from '../../test/sandbox/deliver';
+import { deliver } from '../../tools/sandbox/deliver';
 import {
 	readSandboxInfo,
 	SANDBOX_FILES,
 	sandboxDir,
 	type SandboxInfo,
-} from '../../test/sandbox/info';
+} from '../../tools/sandbox/info';
 
 /** The auto-reply agent answers within seconds; n8n may still be starting its trigger. */
 const REPLY_TIMEOUT_MS = 60_000;

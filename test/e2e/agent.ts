@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 
-import type { N8nClient, WorkflowInput } from '../../scripts/n8n/server';
+import type { N8nClient, WorkflowInput } from '../../tools/n8n/server';
 import type { FakeOpenAi } from '../helpers/fakeOpenAi';
 
 const PACKAGE = 'n8n-nodes-agentmail-inbox';

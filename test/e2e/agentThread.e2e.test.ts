@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 
 import { simpleParser } from 'mailparser';
 
-import type { WorkflowInput } from '../../scripts/n8n/server';
+import type { WorkflowInput } from '../../tools/n8n/server';
 import {
 	messageText,
 	startFakeOpenAi,
@@ -26,7 +26,7 @@ import {
 	peerMailHeaders,
 	setUpN8n,
 	useOwnN8n,
-	waitFor,
+	waitForOutcome,
 } from './support';
 import { agentWorkflow, fakeOpenAiCredential } from './agent';
 
@@ -195,7 +195,7 @@ describe('an AI Agent that reads the thread before answering, inside n8n', () =>
 				),
 			);
 
-			const run = await waitFor('the agent’s run to end', async () => {
+			const run = await waitForOutcome('the agent’s run to end', async () => {
 				const [latest] = await client.executions(workflowId);
 				return latest?.stoppedAt ? latest : undefined;
 			});
@@ -220,7 +220,7 @@ describe('an AI Agent that reads the thread before answering, inside n8n', () =>
 			expect(reply).toEqual([expect.objectContaining({ sent: true })]);
 
 			// The reply reached the peer in the thread, with what the agent read in it.
-			const atPeer = await waitFor('the reply in peer’s INBOX', async () => {
+			const atPeer = await waitForOutcome('the reply in peer’s INBOX', async () => {
 				const [message] = await listMessages(PEER, 'INBOX');
 				return message ? await simpleParser(message.source) : undefined;
 			});

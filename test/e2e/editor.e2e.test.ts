@@ -1,7 +1,7 @@
 /**
  * End to end in n8n's editor: Debian's Chromium, headless, driven by playwright-core (never a
  * browser that Playwright downloads). An n8n of its own on free ports, with the demo auto-reply
- * workflow (scripts/demo/) imported as `npm run dev` does; the test opens the AgentMail
+ * workflow (tools/n8n/demo/) imported as `npm run dev` does; the test opens the AgentMail
  * Trigger's panel, checks that the node shows its icon and parameters, and saves a screenshot
  * to docs/trigger-panel.png (the README shows it).
  */
@@ -16,11 +16,11 @@ import {
 	DEMO_WORKFLOWS,
 	loadDemoWorkflow,
 	waitForTriggerStart,
-} from '../../scripts/n8n/demo';
-import { installN8n } from '../../scripts/n8n/install';
-import { N8nClient, PACKAGE_NAME, startN8n, type N8nServer } from '../../scripts/n8n/server';
+} from '../../tools/n8n/demo';
+import { installN8n } from '../../tools/n8n/install';
+import { N8nClient, PACKAGE_NAME, startN8n, type N8nServer } from '../../tools/n8n/server';
 import { useOwnSandbox } from '../helpers/sandbox';
-import { freePorts } from '../sandbox/sandbox';
+import { freePorts } from '../../tools/sandbox/sandbox';
 import {
 	ensureBuilt,
 	launchChromium,
@@ -30,7 +30,7 @@ import {
 	say,
 	SETUP_TIMEOUT_MS,
 	setUpN8n,
-	waitFor,
+	waitForOutcome,
 } from './support';
 
 /** The editor's first load compiles nothing but fetches several MB of scripts. */
@@ -107,7 +107,7 @@ describe('the AgentMail Trigger in n8n’s editor (headless Chromium)', () => {
 			expect(await icon.getAttribute('src')).toBe(
 				`/icons/${PACKAGE_NAME}/dist/icons/agentmail.svg`,
 			);
-			await waitFor('the icon to load', async () => {
+			await waitForOutcome('the icon to load', async () => {
 				const loaded = await icon.evaluate((image) => {
 					// No DOM types in this project's TypeScript setup: what is read of an <img>.
 					const img = image as unknown as { complete: boolean; naturalWidth: number };
@@ -133,7 +133,7 @@ describe('the AgentMail Trigger in n8n’s editor (headless Chromium)', () => {
 					.evaluateAll((inputs) =>
 						inputs.map((input) => (input as unknown as { value: string }).value),
 					);
-			await waitFor('the folder list to load', async () =>
+			await waitForOutcome('the folder list to load', async () =>
 				(await inputValues()).includes('INBOX') ? true : undefined,
 			);
 			expect(await inputValues()).toEqual(

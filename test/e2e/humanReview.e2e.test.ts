@@ -7,7 +7,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 
-import { PACKAGE_NAME, type WorkflowInput } from '../../scripts/n8n/server';
+import { PACKAGE_NAME, type WorkflowInput } from '../../tools/n8n/server';
 import {
 	messageText,
 	startFakeOpenAi,
@@ -33,7 +33,7 @@ import {
 	setUpN8n,
 	startByWebhook,
 	useOwnN8n,
-	waitFor,
+	waitForOutcome,
 	webhookNode,
 } from './support';
 
@@ -139,7 +139,7 @@ describe('AgentMail as the Human review tool of an AI Agent, inside n8n', () => 
 			? await replyToQuestion(`Approve tool call ${webhookPath}`, label.reply)
 			: undefined;
 		if (!byReply) expect((await answer(links[label])).status).toBe(200);
-		const run = await waitFor('the agent to finish', async () => {
+		const run = await waitForOutcome('the agent to finish', async () => {
 			const runs = await client.executions(workflowId);
 			return runs.length === 1 && runs[0].status === 'success' ? runs[0] : undefined;
 		});

@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 
-import type { N8nClient, WorkflowInput } from '../../scripts/n8n/server';
+import type { N8nClient, WorkflowInput } from '../../tools/n8n/server';
 import { deliver, imapClient, listMessages, useOwnSandbox } from '../helpers/sandbox';
 import {
 	activateAlone,
@@ -19,7 +19,7 @@ import {
 	peerMailHeaders,
 	setUpN8n,
 	useOwnN8n,
-	waitFor,
+	waitForOutcome,
 } from './support';
 
 /** One run of up to seven nodes takes seconds. */
@@ -131,7 +131,7 @@ function statesWorkflow(credential: { id: string; name: string }): WorkflowInput
 
 /** Waits for the workflow's run to end without an error; returns its nodes' output items. */
 async function finishedRun(client: N8nClient, id: string) {
-	const run = await waitFor('the run to finish', async () => {
+	const run = await waitForOutcome('the run to finish', async () => {
 		const [latest] = await client.executions(id);
 		return latest?.finished || latest?.status === 'error' ? latest : undefined;
 	});

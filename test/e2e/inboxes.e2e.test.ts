@@ -4,12 +4,13 @@
  * from the credential's inbox, the other with Inbox Address team@ on its trigger and its Reply.
  * Each mail is answered once, in its thread, from the inbox it was sent to.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 
 import { simpleParser } from 'mailparser';
 
-import { waitForTriggerStart } from '../../scripts/n8n/demo';
-import type { WorkflowInput } from '../../scripts/n8n/server';
+import { waitForTriggerStart } from '../../tools/n8n/demo';
+import type { WorkflowInput } from '../../tools/n8n/server';
 import { deliver, listMessages, useOwnSandbox } from '../helpers/sandbox';
 import {
 	AGENT,
@@ -18,15 +19,14 @@ import {
 	PEER,
 	peerMailHeaders,
 	setUpN8n,
-	sleep,
 	useOwnN8n,
-	waitFor,
+	waitForOutcome,
 } from './support';
 
 const TEST_TIMEOUT_MS = 3 * 60_000;
 /** After both replies, how long nothing more may arrive. */
 const QUIET_PERIOD_MS = 5_000;
-/** The inbox that opens with agent@'s key (test/sandbox/inboxes.ts). */
+/** The inbox that opens with agent@'s key (tools/sandbox/inboxes.ts). */
 const TEAM = 'team@agentmail.test';
 
 const PACKAGE = 'n8n-nodes-agentmail-inbox';
@@ -111,7 +111,9 @@ describe('one credential, two inboxes, in n8n', () => {
 				}
 				return out;
 			};
-			await waitFor('both replies', async () => ((await answers()).length >= 2 ? true : undefined));
+			await waitForOutcome('both replies', async () =>
+				(await answers()).length >= 2 ? true : undefined,
+			);
 			await sleep(QUIET_PERIOD_MS);
 			const got = await answers();
 			expect(got).toHaveLength(2);
@@ -123,7 +125,7 @@ describe('one credential, two inboxes, in n8n', () => {
 			);
 			// Each original marked read in its own inbox after its run.
 			for (const inbox of [AGENT, TEAM]) {
-				await waitFor(`the mail to ${inbox} marked read`, async () => {
+				await waitForOutcome(`the mail to ${inbox} marked read`, async () => {
 					const original = (await listMessages(inbox, 'INBOX')).find(
 						(m) => m.messageId === sent[inbox],
 					);

@@ -7,19 +7,20 @@
  * The package must be built: when dist/ is missing or older than the sources, `npm run build`
  * runs first. When n8n is not installed yet, it is installed (several minutes, then cached).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
-import { installN8n } from '../../scripts/n8n/install';
+import { installN8n } from '../../tools/n8n/install';
 import {
 	N8nClient,
 	startN8n,
 	type Execution,
 	type N8nServer,
 	type WorkflowInput,
-} from '../../scripts/n8n/server';
+} from '../../tools/n8n/server';
 import {
 	messageText,
 	startFakeOpenAi,
@@ -28,7 +29,7 @@ import {
 	type ScriptedAnswer,
 } from '../helpers/fakeOpenAi';
 import { credentialData, deliver, listMessages, useOwnSandbox } from '../helpers/sandbox';
-import { freePorts } from '../sandbox/sandbox';
+import { freePorts } from '../../tools/sandbox/sandbox';
 import { agentWorkflow, fakeOpenAiCredential } from './agent';
 import {
 	activateAlone,
@@ -42,8 +43,7 @@ import {
 	say,
 	SETUP_TIMEOUT_MS,
 	setUpN8n,
-	sleep,
-	waitFor,
+	waitForOutcome,
 	waitUntilRead,
 } from './support';
 
@@ -159,7 +159,7 @@ describe(`${PACKAGE} inside n8n`, () => {
 
 	/** Waits until the workflow has at least `count` executions and every one of them has ended. */
 	async function endedExecutions(what: string, count: number): Promise<Execution[]> {
-		return await waitFor(what, async () => {
+		return await waitForOutcome(what, async () => {
 			const runs = await executions();
 			return runs.length >= count && runs.every((run) => run.stoppedAt !== null) ? runs : undefined;
 		});
@@ -254,7 +254,7 @@ describe(`${PACKAGE} inside n8n`, () => {
 			// n8n 2.40 starts the trigger after the activate call answered; "new mail only" takes
 			// mail from the moment the trigger first opened the folder, which it records in the
 			// workflow's static data (n8n saves it right after starting the triggers).
-			await waitFor('the trigger to start', async () => {
+			await waitForOutcome('the trigger to start', async () => {
 				const workflow = await client.getWorkflow(workflowId!);
 				const staticData = workflow.staticData as Record<string, { uidValidity?: string }> | null;
 				return staticData?.[`node:${TRIGGER_NODE}`]?.uidValidity ? true : undefined;
@@ -265,7 +265,7 @@ describe(`${PACKAGE} inside n8n`, () => {
 
 			const [execution] = await endedExecutions('one execution', 1);
 			expect(execution.status).toBe('success');
-			const replies = await waitFor('the reply in peer’s INBOX', async () => {
+			const replies = await waitForOutcome('the reply in peer’s INBOX', async () => {
 				const found = await repliesToPeer();
 				return found.length >= 1 ? found : undefined;
 			});
@@ -301,7 +301,7 @@ describe(`${PACKAGE} inside n8n`, () => {
 
 			const runs = await endedExecutions('three more executions', before + 3);
 			expect(runs.map((run) => run.status)).toEqual(Array(before + 3).fill('success'));
-			const replies = await waitFor('three more replies', async () => {
+			const replies = await waitForOutcome('three more replies', async () => {
 				const found = await repliesToPeer();
 				return found.length >= repliesBefore + 3 ? found : undefined;
 			});
@@ -365,7 +365,7 @@ describe(`${PACKAGE} inside n8n`, () => {
 			await deliver(AGENT, raw);
 			const [execution] = await endedExecutions('the agent’s execution', 1);
 			expect(execution.status).toBe('success');
-			const reply = await waitFor('the AI’s reply in peer’s INBOX', async () => {
+			const reply = await waitForOutcome('the AI’s reply in peer’s INBOX', async () => {
 				const found = (await repliesToPeer()).filter((one) => one.inReplyTo === messageId);
 				return found.length >= 1 ? found : undefined;
 			});

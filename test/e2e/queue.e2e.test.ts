@@ -20,6 +20,7 @@
  * came back through Redis (`worker-...`; both workers have the same one on one host in a
  * container, where n8n takes the hostname for it).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
@@ -29,20 +30,20 @@ import path from 'node:path';
 import { simpleParser } from 'mailparser';
 
 import { settle } from '../../nodes/shared/async';
-import { DEMO_WORKFLOWS, loadDemoWorkflow, waitForTriggerStart } from '../../scripts/n8n/demo';
-import { installN8n } from '../../scripts/n8n/install';
-import { n8nPostgresEnv, startPostgres, type PostgresServer } from '../../scripts/n8n/postgres';
-import { n8nRedisEnv, startRedis, type RedisServer } from '../../scripts/n8n/redis';
+import { DEMO_WORKFLOWS, loadDemoWorkflow, waitForTriggerStart } from '../../tools/n8n/demo';
+import { installN8n } from '../../tools/n8n/install';
+import { n8nPostgresEnv, startPostgres, type PostgresServer } from '../../tools/n8n/postgres';
+import { n8nRedisEnv, startRedis, type RedisServer } from '../../tools/n8n/redis';
 import {
 	N8nClient,
 	startN8n,
 	type Execution,
 	type N8nServer,
 	type StartN8nOptions,
-} from '../../scripts/n8n/server';
+} from '../../tools/n8n/server';
 import { deliver, imapClient, listMessages, useOwnSandbox } from '../helpers/sandbox';
 import { answer, askOutput, askWorkflow, questionLinks } from './sendAndWait';
-import { freePorts } from '../sandbox/sandbox';
+import { freePorts } from '../../tools/sandbox/sandbox';
 import {
 	AGENT,
 	ensureBuilt,
@@ -52,9 +53,8 @@ import {
 	say,
 	SETUP_TIMEOUT_MS,
 	setUpN8n,
-	sleep,
 	startByWebhook,
-	waitFor,
+	waitForOutcome,
 } from './support';
 
 /** The test: 300 deliveries, runs and replies took about 1-2 minutes here. */
@@ -314,7 +314,7 @@ describe('n8n-nodes-agentmail-inbox in n8n queue mode (main + 2 workers)', () =>
 				return (await folderCounts(AGENT)).unseen === 0;
 			});
 			say(`all originals marked read ${Date.now() - repliedAt} ms after the last reply arrived`);
-			const ended = await waitFor(
+			const ended = await waitForOutcome(
 				`${MAILS} ended executions`,
 				async () => {
 					const runs = await client.executions(workflowId, false);
@@ -410,7 +410,7 @@ describe('n8n-nodes-agentmail-inbox in n8n queue mode (main + 2 workers)', () =>
 			await deliver(AGENT, failing.raw);
 			await deliver(AGENT, good.raw);
 
-			const runs = await waitFor(
+			const runs = await waitForOutcome(
 				'two ended executions',
 				async () => {
 					const found = await client.executions(workflowId, false);
@@ -457,12 +457,12 @@ describe('n8n-nodes-agentmail-inbox in n8n queue mode (main + 2 workers)', () =>
 			await client.activateWorkflow(workflowId);
 			await startByWebhook(client.baseUrl, `ask-${tag}`, { tag });
 			const { links } = await questionLinks(subject);
-			await waitFor('the execution to wait', async () => {
+			await waitForOutcome('the execution to wait', async () => {
 				const [run] = await client.executions(workflowId, false);
 				return run?.status === 'waiting' ? true : undefined;
 			});
 			expect((await answer(links.Approve)).status).toBe(200);
-			const done = await waitFor(
+			const done = await waitForOutcome(
 				'the answered execution to end',
 				async () => {
 					const runs = await client.executions(workflowId);

@@ -5,15 +5,16 @@
  * also when n8n is stopped while the reply arrives. Without an active trigger the question is
  * refused before it is sent. (Its own n8n: the restart test stops and starts it.)
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
-import { installN8n } from '../../scripts/n8n/install';
-import { N8nClient, startN8n, type Execution, type N8nServer } from '../../scripts/n8n/server';
+import { installN8n } from '../../tools/n8n/install';
+import { N8nClient, startN8n, type Execution, type N8nServer } from '../../tools/n8n/server';
 import { listMessages, useOwnSandbox } from '../helpers/sandbox';
-import { freePorts } from '../sandbox/ports';
+import { freePorts } from '../../tools/sandbox/ports';
 import {
 	askOutput,
 	askWorkflow,
@@ -31,11 +32,10 @@ import {
 	say,
 	SETUP_TIMEOUT_MS,
 	setUpN8n,
-	sleep,
 	startByWebhook,
 	stopN8n,
 	TEARDOWN_TIMEOUT_MS,
-	waitFor,
+	waitForOutcome,
 } from './support';
 
 /** A question, a reply and the resumed run take seconds; a restart of n8n 5-15 s more. */
@@ -91,7 +91,7 @@ describe('Reply by Email in n8n', () => {
 	}
 
 	async function onlyExecution(workflowId: string, status: string): Promise<Execution> {
-		return await waitFor(`the execution to be ${status}`, async () => {
+		return await waitForOutcome(`the execution to be ${status}`, async () => {
 			const runs = await client.executions(workflowId);
 			return runs.length === 1 && runs[0].status === status ? runs[0] : undefined;
 		});
@@ -149,7 +149,7 @@ describe('Reply by Email in n8n', () => {
 
 			// The execution no longer waits: a later reply in the thread starts the trigger's run.
 			const laterId = await replyToQuestion(subject, 'No, wait!');
-			await waitFor('the trigger’s run with the later reply', async () => {
+			await waitForOutcome('the trigger’s run with the later reply', async () => {
 				const runs = await watcherRuns(laterId);
 				return runs.length === 1 && runs[0].stoppedAt ? runs : undefined;
 			});

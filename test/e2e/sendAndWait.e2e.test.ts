@@ -10,7 +10,7 @@ import path from 'node:path';
 
 import { simpleParser } from 'mailparser';
 
-import { PACKAGE_NAME, type Execution, type N8nClient } from '../../scripts/n8n/server';
+import { PACKAGE_NAME, type Execution, type N8nClient } from '../../tools/n8n/server';
 import { listMessages } from '../helpers/sandbox';
 import { answer, askOutput, askWorkflow, BROWSER, questionLinks } from './sendAndWait';
 import {
@@ -22,7 +22,7 @@ import {
 	setUpN8n,
 	startByWebhook,
 	useOwnN8n,
-	waitFor,
+	waitForOutcome,
 } from './support';
 
 /** One question, its answer and the resumed run take seconds; the wait limit up to n8n's 60 s poll. */
@@ -60,7 +60,7 @@ describe('Send and Wait in n8n', () => {
 	}
 
 	async function onlyExecution(workflowId: string, status: string): Promise<Execution> {
-		return await waitFor(`the execution to be ${status}`, async () => {
+		return await waitForOutcome(`the execution to be ${status}`, async () => {
 			const runs = await client.executions(workflowId);
 			return runs.length === 1 && runs[0].status === status ? runs[0] : undefined;
 		});
@@ -252,7 +252,7 @@ describe('Send and Wait in n8n', () => {
 					values: { approvalType: 'double', approveLabel: 'Refund', disapproveLabel: 'Keep' },
 				},
 			});
-			const html = await waitFor('the question’s HTML part', async () => {
+			const html = await waitForOutcome('the question’s HTML part', async () => {
 				const message = (await listMessages(PEER, 'INBOX')).find((m) => m.subject === subject);
 				return message ? ((await simpleParser(message.source)).html as string) : undefined;
 			});

@@ -12,9 +12,9 @@ import {
 	type Execution,
 	type N8nClient,
 	type WorkflowInput,
-} from '../../scripts/n8n/server';
+} from '../../tools/n8n/server';
 import { deliver, listMessages } from '../helpers/sandbox';
-import { AGENT, PEER, peerMailHeaders, waitFor, webhookNode } from './support';
+import { AGENT, PEER, peerMailHeaders, waitForOutcome, webhookNode } from './support';
 
 /** The Send and Wait node's name in {@link askWorkflow}. */
 export const ASK_NODE = 'Ask';
@@ -54,7 +54,7 @@ export function askWorkflow(
 export async function questionLinks(
 	subject: string,
 ): Promise<{ links: Record<string, string>; text: string }> {
-	const message = await waitFor(`the question "${subject}" at ${PEER}`, async () =>
+	const message = await waitForOutcome(`the question "${subject}" at ${PEER}`, async () =>
 		(await listMessages(PEER, 'INBOX')).find((m) => m.subject === subject),
 	);
 	const text = (await simpleParser(message.source)).text ?? '';
@@ -113,7 +113,7 @@ export function replyWatcherWorkflow(
 
 /** Peer replies to the question with `subject` (as a mail client does: In-Reply-To, References). */
 export async function replyToQuestion(subject: string, text: string): Promise<string> {
-	const question = await waitFor(`the question "${subject}" at ${PEER}`, async () =>
+	const question = await waitForOutcome(`the question "${subject}" at ${PEER}`, async () =>
 		(await listMessages(PEER, 'INBOX')).find((m) => m.subject === subject),
 	);
 	const questionId = question.messageId ?? '';

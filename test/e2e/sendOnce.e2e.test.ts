@@ -9,16 +9,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
-import { installN8n } from '../../scripts/n8n/install';
+import { installN8n } from '../../tools/n8n/install';
 import {
 	N8nClient,
 	startN8n,
 	type Execution,
 	type N8nServer,
 	type WorkflowInput,
-} from '../../scripts/n8n/server';
+} from '../../tools/n8n/server';
 import { listMessages, useOwnSandbox } from '../helpers/sandbox';
-import { freePorts } from '../sandbox/sandbox';
+import { freePorts } from '../../tools/sandbox/sandbox';
 import {
 	AGENT,
 	ensureBuilt,
@@ -28,7 +28,7 @@ import {
 	SETUP_TIMEOUT_MS,
 	setUpN8n,
 	startByWebhook,
-	waitFor,
+	waitForOutcome,
 	webhookNode,
 } from './support';
 
@@ -153,7 +153,7 @@ describe('Send Once in n8n', () => {
 	}
 
 	async function endedRuns(workflowId: string, count: number): Promise<Execution[]> {
-		return await waitFor(`${count} ended runs`, async () => {
+		return await waitForOutcome(`${count} ended runs`, async () => {
 			const runs = await client.executions(workflowId);
 			return runs.length >= count && runs.every((run) => run.stoppedAt !== null) ? runs : undefined;
 		});

@@ -3,7 +3,7 @@
  * outcomes, and progress lines.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,23 +11,22 @@ import path from 'node:path';
 import { simpleParser } from 'mailparser';
 import { chromium, type Browser } from 'playwright-core';
 
-import { CREDENTIAL_TYPE, waitForTriggerStart } from '../../scripts/n8n/demo';
-import { installN8n } from '../../scripts/n8n/install';
+import { CREDENTIAL_TYPE, waitForTriggerStart } from '../../tools/n8n/demo';
+import { installN8n } from '../../tools/n8n/install';
 import {
 	N8nClient,
 	startN8n,
 	type N8nServer,
 	type OwnerAccount,
 	type WorkflowInput,
-} from '../../scripts/n8n/server';
-import { startProxy, type SilentProxy } from '../helpers/proxy';
+} from '../../tools/n8n/server';
+import { startProxy, type SilentProxy } from '../../tools/proxy';
 import { credentialData, listMessages } from '../helpers/sandbox';
-import { freePorts } from '../sandbox/sandbox';
-import { runCommand } from '../sandbox/processes';
-import { CHROMIUM } from '../sandbox/systemPackages';
+import { freePorts } from '../../tools/sandbox/sandbox';
+import { ensureBuilt } from '../../tools/n8n/build';
+import { waitFor } from '../../tools/wait';
+import { CHROMIUM } from '../../tools/sandbox/systemPackages';
 
-/** `npm run build` of the package. */
-const BUILD_TIMEOUT_MS = 5 * 60_000;
 /** beforeAll of an n8n test: a first install of n8n takes about 4 minutes here; CI allows 90. */
 export const SETUP_TIMEOUT_MS = 45 * 60_000;
 /** Stopping n8n at the end of a test file. */
@@ -37,62 +36,24 @@ export const OUTCOME_TIMEOUT_MS = 60_000;
 /** Pause between two looks at executions or mailboxes. */
 const POLL_INTERVAL_MS = 500;
 
+export { ensureBuilt };
+
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
 export function say(line: string): void {
 	process.stdout.write(`[e2e] ${line}\n`);
 }
 
-export function sleep(ms: number): Promise<void> {
-	return new Promise<void>((resolve) => setTimeout(resolve, ms));
-}
-
-/** Newest modification time of the files under `target` (a file or a folder). */
-function newestMtime(target: string): number {
-	if (!existsSync(target)) return 0;
-	const stats = statSync(target);
-	if (!stats.isDirectory()) return stats.mtimeMs;
-	return readdirSync(target)
-		.map((entry) => newestMtime(path.join(target, entry)))
-		.reduce((a, b) => Math.max(a, b), 0);
-}
-
-/** Builds the package when dist/ is missing or older than the sources. */
-export async function ensureBuilt(): Promise<void> {
-	const sources = ['nodes', 'credentials', 'icons', 'package.json'].map((entry) =>
-		newestMtime(path.join(PROJECT_ROOT, entry)),
-	);
-	const built = [
-		'dist/nodes/AgentMail/AgentMail.node.js',
-		'dist/nodes/AgentMailTrigger/AgentMailTrigger.node.js',
-		'dist/credentials/AgentMailInboxApi.credentials.js',
-	].map((file) => newestMtime(path.join(PROJECT_ROOT, file)));
-	if (Math.min(...built) >= Math.max(...sources)) return;
-	say('dist/ is missing or older than the sources: npm run build');
-	const result = await runCommand('npm', ['--prefix', PROJECT_ROOT, 'run', 'build'], {
-		timeoutMs: BUILD_TIMEOUT_MS,
-	});
-	if (result.code !== 0) {
-		throw new Error(
-			`npm run build failed (exit ${result.code}):\n${result.stdout.toString()}\n${result.stderr.toString()}`,
-		);
-	}
-}
-
-/** Polls `check` until it returns a value other than undefined. */
-export async function waitFor<T>(
+/**
+ * {@link waitFor} at the pace of an end-to-end test: n8n's API and the mailboxes are asked
+ * every {@link POLL_INTERVAL_MS}, for up to {@link OUTCOME_TIMEOUT_MS} unless told.
+ */
+export async function waitForOutcome<T>(
 	what: string,
-	check: () => Promise<T | undefined>,
+	check: () => Promise<T>,
 	timeoutMs = OUTCOME_TIMEOUT_MS,
-): Promise<T> {
-	const deadline = Date.now() + timeoutMs;
-	for (;;) {
-		const value = await check();
-		if (value !== undefined) return value;
-		if (Date.now() > deadline)
-			throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-		await sleep(POLL_INTERVAL_MS);
-	}
+): Promise<Exclude<T, undefined | false>> {
+	return await waitFor(what, check, timeoutMs, POLL_INTERVAL_MS);
 }
 
 /** The owner account of a fresh n8n; its password is made up at run time. */

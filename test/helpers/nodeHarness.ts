@@ -12,6 +12,9 @@ import type {
 	INodeProperties,
 	INodeType,
 } from 'n8n-workflow';
+import type { HarnessLog } from '../../tools/triggerHarness';
+
+export type { HarnessLog };
 
 export interface HarnessRun {
 	node: INodeType;
@@ -29,12 +32,6 @@ export interface HarnessRun {
 	timeZone?: string;
 	/** More of IExecuteFunctions, for an operation that needs it (Send and Wait: its resume URL). */
 	extra?: Record<string, unknown>;
-}
-
-export interface HarnessLog {
-	level: string;
-	message: string;
-	meta?: unknown;
 }
 
 function defaults(properties: INodeProperties[]): Record<string, unknown> {

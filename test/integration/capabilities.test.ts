@@ -1,6 +1,6 @@
 /**
  * Inbox → Check Capabilities on four servers (a sandbox of this file's own per profile,
- * test/sandbox/profiles.ts): what it reports, that the verdicts are what the features really do
+ * tools/sandbox/profiles.ts): what it reports, that the verdicts are what the features really do
  * there (each feature is run after the report and must succeed, fall back or refuse as the
  * report said), and that the check changed nothing in the inbox.
  */
@@ -18,7 +18,7 @@ import { MAX_HITS_PER_KEY } from '../../nodes/shared/smtp/sendOnce';
 import { seedFolder } from '../helpers/mailbox';
 import { runNode } from '../helpers/nodeHarness';
 import { apiKey, credentialData, deliver, imapClient, useOwnSandbox } from '../helpers/sandbox';
-import type { SandboxProfile } from '../sandbox/profiles';
+import type { SandboxProfile } from '../../tools/sandbox/profiles';
 
 const agent = 'agent@agentmail.test';
 const peer = 'peer@agentmail.test';
@@ -36,7 +36,7 @@ const NO_HEADER_SEARCH: Partial<Record<Feature, Verdict>> = {
 	getManyFilters: 'degraded',
 };
 
-/** What each profile is known to support (test/sandbox/profiles.ts), as the report must say it. */
+/** What each profile is known to support (tools/sandbox/profiles.ts), as the report must say it. */
 const EXPECTED: Record<
 	'dovecot' | 'minimal' | 'search-subset' | 'search-ignore',
 	{ search: SearchSupport; sentFoundBy: string; verdicts: Record<Feature, Verdict> }

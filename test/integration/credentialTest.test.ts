@@ -6,7 +6,7 @@ import net from 'node:net';
 
 import { testConnection } from '../../nodes/shared/connectionTest';
 import { agentMailInboxConnectionTest } from '../../nodes/shared/methods/credentialTest';
-import { freePorts } from '../sandbox/sandbox';
+import { freePorts } from '../../tools/sandbox/sandbox';
 import { apiKey, sandboxInfo, smtpEvents, useOwnSandbox, credentialData } from '../helpers/sandbox';
 
 // Counts what the servers saw: a sandbox of its own, undisturbed by other test files.

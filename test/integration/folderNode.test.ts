@@ -6,9 +6,9 @@ import { AgentMail } from '../../nodes/AgentMail/AgentMail.node';
 import { DRAFTS_NOTE } from '../../nodes/shared/imap/inbox';
 import { seedFolder } from '../helpers/mailbox';
 import { runNode } from '../helpers/nodeHarness';
-import { startProxy, type SilentProxy } from '../helpers/proxy';
+import { startProxy, type SilentProxy } from '../../tools/proxy';
 import { credentialData, sandboxInfo } from '../helpers/sandbox';
-import { message } from '../helpers/triggerHarness';
+import { message } from '../../tools/triggerHarness';
 
 const agent = 'agent@agentmail.test';
 const node = new AgentMail();

@@ -1,5 +1,5 @@
 /**
- * The sandbox's IMAP proxy (test/sandbox/imapProxy.ts) and the two search profiles built on it:
+ * The sandbox's IMAP proxy (tools/sandbox/imapProxy.ts) and the two search profiles built on it:
  * its parsing on its own, then two sandboxes of this file's own, one per profile, reached by
  * imapflow (TLS verified with the sandbox CA, as every client does) and by a raw socket where
  * imapflow would hide what goes over the wire (synchronizing literals).
@@ -10,9 +10,14 @@ import tls from 'node:tls';
 
 import { ImapFlow } from 'imapflow';
 
-import { commandTokens, filterCapabilities, Framer, missingSearchKey } from '../sandbox/imapProxy';
-import { resolveProfile } from '../sandbox/profiles';
-import { deliver, startTemporarySandbox, type Sandbox } from '../sandbox/sandbox';
+import {
+	commandTokens,
+	filterCapabilities,
+	Framer,
+	missingSearchKey,
+} from '../../tools/sandbox/imapProxy';
+import { resolveProfile } from '../../tools/sandbox/profiles';
+import { deliver, startTemporarySandbox, type Sandbox } from '../../tools/sandbox/sandbox';
 
 const KEYS = ['HEADER', 'BODY', 'TEXT'];
 const agent = 'agent@agentmail.test';

@@ -7,7 +7,8 @@ import { AgentMail } from '../../nodes/AgentMail/AgentMail.node';
 import { mail, recreateFolder, seedFolder } from '../helpers/mailbox';
 import { runNode } from '../helpers/nodeHarness';
 import { credentialData, imapClient } from '../helpers/sandbox';
-import { activateTrigger, waitFor } from '../helpers/triggerHarness';
+import { activateTrigger } from '../../tools/triggerHarness';
+import { waitFor } from '../../tools/wait';
 
 const agent = 'agent@agentmail.test';
 const node = new AgentMail();
@@ -133,7 +134,7 @@ describe("the AgentMail Trigger's item after its folder was renumbered", () => {
 			parameters: { folder, startFrom: 'all', afterRun: 'nothing' },
 		});
 		try {
-			await waitFor(() => trigger.items().length === 1, 'the trigger item');
+			await waitFor('the trigger item', () => trigger.items().length === 1);
 		} finally {
 			await trigger.close();
 		}

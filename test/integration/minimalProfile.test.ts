@@ -1,5 +1,5 @@
 /**
- * Every feature against the `minimal` profile (test/sandbox/profiles.ts): an IMAP server that
+ * Every feature against the `minimal` profile (tools/sandbox/profiles.ts): an IMAP server that
  * announces IMAP4rev1 and nothing else (no IDLE, MOVE, UIDPLUS, CONDSTORE, SPECIAL-USE...),
  * sends no APPENDUID or COPYUID, and marks no folder \Sent or \Trash in LIST. What each
  * feature does there today: the same as on Dovecot, less (and how), or a clear refusal.
@@ -23,8 +23,9 @@ import {
 	sandboxInfo,
 	useOwnSandbox,
 } from '../helpers/sandbox';
-import { activateTrigger, message, waitFor, type ActiveTrigger } from '../helpers/triggerHarness';
-import { dropResponseCodes } from '../sandbox/imapProxy';
+import { activateTrigger, message, type ActiveTrigger } from '../../tools/triggerHarness';
+import { dropResponseCodes } from '../../tools/sandbox/imapProxy';
+import { waitFor } from '../../tools/wait';
 
 const agent = 'agent@agentmail.test';
 const peer = 'peer@agentmail.test';
@@ -59,7 +60,7 @@ async function preLogin(): Promise<string> {
 			text += 'a CAPABILITY\r\n';
 		}
 	});
-	await waitFor(() => /^a OK/m.test(text), 'the pre-login CAPABILITY');
+	await waitFor('the pre-login CAPABILITY', () => /^a OK/m.test(text));
 	socket.destroy();
 	return text;
 }
@@ -151,7 +152,7 @@ describe('the trigger, without IDLE', () => {
 		const trigger = await activate({ options: { livenessSeconds: 10 } });
 		const { raw, messageId } = message(`Polled ${randomUUID()}`);
 		await deliver(agent, raw);
-		await waitFor(() => trigger.items().length === 1, 'the run', 15_000);
+		await waitFor('the run', () => trigger.items().length === 1, 15_000);
 		// With IDLE it is about 0.5 s; here the NOOP every 5 s finds it (the wait's bound).
 		expect(trigger.items()[0].json.messageId).toBe(messageId);
 	});
@@ -162,10 +163,10 @@ describe('the trigger, without IDLE', () => {
 		const first = message(`Poll 1 ${randomUUID()}`);
 		await deliver(agent, first.raw);
 		// Without the poll, imapflow's own fallback asks only every 2 minutes.
-		await waitFor(() => trigger.items().length === 1, 'the first run', 15_000);
+		await waitFor('the first run', () => trigger.items().length === 1, 15_000);
 		const more = [message(`Poll 2 ${randomUUID()}`), message(`Poll 3 ${randomUUID()}`)];
 		for (const m of more) await deliver(agent, m.raw);
-		await waitFor(() => trigger.items().length >= 3, 'the other runs', 15_000);
+		await waitFor('the other runs', () => trigger.items().length >= 3, 15_000);
 		// Two more polls find nothing new.
 		await new Promise((resolve) => setTimeout(resolve, 11_000));
 		const emitted = trigger.items().map((item) => String(item.json.messageId));
@@ -180,7 +181,7 @@ describe('the trigger, without IDLE', () => {
 		const trigger = await activate();
 		const { raw } = message(`Default ${randomUUID()}`);
 		await deliver(agent, raw);
-		await waitFor(() => trigger.items().length === 1, 'the run', 40_000);
+		await waitFor('the run', () => trigger.items().length === 1, 40_000);
 	}, 60_000);
 
 	it('Move to Folder after a run moves nothing (it would expunge every message marked deleted) and says so once', async () => {
@@ -200,13 +201,13 @@ describe('the trigger, without IDLE', () => {
 		});
 		const subject = `Handled ${randomUUID()}`;
 		await deliver(agent, message(subject).raw);
-		await waitFor(() => trigger.items().length === 1, 'the run', 15_000);
+		await waitFor('the run', () => trigger.items().length === 1, 15_000);
 		await waitFor(
+			'the warning',
 			() =>
 				trigger.logs.some(
 					(log) => log.level === 'warn' && /neither MOVE nor UIDPLUS/.test(log.message),
 				),
-			'the warning',
 			15_000,
 		);
 		const inbox = (await listMessages(agent, 'INBOX')).map((m) => m.subject);

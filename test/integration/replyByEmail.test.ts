@@ -28,7 +28,8 @@ import {
 	useOwnSandbox,
 } from '../helpers/sandbox';
 import { runNode, type HarnessLog } from '../helpers/nodeHarness';
-import { activateTrigger, waitFor, type ActiveTrigger } from '../helpers/triggerHarness';
+import { activateTrigger, type ActiveTrigger } from '../../tools/triggerHarness';
+import { waitFor } from '../../tools/wait';
 
 const agent = 'agent@agentmail.test';
 const boss = 'boss@outside.example';
@@ -287,14 +288,14 @@ it('resumes with the first reply of a recipient, starts no trigger run with it, 
 	// A stranger's reply to the question is not the answer: the trigger runs with it.
 	const stranger = reply(questionId, 'Mallory <mallory@outside.example>', 'Yes');
 	await deliver(agent, stranger.raw);
-	await waitFor(() => active.items().length === 1, 'the stranger’s reply to be emitted');
+	await waitFor('the stranger’s reply to be emitted', () => active.items().length === 1);
 	expect(active.items()[0].json.messageId).toBe(stranger.id);
 	expect(n8n.resumedWith).toHaveLength(0);
 
 	// The boss's reply resumes the execution and starts no run.
 	const answer = reply(questionId, `Boss <${boss}>`, 'Yes, go ahead.\r\nThanks');
 	await deliver(agent, answer.raw);
-	await waitFor(() => n8n.resumedWith.length === 1, 'the execution to resume');
+	await waitFor('the execution to resume', () => n8n.resumedWith.length === 1);
 	const [resumed] = n8n.resumedWith[0];
 	expect(resumed.json.data).toMatchObject({ approved: true, text: 'Yes, go ahead.\nThanks' });
 	expect(resumed.json).toMatchObject({ messageId: answer.id, inReplyTo: questionId });
@@ -304,7 +305,7 @@ it('resumes with the first reply of a recipient, starts no trigger run with it, 
 	const second = reply(questionId, `Boss <${boss}>`, 'No, wait!');
 	await deliver(agent, second.raw);
 	await deliver(agent, reply('<other@outside.example>', `Boss <${boss}>`, 'Lunch?', 'Lunch').raw);
-	await waitFor(() => active.items().length === 3, 'the second reply and the lunch mail');
+	await waitFor('the second reply and the lunch mail', () => active.items().length === 3);
 	expect(active.items().map((i) => i.json.messageId)).not.toContain(answer.id);
 	expect(active.items()[1].json.messageId).toBe(second.id);
 	expect(subjects(active)[2]).toBe('Lunch');
@@ -324,12 +325,12 @@ it('two triggers on the inbox: the reply is offered once, resumes the execution,
 		const questionId = String(asked.item.messageId);
 		const answer = reply(questionId, `Boss <${boss}>`, 'Yes, go ahead.');
 		await deliver(agent, answer.raw);
-		await waitFor(() => n8n.resumedWith.length === 1, 'the execution to resume');
+		await waitFor('the execution to resume', () => n8n.resumedWith.length === 1);
 		// Mail after it reaches both: each has seen the reply by then, and neither emitted it.
 		await deliver(agent, reply('<other@outside.example>', `Boss <${boss}>`, 'Lunch?', 'Lunch').raw);
 		await waitFor(
-			() => active.items().length === 1 && second.items().length === 1,
 			'the mail after the reply in both triggers',
+			() => active.items().length === 1 && second.items().length === 1,
 		);
 		expect(subjects(active)).toEqual(['Lunch']);
 		expect(subjects(second)).toEqual(['Lunch']);
@@ -365,7 +366,7 @@ it('reads an undecided reply as text without a decision', async () => {
 	const { asked, n8n, active } = await askWithTrigger(parameters);
 	// Custom words: "yes" is no longer one of them.
 	await deliver(agent, reply(String(asked.item.messageId), boss, 'Yes, but only half of it').raw);
-	await waitFor(() => n8n.resumedWith.length === 1, 'the execution to resume');
+	await waitFor('the execution to resume', () => n8n.resumedWith.length === 1);
 	const data = n8n.resumedWith[0][0].json.data as IDataObject;
 	expect(data).not.toHaveProperty('approved');
 	expect(data.text).toBe('Yes, but only half of it');
@@ -394,7 +395,7 @@ it('emits the reply normally when n8n refuses the hand-over', async () => {
 	n8n.refuseWith = 409;
 	const answer = reply(String(asked.item.messageId), boss, 'Yes');
 	await deliver(agent, answer.raw);
-	await waitFor(() => active.items().length === 1, 'the reply to be emitted');
+	await waitFor('the reply to be emitted', () => active.items().length === 1);
 	expect(active.items()[0].json.messageId).toBe(answer.id);
 	expect(n8n.requests).toBe(1);
 	expect(n8n.resumedWith).toHaveLength(0);

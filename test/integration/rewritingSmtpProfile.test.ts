@@ -1,5 +1,5 @@
 /**
- * Every feature against the rewriting SMTP profiles (test/sandbox/profiles.ts): the SMTP side
+ * Every feature against the rewriting SMTP profiles (tools/sandbox/profiles.ts): the SMTP side
  * gives each message a Message-ID of its own, drops X- headers, and puts the Sent copy in place
  * late (`rewriting-smtp`) or never (`rewriting-smtp-nosent`). IMAP is Dovecot as it is. What
  * each feature does there: the same as on Dovecot, less (and how, said in the item), or a
@@ -22,9 +22,10 @@ import {
 	smtpTransport,
 	useOwnSandbox,
 } from '../helpers/sandbox';
-import { activateTrigger, waitFor } from '../helpers/triggerHarness';
-import { REWRITE_SENT_DELAY_MS, SANDBOX_PROFILES } from '../sandbox/profiles';
-import { REWRITTEN_ID_DOMAIN, rewriteMessage } from '../sandbox/rewrite';
+import { activateTrigger } from '../../tools/triggerHarness';
+import { REWRITE_SENT_DELAY_MS, SANDBOX_PROFILES } from '../../tools/sandbox/profiles';
+import { REWRITTEN_ID_DOMAIN, rewriteMessage } from '../../tools/sandbox/rewrite';
+import { waitFor } from '../../tools/wait';
 
 const agent = 'agent@agentmail.test';
 const peer = 'peer@agentmail.test';
@@ -106,8 +107,8 @@ describe.each(['rewriting-smtp', 'rewriting-smtp-nosent'] as const)('the %s prof
 		expect(await parsed(agent, 'Sent', tag)).toEqual([]);
 		if (late) {
 			await waitFor(
-				async () => (await parsed(agent, 'Sent', tag)).length === 1,
 				'the late Sent copy',
+				async () => (await parsed(agent, 'Sent', tag)).length === 1,
 				REWRITE_SENT_DELAY_MS + SENT_SLACK_MS,
 			);
 			const [copy] = await parsed(agent, 'Sent', tag);
@@ -126,7 +127,7 @@ describe.each(['rewriting-smtp', 'rewriting-smtp-nosent'] as const)('the %s prof
 			const transport = smtpTransport(peer);
 			await transport.sendMail({ from: peer, to: agent, subject: `Ping ${tag}`, text: 'x' });
 			transport.close();
-			await waitFor(() => trigger.items().length === 1, 'the run');
+			await waitFor('the run', () => trigger.items().length === 1);
 			const [delivered] = await parsed(agent, 'INBOX', tag);
 			expect(trigger.items()[0].json.messageId).toBe(delivered.messageId);
 		} finally {
@@ -484,7 +485,7 @@ describe.each(['rewriting-smtp', 'rewriting-smtp-nosent'] as const)('the %s prof
 		// The node waits for the Sent copy: the peer answers before that, as soon as it has the
 		// reply, under the Message-ID the server gave it.
 		const atPeer = () => parsed(peer, 'INBOX', `Order ${tag}`);
-		await waitFor(async () => (await atPeer()).length === 1, 'the reply at the peer');
+		await waitFor('the reply at the peer', async () => (await atPeer()).length === 1);
 		const [seen] = await atPeer();
 		const r = String(seen.messageId);
 		const b = id('b');

@@ -22,7 +22,7 @@ import {
 	smtpEvents,
 	smtpTransport,
 } from '../helpers/sandbox';
-import { portAnswers } from '../sandbox/ports';
+import { portAnswers } from '../../tools/sandbox/ports';
 import {
 	deliver,
 	freePorts,
@@ -31,8 +31,8 @@ import {
 	startSandbox,
 	startTemporarySandbox,
 	type SandboxInfo,
-} from '../sandbox/sandbox';
-import { extraInboxAddresses } from '../sandbox/inboxes';
+} from '../../tools/sandbox/sandbox';
+import { extraInboxAddresses } from '../../tools/sandbox/inboxes';
 
 /** A reply from the sandbox's own servers on loopback comes within milliseconds. */
 const REPLY_TIMEOUT_MS = 15_000;

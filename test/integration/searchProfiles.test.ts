@@ -1,6 +1,6 @@
 /**
  * Send Once, Thread → Get and Get Many against servers without HEADER, BODY or TEXT search:
- * a sandbox of this file's own per profile (test/sandbox/profiles.ts), one that refuses such
+ * a sandbox of this file's own per profile (tools/sandbox/profiles.ts), one that refuses such
  * searches (search-subset) and one that ignores their keys and answers with every message
  * (search-ignore). What each feature must still do: find what is there, never report what is
  * not, and say when it could not look everywhere.
@@ -29,7 +29,8 @@ import {
 	listMessages,
 	useOwnSandbox,
 } from '../helpers/sandbox';
-import { activateTrigger, waitFor } from '../helpers/triggerHarness';
+import { activateTrigger } from '../../tools/triggerHarness';
+import { waitFor } from '../../tools/wait';
 
 const agent = 'agent@agentmail.test';
 const peer = 'peer@agentmail.test';
@@ -436,7 +437,7 @@ describe.each(['search-subset', 'search-ignore'] as const)('the %s profile', (pr
 			try {
 				const id = `<t.${randomUUID()}@outside.example>`;
 				await deliver(agent, raw([`Message-ID: ${id}`], 'Trigger'));
-				await waitFor(() => trigger.items().length === 1, 'the run');
+				await waitFor('the run', () => trigger.items().length === 1);
 				expect(trigger.items()[0].json.messageId).toBe(id);
 			} finally {
 				await trigger.close();

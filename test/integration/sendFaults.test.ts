@@ -12,7 +12,7 @@ import { SMTPServer } from 'smtp-server';
 import { AgentMail } from '../../nodes/AgentMail/AgentMail.node';
 import { runNode } from '../helpers/nodeHarness';
 import { listMessages, useOwnSandbox, credentialData } from '../helpers/sandbox';
-import { freePorts } from '../sandbox/sandbox';
+import { freePorts } from '../../tools/sandbox/sandbox';
 
 const agent = 'agent@agentmail.test';
 const peer = 'peer@agentmail.test';

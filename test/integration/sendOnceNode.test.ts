@@ -12,7 +12,7 @@ import type { INodeExecutionData } from 'n8n-workflow';
 import { AgentMail } from '../../nodes/AgentMail/AgentMail.node';
 import { runNode } from '../helpers/nodeHarness';
 import { credentialData, deliver, listMessages, useOwnSandbox } from '../helpers/sandbox';
-import { message } from '../helpers/triggerHarness';
+import { message } from '../../tools/triggerHarness';
 
 const agent = 'agent@agentmail.test';
 const peer = 'peer@agentmail.test';

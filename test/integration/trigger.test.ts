@@ -3,12 +3,13 @@
  * bursts, restarts, server crashes, half-open connections and renumbered folders; after-run
  * actions only after a successful run; automatic mail skipped; test mode read-only.
  */
+import { CORPUS_DIR, corpusFiles } from '../../tools/corpus';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
 import type { IDataObject, NodeOperationError } from 'n8n-workflow';
 
-import { startProxy } from '../helpers/proxy';
+import { startProxy } from '../../tools/proxy';
 import {
 	credentialData,
 	deliver,
@@ -16,11 +17,11 @@ import {
 	listMessages,
 	useOwnSandbox,
 } from '../helpers/sandbox';
-import { activateTrigger, message, waitFor, type ActiveTrigger } from '../helpers/triggerHarness';
+import { activateTrigger, message, type ActiveTrigger } from '../../tools/triggerHarness';
 import { RETRY_JITTER } from '../../nodes/shared/imap/watch/backoff';
 import { REFUSED_RETRY_INITIAL_MS } from '../../nodes/shared/imap/watch/reconnect';
-import { CORPUS_DIR, corpusFiles } from '../unit/mime/helpers';
 import * as toItemModule from '../../nodes/shared/mime/toItem';
+import { waitFor } from '../../tools/wait';
 import { MAX_CONVERSION_ATTEMPTS } from '../../nodes/AgentMailTrigger/helpers/emitter';
 
 const agent = 'agent@agentmail.test';
@@ -94,7 +95,7 @@ it('emits a delivered message once, with its fields and attachment, and marks it
 		].join('\r\n'),
 	);
 	await deliver(agent, raw);
-	await waitFor(() => trigger.items().length === 1, 'the message to be emitted');
+	await waitFor('the message to be emitted', () => trigger.items().length === 1);
 	const [item] = trigger.items();
 	expect(item.json).toMatchObject({
 		folder: 'INBOX',
@@ -117,8 +118,8 @@ it('emits a delivered message once, with its fields and attachment, and marks it
 		'%PDF-1.4 fake',
 	);
 	await waitFor(
-		async () => (await flagsOf('Invoice 42'))?.includes('\\Seen') === true,
 		'the message to be marked read',
+		async () => (await flagsOf('Invoice 42'))?.includes('\\Seen') === true,
 	);
 	// Nothing more arrives for it, and the watermark moved with the emit.
 	await new Promise((resolve) => setTimeout(resolve, 300));
@@ -154,7 +155,7 @@ it('a 2 MB attachment, decoded in many pieces, reaches the binary data byte for 
 			].join('\r\n'),
 		).raw,
 	);
-	await waitFor(() => trigger.items().length === 1, 'the message to be emitted');
+	await waitFor('the message to be emitted', () => trigger.items().length === 1);
 	const [item] = trigger.items();
 	expect(item.json.attachments).toEqual([
 		expect.objectContaining({ filename: 'data.bin', size: content.length }),
@@ -171,8 +172,8 @@ it('a failed run leaves its message unread; a successful one marks it read', asy
 	await deliver(agent, message('will fail').raw);
 	await deliver(agent, message('will succeed').raw);
 	await waitFor(
-		async () => (await flagsOf('will succeed'))?.includes('\\Seen') === true,
 		'the success to be marked read',
+		async () => (await flagsOf('will succeed'))?.includes('\\Seen') === true,
 	);
 	await new Promise((resolve) => setTimeout(resolve, 300));
 	expect(await flagsOf('will fail')).not.toContain('\\Seen');
@@ -187,7 +188,7 @@ it('does not emit its own mail or automatic replies by default', async () => {
 	await deliver(agent, message('out of office', ['Auto-Submitted: auto-replied']).raw);
 	await deliver(agent, message('newsletter', ['Precedence: bulk']).raw);
 	await deliver(agent, message('a person').raw);
-	await waitFor(() => trigger.items().length >= 1, 'the ordinary message');
+	await waitFor('the ordinary message', () => trigger.items().length >= 1);
 	await new Promise((resolve) => setTimeout(resolve, 300));
 	expect(subjects(trigger)).toEqual(['a person']);
 });
@@ -195,12 +196,12 @@ it('does not emit its own mail or automatic replies by default', async () => {
 it('catches up exactly once after being deactivated', async () => {
 	const first = await activate();
 	await deliver(agent, message('before').raw);
-	await waitFor(() => first.items().length === 1, 'the first message');
+	await waitFor('the first message', () => first.items().length === 1);
 	await first.close();
 	for (const subject of ['while off 1', 'while off 2', 'while off 3'])
 		await deliver(agent, message(subject).raw);
 	const second = await activate({ staticData: first.staticData });
-	await waitFor(() => second.items().length === 3, 'the three missed messages');
+	await waitFor('the three missed messages', () => second.items().length === 3);
 	await new Promise((resolve) => setTimeout(resolve, 300));
 	expect(subjects(second)).toEqual(['while off 1', 'while off 2', 'while off 3']);
 });
@@ -220,7 +221,7 @@ it('a new message whose UID skips one (another came and went unseen) is emitted 
 	}
 	// A lone EXISTS, but the next UID is gone: the message is found by the listing after it.
 	await deliver(agent, message('after the gap').raw);
-	await waitFor(() => trigger.items().length >= 1, 'the message after the gap');
+	await waitFor('the message after the gap', () => trigger.items().length >= 1);
 	await new Promise((resolve) => setTimeout(resolve, 700));
 	expect(subjects(trigger)).toEqual(['after the gap']);
 });
@@ -233,7 +234,7 @@ it('500 messages delivered at once emit 500 times, none twice', async () => {
 			for (let i = lane; i < sent.length; i += 4) await deliver(agent, message(sent[i]).raw);
 		}),
 	);
-	await waitFor(() => trigger.items().length >= 500, '500 emits', 60_000);
+	await waitFor('500 emits', () => trigger.items().length >= 500, 60_000);
 	await new Promise((resolve) => setTimeout(resolve, 500));
 	const got = subjects(trigger);
 	expect(got).toHaveLength(500);
@@ -246,12 +247,12 @@ it('500 messages delivered at once emit 500 times, none twice', async () => {
 it('Dovecot killed while idling and again mid-burst, mail arriving while it is down: each emitted once', async () => {
 	const trigger = await activate({ parameters: { afterRun: 'nothing' } });
 	await deliver(agent, message('crash warm-up').raw);
-	await waitFor(() => trigger.items().length === 1, 'the warm-up message');
+	await waitFor('the warm-up message', () => trigger.items().length === 1);
 
 	await sandbox().killImap();
 	for (let i = 0; i < 5; i++) await sandbox().depositInMaildir(agent, message(`down ${i}`).raw);
 	await sandbox().startImap();
-	await waitFor(() => trigger.items().length === 6, 'the five messages from the outage', 30_000);
+	await waitFor('the five messages from the outage', () => trigger.items().length === 6, 30_000);
 
 	const burst = Array.from({ length: 60 }, (_, i) => `mid-burst ${i}`);
 	// An LMTP delivery cut by the kill may still have been stored: its fallback copy then makes
@@ -267,7 +268,7 @@ it('Dovecot killed while idling and again mid-burst, mail arriving while it is d
 			await new Promise((resolve) => setTimeout(resolve, 40));
 		}
 	})();
-	await waitFor(() => trigger.items().length >= 20, 'the burst to be under way', 30_000);
+	await waitFor('the burst to be under way', () => trigger.items().length >= 20, 30_000);
 	await sandbox().killImap();
 	await delivering;
 	for (let i = 0; i < 5; i++)
@@ -277,8 +278,8 @@ it('Dovecot killed while idling and again mid-burst, mail arriving while it is d
 	const firstUid = trigger.items()[0].json.uid as number;
 	const inMailbox = (await listMessages(agent, 'INBOX')).filter((m) => m.uid >= firstUid);
 	await waitFor(
-		() => trigger.items().length >= inMailbox.length,
 		'every message after the second crash',
+		() => trigger.items().length >= inMailbox.length,
 		60_000,
 	);
 	await new Promise((resolve) => setTimeout(resolve, 500));
@@ -308,13 +309,13 @@ it('a connection that goes silent (half-open) is replaced within the window, not
 			parameters: { afterRun: 'nothing', options: { livenessSeconds: windowSeconds } },
 		});
 		await deliver(agent, message('before silence').raw);
-		await waitFor(() => trigger.items().length === 1, 'the first message');
+		await waitFor('the first message', () => trigger.items().length === 1);
 		proxy.freezeExisting();
 		const frozenAt = Date.now();
 		await deliver(agent, message('during silence').raw);
 		await waitFor(
-			() => trigger.items().length === 2,
 			'the message sent during the silence',
+			() => trigger.items().length === 2,
 			windowSeconds * 1000 + 10_000,
 		);
 		expect(Date.now() - frozenAt).toBeLessThan(windowSeconds * 1000 + 3_000);
@@ -343,17 +344,17 @@ it('the connection lost while a message is being handed over: the new connection
 			},
 		});
 		await deliver(agent, withAttachment('slow hand-over'));
-		await waitFor(() => handingOver, 'the hand-over to start');
+		await waitFor('the hand-over to start', () => handingOver);
 		await deliver(agent, message('arrived meanwhile').raw);
 		proxy.dropExisting();
 		await waitFor(
-			() => trigger.logs.some((l) => /restored/.test(l.message)),
 			'the new connection',
+			() => trigger.logs.some((l) => /restored/.test(l.message)),
 			10_000,
 		);
 		release();
 		// No new mail comes to wake the new connection: it has to catch up on its own.
-		await waitFor(() => trigger.items().length === 2, 'the message that arrived meanwhile', 10_000);
+		await waitFor('the message that arrived meanwhile', () => trigger.items().length === 2, 10_000);
 		await new Promise((resolve) => setTimeout(resolve, 300));
 		expect(subjects(trigger)).toEqual(['slow hand-over', 'arrived meanwhile']);
 		expect(proxy.accepted).toBe(2);
@@ -372,7 +373,7 @@ it('a folder deleted and recreated (new UIDVALIDITY): no replay, new mail emitte
 		const first = await activate({ parameters: { folder: 'Projects', afterRun: 'nothing' } });
 		await admin.append('Projects', old1.raw);
 		await admin.append('Projects', old2.raw);
-		await waitFor(() => first.items().length === 2, 'the two project messages');
+		await waitFor('the two project messages', () => first.items().length === 2);
 		await first.close();
 		const before = first.staticData.uidValidity;
 
@@ -393,7 +394,7 @@ it('a folder deleted and recreated (new UIDVALIDITY): no replay, new mail emitte
 			parameters: { folder: 'Projects', afterRun: 'nothing' },
 			staticData: first.staticData,
 		});
-		await waitFor(() => second.items().length >= 1, 'the new project message');
+		await waitFor('the new project message', () => second.items().length >= 1);
 		await new Promise((resolve) => setTimeout(resolve, 300));
 		expect(second.staticData.uidValidity).not.toBe(before);
 		expect(subjects(second)).toEqual(['project new']);
@@ -410,8 +411,8 @@ it('every corpus message emits exactly one item, and nothing crashes', async () 
 	const files = corpusFiles();
 	for (const file of files) await deliver(agent, readFileSync(`${CORPUS_DIR}/${file}`));
 	await waitFor(
-		() => trigger.items().length >= files.length,
 		'one item per corpus message',
+		() => trigger.items().length >= files.length,
 		60_000,
 	);
 	await new Promise((resolve) => setTimeout(resolve, 500));
@@ -449,8 +450,8 @@ it('100 activate/deactivate cycles leave no connection behind', async () => {
 		await trigger.close();
 	}
 	await waitFor(
-		async () => (await sandbox().imapConnectionCount()) === 0,
 		'all connections to close',
+		async () => (await sandbox().imapConnectionCount()) === 0,
 		10_000,
 	);
 }, 120_000);
@@ -473,7 +474,7 @@ it('the key revoked while active: reported once, retried with a backoff, resumes
 	const oldKey = credentialData(agent).apiKey as string;
 	const trigger = await activate({ parameters: { afterRun: 'nothing' } });
 	await deliver(agent, message('before revocation').raw);
-	await waitFor(() => trigger.items().length === 1, 'the first message');
+	await waitFor('the first message', () => trigger.items().length === 1);
 	const newKey = `am_${'r'.repeat(32)}`;
 	await sandbox().replaceKey(agent, newKey);
 	let restored = false;
@@ -482,8 +483,8 @@ it('the key revoked while active: reported once, retried with a backoff, resumes
 		await sandbox().killImap();
 		await sandbox().startImap();
 		await waitFor(
-			() => trigger.failures.length > 0,
 			'the trigger to report the refused login',
+			() => trigger.failures.length > 0,
 			30_000,
 		);
 		expect(trigger.failures[0].message).toMatch(
@@ -502,7 +503,7 @@ it('the key revoked while active: reported once, retried with a backoff, resumes
 		restored = true;
 		// The key is back before the first retry (5 s) or, at the latest, the second (10 s after it).
 		const slowest = 3 * REFUSED_RETRY_INITIAL_MS * (1 + RETRY_JITTER) + 5_000;
-		await waitFor(() => trigger.items().length === 2, 'the mail from the revocation', slowest);
+		await waitFor('the mail from the revocation', () => trigger.items().length === 2, slowest);
 		expect(subjects(trigger)).toEqual(['before revocation', 'during revocation']);
 		expect(trigger.failures).toHaveLength(1);
 		expect(trigger.errors).toEqual([]);
@@ -521,7 +522,7 @@ it('a message over the size cap starts a run with its headers and a warning', as
 		parameters: { afterRun: 'nothing', options: { maxMessageMb: 0.01 } },
 	});
 	await deliver(agent, message('big one', [], 'x'.repeat(20_000)).raw);
-	await waitFor(() => trigger.items().length === 1, 'the big message');
+	await waitFor('the big message', () => trigger.items().length === 1);
 	const [item] = trigger.items();
 	expect(item.json).toMatchObject({
 		subject: 'big one',
@@ -542,14 +543,14 @@ it('up to N messages per run, and handled messages moved to another folder after
 	await Promise.all(
 		batchSubjects.map(async (subject) => await deliver(agent, message(subject).raw)),
 	);
-	await waitFor(() => trigger.items().length === 5, 'all five messages', 20_000);
+	await waitFor('all five messages', () => trigger.items().length === 5, 20_000);
 	expect(trigger.emitted.every((run) => run.items.length <= 3)).toBe(true);
 	expect(subjects(trigger).sort()).toEqual(batchSubjects);
 	await waitFor(
+		'the five messages to be moved to Trash',
 		async () =>
 			(await listMessages(agent, 'Trash')).filter((m) => m.subject?.startsWith('batch ')).length ===
 			5,
-		'the five messages to be moved to Trash',
 	);
 	expect(
 		(await listMessages(agent, 'INBOX')).filter((m) => m.subject?.startsWith('batch ')),
@@ -568,8 +569,8 @@ it('activated while the server is down: no error, it connects and emits once the
 		await sandbox().depositInMaildir(agent, message('while the server was down').raw);
 		await sandbox().startImap();
 		await waitFor(
-			() => trigger.items().length === 1,
 			'the message once the server is back',
+			() => trigger.items().length === 1,
 			30_000,
 		);
 		expect(subjects(trigger)).toEqual(['while the server was down']);
@@ -602,8 +603,8 @@ it('a message whose hand-over fails (binary data not stored) is fetched again, a
 	const trigger = await activate({ binaryFailures: 2, parameters: { afterRun: 'nothing' } });
 	await deliver(agent, withAttachment('with attachment, disk full'));
 	await waitFor(
-		() => trigger.items().length === 1,
 		'the message after the failed hand-overs',
+		() => trigger.items().length === 1,
 		30_000,
 	);
 	await new Promise((resolve) => setTimeout(resolve, 500));
@@ -640,13 +641,13 @@ it('the binary store down for a while: one failed execution, no reconnect, then 
 		}
 		// The first message holds the rest: nothing goes out while the store fails.
 		await waitFor(
-			() => trigger.logs.filter((l) => /handing over message/.test(l.message)).length >= 3,
 			'three failed tries',
+			() => trigger.logs.filter((l) => /handing over message/.test(l.message)).length >= 3,
 			30_000,
 		);
 		expect(trigger.items()).toEqual([]);
 		storeDown = false;
-		await waitFor(() => trigger.items().length === sent.length, 'every message', 30_000);
+		await waitFor('every message', () => trigger.items().length === sent.length, 30_000);
 		await new Promise((resolve) => setTimeout(resolve, 500));
 		expect(subjects(trigger)).toEqual(sent);
 		for (const item of trigger.items().filter((i) => /file/.test(i.json.subject as string))) {
@@ -686,7 +687,7 @@ it('a message whose conversion keeps throwing goes out with its headers and a wa
 		const trigger = await activate({ parameters: { afterRun: 'markRead' } });
 		await deliver(agent, withAttachment('poison'));
 		await deliver(agent, message('behind the poison').raw);
-		await waitFor(() => trigger.items().length === 2, 'both messages', 30_000);
+		await waitFor('both messages', () => trigger.items().length === 2, 30_000);
 		expect(subjects(trigger)).toEqual(['poison', 'behind the poison']);
 		expect(poisonTries).toBe(MAX_CONVERSION_ATTEMPTS);
 		const [poison, behind] = trigger.items();
@@ -700,8 +701,8 @@ it('a message whose conversion keeps throwing goes out with its headers and a wa
 		expect(trigger.failures[0].message).toMatch(/could not convert message \d+ of INBOX/);
 		// Its run succeeded, so it is marked read like any other.
 		await waitFor(
-			async () => (await flagsOf('poison'))?.includes('\\Seen') === true,
 			'the poison message to be marked read',
+			async () => (await flagsOf('poison'))?.includes('\\Seen') === true,
 		);
 	} finally {
 		parse.mockRestore();
@@ -723,7 +724,7 @@ it('a conversion that throws once and then works emits the whole message, with n
 	try {
 		const trigger = await activate({ parameters: { afterRun: 'nothing' } });
 		await deliver(agent, withAttachment('hiccup'));
-		await waitFor(() => trigger.items().length === 1, 'the message', 30_000);
+		await waitFor('the message', () => trigger.items().length === 1, 30_000);
 		expect(thrown).toBe(true);
 		const [item] = trigger.items();
 		expect(item.json.warnings).toEqual([]);
@@ -763,8 +764,8 @@ it('a connection that goes silent in the middle of a catch-up is replaced too, n
 			},
 		});
 		await waitFor(
-			() => trigger.items().length >= 150,
 			'the whole backlog',
+			() => trigger.items().length >= 150,
 			windowSeconds * 1000 + 20_000,
 		);
 		await new Promise((resolve) => setTimeout(resolve, 500));
@@ -786,7 +787,7 @@ describe('Inbox Address: one credential, several inboxes', () => {
 		const trigger = await activate({ parameters: { inbox: team, afterRun: 'nothing' } });
 		await deliver(agent, message('to the agent, not watched').raw);
 		await deliver(team, message('to the team inbox').raw);
-		await waitFor(() => trigger.items().length === 1, 'the team inbox message');
+		await waitFor('the team inbox message', () => trigger.items().length === 1);
 		await new Promise((resolve) => setTimeout(resolve, 500));
 		expect(subjects(trigger)).toEqual(['to the team inbox']);
 	});
@@ -799,16 +800,16 @@ describe('Inbox Address: one credential, several inboxes', () => {
 		await deliver(agent, message('agent, there before 2').raw);
 		const onTeam = await activate({ staticData, parameters: { ...parameters, inbox: team } });
 		await deliver(team, message('team before the switch').raw);
-		await waitFor(() => onTeam.items().length === 1, 'the first team message');
+		await waitFor('the first team message', () => onTeam.items().length === 1);
 		await onTeam.close();
 		// Now the credential's own inbox; meanwhile mail reaches the team inbox.
 		const onAgent = await activate({ staticData, parameters });
 		await deliver(team, message('team while watching the agent').raw);
 		await deliver(agent, message('agent while watched').raw);
-		await waitFor(() => onAgent.items().length === 1, 'the agent message');
+		await waitFor('the agent message', () => onAgent.items().length === 1);
 		await onAgent.close();
 		const back = await activate({ staticData, parameters: { ...parameters, inbox: team } });
-		await waitFor(() => back.items().length === 1, 'the team mail that waited');
+		await waitFor('the team mail that waited', () => back.items().length === 1);
 		await new Promise((resolve) => setTimeout(resolve, 500));
 		expect(subjects(onAgent)).toEqual(['agent while watched']);
 		expect(subjects(back)).toEqual(['team while watching the agent']);

@@ -5,13 +5,15 @@
  * in the credential while logins are refused is used within seconds; a trigger deactivated
  * while its connection hangs leaves no socket and no timer behind.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { IDataObject } from 'n8n-workflow';
 
-import { startProxy, type SilentProxy } from '../helpers/proxy';
+import { startProxy, type SilentProxy } from '../../tools/proxy';
 import { credentialData, deliver, imapClient, useOwnSandbox } from '../helpers/sandbox';
-import { activateTrigger, message, waitFor, type ActiveTrigger } from '../helpers/triggerHarness';
+import { activateTrigger, message, type ActiveTrigger } from '../../tools/triggerHarness';
 import { CREDENTIAL_CHECK_MS } from '../../nodes/shared/imap/watch/credential';
 import { RETRY_JITTER } from '../../nodes/shared/imap/watch/backoff';
+import { waitFor } from '../../tools/wait';
 
 const agent = 'agent@agentmail.test';
 const sandbox = useOwnSandbox();
@@ -41,7 +43,6 @@ afterEach(async () => {
 	await sandbox().startImap();
 });
 
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const subjects = (trigger: ActiveTrigger) =>
 	trigger.items().map((item) => item.json.subject as string);
 const reports = (trigger: ActiveTrigger) =>
@@ -57,6 +58,7 @@ const backLines = (trigger: ActiveTrigger) =>
 async function restoreKey(apiKey: string): Promise<void> {
 	await sandbox().replaceKey(agent, apiKey);
 	await waitFor(
+		'the restored key to log in',
 		async () =>
 			await imapClient(agent, apiKey).then(
 				async (client) => {
@@ -65,7 +67,6 @@ async function restoreKey(apiKey: string): Promise<void> {
 				},
 				() => false,
 			),
-		'the restored key to log in',
 	);
 }
 
@@ -75,7 +76,7 @@ async function restoreKey(apiKey: string): Promise<void> {
  * (greeting) or more (IMAP_SOCKET_TIMEOUT_MS), far past this bound.
  */
 async function socketsClosed(through: SilentProxy): Promise<void> {
-	await waitFor(() => through.open === 0, 'the trigger to close its socket', 2_000);
+	await waitFor('the trigger to close its socket', () => through.open === 0, 2_000);
 }
 
 /** Timers (setTimeout / setInterval) alive in this process right now. */
@@ -87,11 +88,11 @@ it('the server down past the threshold: one failed execution and one warn line, 
 		parameters: { afterRun: 'nothing', options: { outageMinutes: THRESHOLD_MINUTES } },
 	});
 	await deliver(agent, message('before the outage').raw);
-	await waitFor(() => trigger.items().length === 1, 'the first message');
+	await waitFor('the first message', () => trigger.items().length === 1);
 
 	await sandbox().killImap();
 	for (let i = 0; i < 3; i++) await sandbox().depositInMaildir(agent, message(`down ${i}`).raw);
-	await waitFor(() => trigger.failures.length > 0, 'the outage to be reported', 20_000);
+	await waitFor('the outage to be reported', () => trigger.failures.length > 0, 20_000);
 	const [failure] = trigger.failures;
 	expect(failure.message).toMatch(
 		/^AgentMail Trigger has not reached IMAP 127\.0\.0\.1:\d+ \(INBOX\) for 3 s: IMAP 127\.0\.0\.1:\d+ refused the connection: nothing accepts connections on that port/,
@@ -100,14 +101,14 @@ it('the server down past the threshold: one failed execution and one warn line, 
 		/It keeps retrying \(at least every 30 s\) and will catch up on all mail that arrived meanwhile once the server answers again; nothing is lost\.$/,
 	);
 	// Many more failed attempts (and thresholds' worth of time) later: still one of each.
-	await pause(3 * THRESHOLD_MS);
+	await sleep(3 * THRESHOLD_MS);
 	expect(trigger.failures).toHaveLength(1);
 	expect(reports(trigger).map((l) => l.message)).toEqual([failure.message]);
 	expect(backLines(trigger)).toEqual([]);
 
 	await sandbox().startImap();
-	await waitFor(() => trigger.items().length === 4, 'the mail from the outage', 30_000);
-	await waitFor(() => backLines(trigger).length === 1, 'the line saying it is back');
+	await waitFor('the mail from the outage', () => trigger.items().length === 4, 30_000);
+	await waitFor('the line saying it is back', () => backLines(trigger).length === 1);
 	expect(backLines(trigger)[0].message).toMatch(
 		/^AgentMail Trigger: IMAP 127\.0\.0\.1:\d+ \(INBOX\) is back after an outage of \d+ s; 3 messages that arrived meanwhile caught up$/,
 	);
@@ -129,13 +130,13 @@ it('a restart shorter than the threshold: no failed execution, and one line with
 	// The default threshold (5 minutes): a routine restart must not page anyone.
 	const trigger = await activate({ parameters: { afterRun: 'nothing' } });
 	await deliver(agent, message('before the restart').raw);
-	await waitFor(() => trigger.items().length === 1, 'the first message');
+	await waitFor('the first message', () => trigger.items().length === 1);
 	await sandbox().killImap();
 	await sandbox().depositInMaildir(agent, message('during the restart').raw);
-	await pause(1_000);
+	await sleep(1_000);
 	await sandbox().startImap();
-	await waitFor(() => trigger.items().length === 2, 'the mail from the restart', 30_000);
-	await waitFor(() => backLines(trigger).length === 1, 'the line saying it is back');
+	await waitFor('the mail from the restart', () => trigger.items().length === 2, 30_000);
+	await waitFor('the line saying it is back', () => backLines(trigger).length === 1);
 	expect(backLines(trigger)[0].message).toMatch(/; 1 message that arrived meanwhile caught up$/);
 	expect(trigger.failures).toEqual([]);
 	expect(reports(trigger)).toEqual([]);
@@ -151,12 +152,12 @@ it('a connection gone silent and the network gone with it: reported once, naming
 		},
 	});
 	await deliver(agent, message('before the silence').raw);
-	await waitFor(() => trigger.items().length === 1, 'the first message');
+	await waitFor('the first message', () => trigger.items().length === 1);
 	// Half-open: the connection stops answering without closing, and new ones are cut.
 	through.newConnections = 'cut';
 	through.freezeExisting();
 	await deliver(agent, message('during the silence').raw);
-	await waitFor(() => trigger.failures.length > 0, 'the outage to be reported', 30_000);
+	await waitFor('the outage to be reported', () => trigger.failures.length > 0, 30_000);
 	// The first report may name the stall or a cut attempt, whichever failed last.
 	expect(trigger.failures[0].message).toMatch(
 		/has not reached IMAP 127\.0\.0\.1:\d+ \(INBOX\) for 3 s: (the connection stopped answering \(NOOP got no answer within 2500 ms\)|IMAP 127\.0\.0\.1:\d+ closed the connection unexpectedly)/,
@@ -164,8 +165,8 @@ it('a connection gone silent and the network gone with it: reported once, naming
 	expect(trigger.logs.some((l) => /stalled/.test(l.message))).toBe(true);
 
 	through.newConnections = 'forward';
-	await waitFor(() => trigger.items().length === 2, 'the mail from the silence', 30_000);
-	await waitFor(() => backLines(trigger).length === 1, 'the line saying it is back');
+	await waitFor('the mail from the silence', () => trigger.items().length === 2, 30_000);
+	await waitFor('the line saying it is back', () => backLines(trigger).length === 1);
 	expect(backLines(trigger)[0].message).toMatch(/; 1 message that arrived meanwhile caught up$/);
 	expect(trigger.failures).toHaveLength(1);
 	expect(subjects(trigger)).toEqual(['before the silence', 'during the silence']);
@@ -180,22 +181,22 @@ it('the key changed in the credential while logins are refused: used within seco
 		parameters: { afterRun: 'nothing', options: { outageMinutes: 0.5 } },
 	});
 	await deliver(agent, message('before the new key').raw);
-	await waitFor(() => trigger.items().length === 1, 'the first message');
+	await waitFor('the first message', () => trigger.items().length === 1);
 	const newKey = `am_${'n'.repeat(32)}`;
 	try {
 		// The key rotated on AgentMail's side; the restart ends the session logged in with the old.
 		await sandbox().replaceKey(agent, newKey);
 		await sandbox().killImap();
 		await sandbox().startImap();
-		await waitFor(() => trigger.failures.length > 0, 'the refused login to be reported', 30_000);
+		await waitFor('the refused login to be reported', () => trigger.failures.length > 0, 30_000);
 		expect(trigger.failures[0].message).toMatch(/refused the login for agent@agentmail\.test/);
 		await deliver(agent, message('while refused').raw);
 
 		// The user pastes the new key into the credential; n8n does not re-activate the trigger.
 		credentials.apiKey = newKey;
 		await waitFor(
-			() => trigger.items().length === 2,
 			'the mail waiting for the new key',
+			() => trigger.items().length === 2,
 			CREDENTIAL_CHECK_MS * (1 + RETRY_JITTER) + 10_000,
 		);
 		expect(subjects(trigger)).toEqual(['before the new key', 'while refused']);
@@ -222,14 +223,14 @@ describe('deactivated while its connection hangs', () => {
 			parameters: { afterRun: 'nothing', options: { outageMinutes: THRESHOLD_MINUTES } },
 		});
 		await deliver(agent, message('before the hang').raw);
-		await waitFor(() => trigger.items().length === 1, 'the first message');
+		await waitFor('the first message', () => trigger.items().length === 1);
 		through.freezeExisting();
 		expect(through.open).toBe(1);
 		await trigger.close();
 		expect(timers()).toBe(timersBefore);
 		await socketsClosed(through);
 		// Nothing wakes up later either: no reconnect, no report.
-		await pause(THRESHOLD_MS + 1_000);
+		await sleep(THRESHOLD_MS + 1_000);
 		expect(through.accepted).toBe(1);
 		expect(trigger.failures).toEqual([]);
 		expect(trigger.errors).toEqual([]);
@@ -245,11 +246,11 @@ describe('deactivated while its connection hangs', () => {
 		// The connection drops, and the server behind the next one accepts but never speaks.
 		through.newConnections = 'hold';
 		through.dropExisting();
-		await waitFor(() => through.accepted === 2 && through.open === 1, 'the reconnect to hang');
+		await waitFor('the reconnect to hang', () => through.accepted === 2 && through.open === 1);
 		await trigger.close();
 		expect(timers()).toBe(timersBefore);
 		await socketsClosed(through);
-		await pause(THRESHOLD_MS + 1_000);
+		await sleep(THRESHOLD_MS + 1_000);
 		expect(through.accepted).toBe(2);
 		expect(trigger.failures).toEqual([]);
 	}, 60_000);
@@ -267,7 +268,7 @@ describe('deactivated while its connection hangs', () => {
 			await sandbox().replaceKey(agent, `am_${'w'.repeat(32)}`);
 			await sandbox().killImap();
 			await sandbox().startImap();
-			await waitFor(() => trigger.failures.length > 0, 'the refused login', 30_000);
+			await waitFor('the refused login', () => trigger.failures.length > 0, 30_000);
 			await trigger.close();
 			expect(timers()).toBe(timersBefore);
 			expect(await sandbox().imapConnectionCount()).toBe(0);

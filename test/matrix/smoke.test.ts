@@ -7,25 +7,26 @@
  *
  * Each version is installed on first use into `versions/<version>/` of the n8n cache folder.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { lstat, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
-import { installPackedPackage, packToTemporaryFolder } from '../../scripts/n8n/communityPackage';
+import { installPackedPackage, packToTemporaryFolder } from '../../tools/n8n/communityPackage';
 import {
 	AUTO_REPLY_TRIGGER_NODE,
 	CREDENTIAL_TYPE,
 	DEMO_WORKFLOWS,
 	loadDemoWorkflow,
-} from '../../scripts/n8n/demo';
-import { installN8n, MATRIX_VERSIONS } from '../../scripts/n8n/install';
+} from '../../tools/n8n/demo';
+import { installN8n, MATRIX_VERSIONS } from '../../tools/n8n/install';
 import {
 	N8nClient,
 	PACKAGE_NAME,
 	startN8n,
 	type N8nServer,
 	type WorkflowInput,
-} from '../../scripts/n8n/server';
+} from '../../tools/n8n/server';
 import {
 	activateAlone,
 	AGENT,
@@ -37,14 +38,13 @@ import {
 	say,
 	SETUP_TIMEOUT_MS,
 	setUpN8n,
-	sleep,
 	stopN8n,
 	TEARDOWN_TIMEOUT_MS,
-	waitFor,
+	waitForOutcome,
 	waitUntilRead,
 } from '../e2e/support';
 import { deliver, listMessages } from '../helpers/sandbox';
-import { freePorts } from '../sandbox/sandbox';
+import { freePorts } from '../../tools/sandbox/sandbox';
 
 /** One test: a run takes well under a second; n8n may take a few to start the trigger. */
 const TEST_TIMEOUT_MS = 3 * 60_000;
@@ -122,7 +122,7 @@ describe.each(versions)(
 				await activateOnly(loadDemoWorkflow(DEMO_WORKFLOWS.autoReply, credential));
 				const mail = mailFromPeer(`Hello n8n ${version}`);
 				await deliver(AGENT, mail.raw);
-				const [reply] = await waitFor('the reply in peer’s INBOX', async () => {
+				const [reply] = await waitForOutcome('the reply in peer’s INBOX', async () => {
 					const found = (await repliesToPeer()).filter((one) => one.inReplyTo === mail.messageId);
 					return found.length > 0 ? found : undefined;
 				});
@@ -141,7 +141,7 @@ describe.each(versions)(
 				await activateOnly(failReplyWhenSubjectSaysFail(workflow));
 				const mail = mailFromPeer(`Please fail on n8n ${version}`);
 				await deliver(AGENT, mail.raw);
-				const [run] = await waitFor('the failed execution', async () => {
+				const [run] = await waitForOutcome('the failed execution', async () => {
 					const ended = (await client.executions(workflowId)).filter((one) => one.stoppedAt);
 					return ended.length > 0 ? ended : undefined;
 				});

@@ -3,8 +3,8 @@ import path from 'node:path';
 
 import type { Config } from '@jest/types';
 
-import { startTemporarySandbox, type Sandbox } from '../sandbox/sandbox';
-import { ensureSystemPackages } from '../sandbox/systemPackages';
+import { startTemporarySandbox, type Sandbox } from '../../tools/sandbox/sandbox';
+import { ensureSystemPackages } from '../../tools/sandbox/systemPackages';
 import globalTeardown from './globalTeardown';
 
 declare global {

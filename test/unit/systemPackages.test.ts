@@ -6,7 +6,7 @@ import {
 	planSystemPackages,
 	TEST_SYSTEM_PACKAGES,
 	type SystemPackage,
-} from '../sandbox/systemPackages';
+} from '../../tools/sandbox/systemPackages';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const file = (relative: string) => path.join(ROOT, relative);

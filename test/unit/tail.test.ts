@@ -1,11 +1,10 @@
 /** The bench's log clock: each line appended after it started, stamped once it is complete. */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { LineClock } from '../../bench/lab/tail';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { LineClock } from '../../tools/tail';
 
 describe('LineClock', () => {
 	let dir: string;

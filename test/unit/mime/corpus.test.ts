@@ -4,11 +4,12 @@
  * independent reading (mailparser's simpleParser for headers and attachments, a plain base64
  * decode of the raw part for attachment bytes, and hand-checked values for a handful).
  */
+import { corpusFiles, readCorpus } from '../../../tools/corpus';
 import { simpleParser, type ParsedMail } from 'mailparser';
 
 import { joinBinary, type ParsedMessage } from '../../../nodes/shared/mime/item';
 import { parseMessage } from '../../../nodes/shared/mime/toItem';
-import { corpusFiles, metaFor, readCorpus } from './helpers';
+import { metaFor } from './helpers';
 
 /** Each corpus message must be done well within the 10 s default parse timeout. */
 const CORPUS_TIME_BOX_MS = 3000;

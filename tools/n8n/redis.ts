@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { settle } from '../../nodes/shared/async';
-import { freePorts, portAnswers } from '../../test/sandbox/ports';
+import { freePorts, portAnswers } from '../sandbox/ports';
 import { findExecutable, startLogged, waitUntilReady } from './supervise';
 
 /** redis-server is up in milliseconds; this leaves room for a loaded CI machine. */

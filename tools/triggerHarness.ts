@@ -15,8 +15,14 @@ import type {
 	ITriggerResponse,
 } from 'n8n-workflow';
 
-import { AgentMailTrigger } from '../../nodes/AgentMailTrigger/AgentMailTrigger.node';
-import type { HarnessLog } from './nodeHarness';
+import { AgentMailTrigger } from '../nodes/AgentMailTrigger/AgentMailTrigger.node';
+
+/** A line the node logged, as both harnesses record it. */
+export interface HarnessLog {
+	level: string;
+	message: string;
+	meta?: unknown;
+}
 
 export interface Emitted {
 	items: INodeExecutionData[];
@@ -167,19 +173,6 @@ export async function activateTrigger(options: ActivateOptions): Promise<ActiveT
 		items: () => emitted.flatMap((e) => e.items),
 		close: async () => await response.closeFunction?.(),
 	};
-}
-
-/** Polls until `condition` holds; fails with `what` after `timeoutMs`. */
-export async function waitFor(
-	condition: () => boolean | Promise<boolean>,
-	what: string,
-	timeoutMs = 20_000,
-): Promise<void> {
-	const deadline = Date.now() + timeoutMs;
-	while (!(await condition())) {
-		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-		await new Promise((resolve) => setTimeout(resolve, 25));
-	}
 }
 
 /** A plain message with a unique Message-ID. */

@@ -190,7 +190,7 @@ export async function startN8n(options: StartN8nOptions): Promise<N8nServer> {
 	const installation = options.installation ?? findInstallation();
 	if (!installation) {
 		throw new Error(
-			`n8n ${N8N_VERSION} is not installed: run npx tsx scripts/n8n/install.ts (or installN8n())`,
+			`n8n ${N8N_VERSION} is not installed: run npx tsx tools/n8n/install.ts (or installN8n())`,
 		);
 	}
 	const command = options.command ?? 'start';

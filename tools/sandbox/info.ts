@@ -8,7 +8,7 @@ import type { SandboxProfile } from './profiles';
  * These keys and no others.
  */
 export interface SandboxInfo {
-	/** Which servers it stands for (test/sandbox/profiles.ts); `dovecot` unless one was asked for. */
+	/** Which servers it stands for (tools/sandbox/profiles.ts); `dovecot` unless one was asked for. */
 	profile: SandboxProfile;
 	imap: { host: string; port: number };
 	smtp: { host: string; implicitTlsPort: number; startTlsPort: number };

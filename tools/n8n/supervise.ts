@@ -3,6 +3,7 @@
  * queue mode) share: started with their output in a log file, watched until they are ready,
  * stopped with a signal and, when that is not enough, killed.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ChildProcess } from 'node:child_process';
 import {
 	accessSync,
@@ -15,7 +16,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 
-import { signalProcess, startProcess } from '../../test/sandbox/processes';
+import { signalProcess, startProcess } from '../sandbox/processes';
 
 /** After SIGKILL the process is gone at once. */
 const KILL_TIMEOUT_MS = 5_000;
@@ -26,10 +27,6 @@ const LOG_TAIL_LINES = 40;
 export function tailOf(file: string, lines = LOG_TAIL_LINES): string {
 	if (!existsSync(file)) return '';
 	return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-}
-
-export function sleep(ms: number): Promise<void> {
-	return new Promise<void>((resolve) => setTimeout(resolve, ms));
 }
 
 /** Whether `promise` settles within `ms` (its timer does not outlive the answer). */

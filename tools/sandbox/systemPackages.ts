@@ -9,15 +9,10 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 
-import {
-	findInstallation,
-	MATRIX_VERSIONS,
-	N8N_VERSION,
-	n8nVersionDir,
-} from '../../scripts/n8n/install';
-import { postgresInstalled } from '../../scripts/n8n/postgres';
-import { findRedisServer } from '../../scripts/n8n/redis';
-import { findExecutable } from '../../scripts/n8n/supervise';
+import { findInstallation, MATRIX_VERSIONS, N8N_VERSION, n8nVersionDir } from '../n8n/install';
+import { postgresInstalled } from '../n8n/postgres';
+import { findRedisServer } from '../n8n/redis';
+import { findExecutable } from '../n8n/supervise';
 import { runCommand } from './processes';
 
 /** apt-get update plus Chromium and its libraries: a few minutes on a slow mirror. */
@@ -70,7 +65,7 @@ export const TEST_SYSTEM_PACKAGES: readonly SystemPackage[] = [
 		installed: postgresInstalled,
 	},
 	// n8n's first install of a version builds sqlite3 and isolated-vm from source (see
-	// scripts/n8n/install.ts): the end-to-end tests run the pin, the matrix every version.
+	// tools/n8n/install.ts): the end-to-end tests run the pin, the matrix every version.
 	...compilers([E2E_FOLDER], [N8N_VERSION]),
 	...compilers([MATRIX_FOLDER], MATRIX_VERSIONS),
 ];

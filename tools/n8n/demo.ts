@@ -1,5 +1,5 @@
 /**
- * The demo workflows in scripts/demo/*.json and what it takes to bring one into an n8n: the
+ * The demo workflows in tools/n8n/demo/*.json and what it takes to bring one into an n8n: the
  * AgentMail credential is referenced by id, which only exists once the credential is created,
  * so the files leave it empty and {@link loadDemoWorkflow} fills it in.
  */
@@ -12,7 +12,7 @@ import type { N8nClient, WorkflowInput } from './server';
 export const CREDENTIAL_TYPE = 'agentMailInboxApi';
 
 /** Folder with the demo workflows. */
-export const DEMO_DIR = path.resolve(__dirname, '..', 'demo');
+export const DEMO_DIR = path.resolve(__dirname, 'demo');
 
 /** The demo workflows: file name in {@link DEMO_DIR}. */
 export const DEMO_WORKFLOWS = {

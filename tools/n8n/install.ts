@@ -5,7 +5,7 @@
  * (the compatibility matrix) go into `versions/<version>/` of that folder, each with the same
  * layout.
  *
- *   npx tsx scripts/n8n/install.ts [version]
+ *   npx tsx tools/n8n/install.ts [version]
  *
  * Layout of the folder:
  *   node/           Node 24 from the npm registry's `node` package (binary and C++ headers)
@@ -20,7 +20,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
-import { processAlive, runCommand, type CommandResult } from '../../test/sandbox/processes';
+import { processAlive, runCommand, type CommandResult } from '../sandbox/processes';
 
 /**
  * The n8n release the dev setup, the end-to-end tests, the bench and the drills run: the newest

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -8,11 +9,6 @@ const PORT_PROBE_TIMEOUT_MS = 1_000;
 const PORT_POLL_INTERVAL_MS = 50;
 /** TCP state "established" as written in /proc/net/tcp. */
 const TCP_ESTABLISHED = '01';
-
-/** Sleeps for `ms` milliseconds. */
-export async function delay(ms: number): Promise<void> {
-	await new Promise<void>((resolve) => setTimeout(resolve, ms));
-}
 
 /**
  * Linux's default lowest port for outgoing connections and `listen(0)`, if /proc says nothing.
@@ -121,7 +117,7 @@ async function pollUntil(
 		check?.();
 		if (await probe()) return;
 		if (Date.now() > deadline) throw new Error(failure);
-		await delay(PORT_POLL_INTERVAL_MS);
+		await sleep(PORT_POLL_INTERVAL_MS);
 	}
 }
 

@@ -11,8 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { settle } from '../../nodes/shared/async';
-import { freePorts } from '../../test/sandbox/ports';
-import { runCommand } from '../../test/sandbox/processes';
+import { freePorts } from '../sandbox/ports';
+import { runCommand } from '../sandbox/processes';
 import { findExecutable, startLogged, waitUntilReady } from './supervise';
 
 /** initdb writes a small cluster in a few seconds (without fsync). */

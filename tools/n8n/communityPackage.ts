@@ -13,7 +13,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
-import { runCommand } from '../../test/sandbox/processes';
+import { runCommand } from '../sandbox/processes';
 import { PACKAGE_NAME } from './server';
 
 /** npm pack of a built package is quick; npm install fetches four runtime dependencies. */

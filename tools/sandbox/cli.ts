@@ -5,13 +5,14 @@
  *   stop                      stop the background sandbox
  *   deliver --to <inbox> <file.eml>...   deliver raw messages over LMTP like an outside sender
  * The folder is $AGENTMAIL_SANDBOX_DIR, else <project root>/.sandbox; the profile (which servers
- * it stands for, test/sandbox/profiles.ts) is --profile, else $AGENTMAIL_SANDBOX_PROFILE, else dovecot.
+ * it stands for, tools/sandbox/profiles.ts) is --profile, else $AGENTMAIL_SANDBOX_PROFILE, else dovecot.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { closeSync, existsSync, openSync, readFileSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 
-import { delay, portAnswers } from './ports';
+import { portAnswers } from './ports';
 import { processAlive, signalProcess, startProcess } from './processes';
 import { resolveProfile, SANDBOX_PROFILES } from './profiles';
 import {
@@ -32,7 +33,7 @@ const POLL_INTERVAL_MS = 100;
 /** Lines of sandbox.log shown when the background sandbox fails to start. */
 const LOG_TAIL_LINES = 30;
 
-const USAGE = `usage: tsx test/sandbox/cli.ts <command>
+const USAGE = `usage: tsx tools/sandbox/cli.ts <command>
   run [--profile NAME]                  run the sandbox in the foreground (Ctrl-C stops it)
   start [--profile NAME]                run it in the background, output in <dir>/sandbox.log
   stop                                  stop the background sandbox
@@ -157,7 +158,7 @@ async function start(): Promise<number> {
 			);
 			return 1;
 		}
-		await delay(POLL_INTERVAL_MS);
+		await sleep(POLL_INTERVAL_MS);
 	}
 	say(`AgentMail sandbox started in the background (pid ${child.pid}) in ${dir}`);
 	say(summary(readSandboxInfo(infoPath), infoPath));
@@ -183,7 +184,7 @@ async function stop(): Promise<number> {
 			);
 			return 1;
 		}
-		await delay(POLL_INTERVAL_MS);
+		await sleep(POLL_INTERVAL_MS);
 	}
 	say(`Sandbox stopped (pid ${pid}) in ${dir}`);
 	return 0;
