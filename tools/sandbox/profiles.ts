@@ -12,6 +12,7 @@ export type SandboxProfile =
 	| 'search-subset'
 	| 'search-ignore'
 	| 'minimal'
+	| 'no-move'
 	| 'rewriting-smtp'
 	| 'rewriting-smtp-nosent';
 
@@ -69,6 +70,12 @@ const MINIMAL_DROPPED_CODES = [
 	'MODIFIED',
 	'MAILBOXID',
 ] as const;
+/**
+ * What Dovecot announces after login, less MOVE: a server that moves by COPY and then expunges
+ * the one message by UID (UIDPLUS).
+ */
+export const NO_MOVE_CAPABILITY =
+	'IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ NAMESPACE UNSELECT CHILDREN UIDPLUS CONDSTORE ESEARCH LIST-EXTENDED LIST-STATUS SPECIAL-USE';
 /** How late the rewriting SMTP side puts the Sent copy in place. */
 export const REWRITE_SENT_DELAY_MS = 4_000;
 
@@ -88,6 +95,10 @@ export const SANDBOX_PROFILES: Record<SandboxProfile, ProfileSetup> = {
 		imapServer: { capability: MINIMAL_CAPABILITY, specialUse: false },
 		// Dovecot answers with what a server without UIDPLUS or CONDSTORE would never send.
 		imapProxy: { dropResponseCodes: MINIMAL_DROPPED_CODES },
+	},
+	'no-move': {
+		description: 'IMAP without MOVE (UIDPLUS still there): a move is COPY, then UID EXPUNGE',
+		imapServer: { capability: NO_MOVE_CAPABILITY },
 	},
 	'rewriting-smtp': {
 		description: `SMTP gives each message its own Message-ID, drops X- headers, Sent copy ${REWRITE_SENT_DELAY_MS / 1000} s late`,
