@@ -2,7 +2,8 @@
  * End to end in n8n's queue mode: a main process that holds the AgentMail Trigger, two workers
  * that run the executions, Redis between them and PostgreSQL as their shared database, binary
  * data in a folder all three share (filesystem mode). The auto-reply workflow of `npm run dev`
- * answers 300 mails, each with an attachment it sends back.
+ * answers 300 mails, each with an attachment it sends back. Send and Wait asks from a worker
+ * and resumes on one, answered by a link and by a reply that the trigger on the main hands over.
  *
  * Why PostgreSQL: n8n 2.40.7 only warns about queue mode on SQLite ("not officially
  * supported"), but it opens SQLite without a busy timeout and serialises writes with a lock
@@ -42,7 +43,15 @@ import {
 	type StartN8nOptions,
 } from '../../tools/n8n/server';
 import { deliver, imapClient, listMessages, useOwnSandbox } from '../helpers/sandbox';
-import { answer, askOutput, askWorkflow, questionLinks } from './sendAndWait';
+import {
+	answer,
+	askOutput,
+	askWorkflow,
+	questionLinks,
+	replyToQuestion,
+	replyWatcherWorkflow,
+	watcherRunsWith,
+} from './sendAndWait';
 import { freePorts } from '../../tools/sandbox/sandbox';
 import {
 	AGENT,
@@ -483,6 +492,63 @@ describe('n8n-nodes-agentmail-inbox in n8n queue mode (main + 2 workers)', () =>
 					/^Worker (?:started|finished) execution (\d+)/,
 				),
 			).not.toContain(id);
+			await client.deactivateWorkflow(workflowId);
+		},
+		TEST_TIMEOUT_MS,
+	);
+	it(
+		'Reply by Email: the question goes out from a worker (which says it cannot see the main’s trigger), the reply reaches the trigger on the main, and the execution resumes on a worker with the decision; the reply starts no trigger run',
+		async () => {
+			// The trigger on the inbox is what hands replies over; one trigger on it at a time.
+			if (activeWorkflowId) await client.deactivateWorkflow(activeWorkflowId);
+			const watcherId = await client.createWorkflow(
+				replyWatcherWorkflow('Replies (queue)', credential),
+			);
+			await client.activateWorkflow(watcherId);
+			activeWorkflowId = watcherId;
+			await waitForTriggerStart(client, watcherId, TRIGGER_NODE, PROCESSING_TIMEOUT_MS);
+			const tag = randomBytes(4).toString('hex');
+			const subject = `Queue reply ${tag}`;
+			const workflowId = await client.createWorkflow(
+				askWorkflow(`Ask by reply ${tag}`, `ask-reply-${tag}`, credential, {
+					subject,
+					message: 'Refund order 77?',
+					responseType: 'approval',
+					replyByEmail: true,
+				}),
+			);
+			await client.activateWorkflow(workflowId);
+			await startByWebhook(client.baseUrl, `ask-reply-${tag}`, { tag });
+			await waitForOutcome('the execution to wait', async () => {
+				const [run] = await client.executions(workflowId, false);
+				return run?.status === 'waiting' ? true : undefined;
+			});
+			const replyId = await replyToQuestion(subject, 'Yes, go ahead');
+			const done = await waitForOutcome(
+				'the execution resumed by the reply to end',
+				async () => {
+					const runs = await client.executions(workflowId);
+					return runs.length === 1 && runs[0].status === 'success' ? runs[0] : undefined;
+				},
+				PROCESSING_TIMEOUT_MS,
+			);
+			const [item] = askOutput(done);
+			expect(item.data).toMatchObject({ approved: true, text: 'Yes, go ahead' });
+			expect(item.messageId).toBe(replyId);
+			// Both parts ran on workers: the one that sent the question and the resumed one.
+			const id = String(done.id);
+			const workerRuns = workers.flatMap((worker) =>
+				executionIdsLogged(logEntries(worker.logFile), /^Worker finished execution (\d+) /),
+			);
+			expect(workerRuns.filter((run) => run === id)).toHaveLength(2);
+			const warned = workers.filter((worker) =>
+				readFileSync(worker.logFile, 'utf8').includes(
+					'Reply by Email cannot check from this worker whether an AgentMail Trigger watches',
+				),
+			);
+			expect(warned).toHaveLength(1);
+			await sleep(QUIET_PERIOD_MS);
+			expect(await watcherRunsWith(client, watcherId, replyId)).toEqual([]);
 			await client.deactivateWorkflow(workflowId);
 		},
 		TEST_TIMEOUT_MS,
