@@ -37,7 +37,7 @@ export interface SelectedFolder {
 
 /** AgentMail lists a Drafts folder that is always empty and cannot be written. */
 export const DRAFTS_NOTE =
-	'AgentMail keeps no drafts: this folder is always empty and cannot be written. To check a message without sending it, use Message → Send with Validate Only.';
+	'AgentMail keeps no drafts: its Drafts folder is always empty and cannot be written. To check a message without sending it, use Message → Send with Validate Only.';
 
 /** The folder LIST marks with `use` (`\Sent`, `\Trash`), else the one called `usualName`. */
 export function findSpecialFolder(

@@ -1,14 +1,14 @@
-/** The Folder resource: the inbox's folders. There are no draft operations (see the notice). */
+/** The Folder resource: the inbox's folders. No draft operations: the notice (DRAFTS_NOTE) says why. */
 import type { INodeProperties } from 'n8n-workflow';
 
+import { DRAFTS_NOTE } from '../../../shared/imap/inbox';
 import * as getMany from './getMany.operation';
 
 export { getMany };
 
 export const description: INodeProperties[] = [
 	{
-		displayName:
-			"AgentMail's Drafts folder is always empty and cannot be written, so this node has no draft operations. To check a message without sending it, use Message → Send with Validate Only.",
+		displayName: DRAFTS_NOTE,
 		name: 'draftsNotice',
 		type: 'notice',
 		default: '',

@@ -34,9 +34,6 @@ import { ReconnectPolicy } from './reconnect';
 /** Time allowed for LOGOUT when stopping before the socket is just closed. */
 export const LOGOUT_TIMEOUT_MS = 3_000;
 
-/** Where the session logs drops, restores and stalls (n8n's logger in the trigger). */
-export type SessionLogger = PackageLogger;
-
 export interface MailboxSessionOptions extends CatchUpOptions {
 	connection: AgentMailConnection;
 	/** Persisted watermark (n8n static data); mutated in place. */
@@ -64,7 +61,8 @@ export interface MailboxSessionOptions extends CatchUpOptions {
 	onOutage?: (message: string) => void;
 	/** Time without a connection before onOutage; 0 never; default 5 minutes. */
 	outageReportMs?: number;
-	logger: SessionLogger;
+	/** Where the session logs drops, restores and stalls (n8n's logger in the trigger). */
+	logger: PackageLogger;
 	/** A silent dead connection is detected within this; default 60 s. */
 	livenessWindowMs?: number;
 	/** How often a server without IDLE is asked for new mail (./poll); default 30 s. */
