@@ -85,19 +85,37 @@ export function statusBytes(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 	return Number(match[1]) * 1024;
 }
 
-/** Samples a process's RSS until stopped; reports the peak. */
+/** RSS now, or undefined once the process has ended (a zombie's status has no VmRSS). */
+function rssIfAlive(pid: number): number | undefined {
+	try {
+		return rssBytes(pid);
+	} catch {
+		return undefined;
+	}
+}
+
+/**
+ * Samples a process's RSS until stopped; reports the peak. A process that ends meanwhile ends
+ * the sampling with the peak so far: a throw in the timer would end the whole bench run.
+ */
 export function sampleRss(pid: number): { stop(): { peak: number; samples: number } } {
 	let peak = rssBytes(pid);
 	let samples = 1;
-	const timer = setInterval(() => {
-		peak = Math.max(peak, rssBytes(pid));
+	const take = (): boolean => {
+		const now = rssIfAlive(pid);
+		if (now === undefined) return false;
+		peak = Math.max(peak, now);
 		samples++;
+		return true;
+	};
+	const timer = setInterval(() => {
+		if (!take()) clearInterval(timer);
 	}, RSS_SAMPLE_MS);
 	return {
 		stop() {
 			clearInterval(timer);
-			peak = Math.max(peak, rssBytes(pid));
-			return { peak, samples: samples + 1 };
+			take();
+			return { peak, samples };
 		},
 	};
 }
