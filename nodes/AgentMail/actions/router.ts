@@ -5,8 +5,9 @@
  */
 import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
 
-import { runImap, type ImapOperation } from '../helpers/imapRun';
-import { runSmtp, type SmtpOperation } from '../helpers/smtpRun';
+import { runImap } from '../helpers/imapRun';
+import type { ImapOperation, SmtpOperation } from '../helpers/interfaces';
+import { runSmtp } from '../helpers/smtpRun';
 import * as folder from './folder/Folder.resource';
 import * as inbox from './inbox/Inbox.resource';
 import * as message from './message/Message.resource';

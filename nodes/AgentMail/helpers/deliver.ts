@@ -1,29 +1,8 @@
 /** Sends (or, when only validating, describes) a composed message and shapes the output item. */
 import type { IDataObject } from 'n8n-workflow';
 
-import type { AgentMailConnection } from '../../shared/connection';
-import type { InboxClient } from '../../shared/imap/inbox';
 import type { ComposedMessage } from '../../shared/smtp/compose';
-import type { SmtpSession } from '../../shared/smtp/transport';
-import type { SendOnceBatch } from './sendOnce';
-
-/** What every operation gets: the checked credential and the execution's SMTP session. */
-export interface OperationContext {
-	connection: AgentMailConnection;
-	session: SmtpSession;
-	/** Send once for this execution: the identity each item is sent with, if any. */
-	sendOnce: SendOnceBatch;
-	/** The inbox's IMAP connection of this execution, opened at the first call (Forward reads the original with it). */
-	imap: () => Promise<InboxClient>;
-}
-
-/** A message built from one item, ready to go on the wire (or to be described, when validating). */
-export interface PreparedMessage {
-	composed: ComposedMessage;
-	validateOnly: boolean;
-	/** Fields the operation adds to the output item (Forward: what was forwarded). */
-	output?: IDataObject;
-}
+import type { OperationContext } from './interfaces';
 
 /**
  * @param onBodyRead called once the connection has read the message body (see

@@ -4,20 +4,13 @@
  * when an item failed. Items run one after another, in order; each fails on its own
  * (Continue On Fail) and every output item keeps the pairedItem of the item it came from.
  */
-import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
 import type { AgentMailConnection } from '../../shared/connection';
-import type { InboxClient } from '../../shared/imap/inbox';
 import { ImapClients } from '../transport';
 import { explain, toNodeError } from './errors';
 import { readInboxes } from './inboxes';
-
-/** What an IMAP operation gives for one item: zero or more output items. */
-export type ImapResult = Array<{ json: IDataObject; binary?: INodeExecutionData['binary'] }>;
-
-export interface ImapOperation {
-	execute(this: IExecuteFunctions, i: number, inbox: InboxClient): Promise<ImapResult>;
-}
+import type { ImapOperation } from './interfaces';
 
 export async function runImap(
 	this: IExecuteFunctions,

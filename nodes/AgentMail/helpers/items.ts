@@ -3,7 +3,7 @@ import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 
 import { toN8nBinary } from '../../shared/mime/item';
 import type { FullItem } from '../../shared/imap/messages';
-import type { ImapResult } from './imapRun';
+import type { ImapResult } from './interfaces';
 
 /** One full message as an output item; its attachments (and raw .eml) as n8n binary data. */
 export async function toOutputItem(

@@ -13,32 +13,15 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
-import type { AgentMailConnection } from '../../shared/connection';
 import { SendError } from '../../shared/errors';
 import { settle } from '../../shared/async';
-import { deliver, type OperationContext, type PreparedMessage } from './deliver';
+import { deliver } from './deliver';
 import { toNodeError } from './errors';
 import { readInboxes } from './inboxes';
+import type { OperationContext, SmtpOperation } from './interfaces';
 import { ImapClients, SmtpSessions } from '../transport';
 import { SendOnceBatch } from './sendOnce';
 import { readBackOutputs, type SentRecord } from './sentReadBack';
-
-/** An operation that sends: it builds one message per item. */
-export interface SmtpOperation {
-	execute(this: IExecuteFunctions, i: number, context: OperationContext): Promise<PreparedMessage>;
-	/** The item's send once key, or null when send once is off for it. */
-	sendOnceKey?(this: IExecuteFunctions, i: number): string | null;
-	/** Item `i`'s Message-ID when the operation sets its own (it then also names the send once copy). */
-	messageIdOf?(
-		this: IExecuteFunctions,
-		i: number,
-		connection: AgentMailConnection,
-	): string | undefined;
-	/** Send for the first item only (Send and Wait: one execution asks one question). */
-	onlyFirstItem?: boolean;
-	/** Read the sent items' copies back from Sent for their outputs (helpers/sentReadBack.ts). */
-	readBackSent?: boolean;
-}
 
 export async function runSmtp(
 	this: IExecuteFunctions,

@@ -2,7 +2,7 @@
 import { updateDisplayOptions, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 
 import type { InboxClient } from '../../../shared/imap/inbox';
-import type { ImapResult } from '../../helpers/imapRun';
+import type { ImapResult } from '../../helpers/interfaces';
 
 const properties: INodeProperties[] = [];
 

@@ -9,7 +9,7 @@ import { capabilityReport } from '../../../shared/capabilities';
 import { readImapFacts } from '../../../shared/imap/capabilities';
 import type { InboxClient } from '../../../shared/imap/inbox';
 import { readSmtpFacts } from '../../../shared/smtpCapabilities';
-import type { ImapResult } from '../../helpers/imapRun';
+import type { ImapResult } from '../../helpers/interfaces';
 import { readInboxes } from '../../helpers/inboxes';
 
 const properties: INodeProperties[] = [

@@ -12,7 +12,7 @@ import {
 import { changeFlags, type FlagChange, type MessageAfter } from '../../../shared/imap/actions';
 import type { InboxClient } from '../../../shared/imap/inbox';
 import { locateMessage, type LocatedMessage } from '../../../shared/imap/locate';
-import type { ImapResult } from '../../helpers/imapRun';
+import type { ImapResult } from '../../helpers/interfaces';
 import { readTarget, targetProperties } from './target';
 
 /** An operation of the Message resource that changes the message it is given. */

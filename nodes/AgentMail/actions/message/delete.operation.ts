@@ -4,7 +4,7 @@ import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { InputError } from '../../../shared/errors';
 import { expungeMessage, moveMessage, trashFolder } from '../../../shared/imap/actions';
 import type { InboxClient } from '../../../shared/imap/inbox';
-import type { ImapResult } from '../../helpers/imapRun';
+import type { ImapResult } from '../../helpers/interfaces';
 import { changeDescription, changedItem, locateForChange } from './change';
 
 const properties: INodeProperties[] = [

@@ -14,7 +14,7 @@ import {
 	parseRecipients,
 	uniqueRecipients,
 } from '../../../shared/smtp/limits';
-import type { OperationContext, PreparedMessage } from '../../helpers/deliver';
+import type { OperationContext, PreparedMessage } from '../../helpers/interfaces';
 import { explain } from '../../helpers/errors';
 import { withIdentity } from '../../helpers/sendOnce';
 import {

@@ -3,7 +3,7 @@ import { updateDisplayOptions, type IExecuteFunctions, type INodeProperties } fr
 
 import type { InboxClient } from '../../../shared/imap/inbox';
 import { locateMessage } from '../../../shared/imap/locate';
-import type { ImapResult } from '../../helpers/imapRun';
+import type { ImapResult } from '../../helpers/interfaces';
 import { readMessages, readProperties } from './read';
 import { readTarget, targetProperties } from './target';
 

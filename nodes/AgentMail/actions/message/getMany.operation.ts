@@ -4,7 +4,7 @@ import { updateDisplayOptions, type IExecuteFunctions, type INodeProperties } fr
 import type { InboxClient } from '../../../shared/imap/inbox';
 import { checkReturnAll, searchFolder } from '../../../shared/imap/messages';
 import type { SearchFilters } from '../../../shared/imap/search';
-import type { ImapResult } from '../../helpers/imapRun';
+import type { ImapResult } from '../../helpers/interfaces';
 import { folderProperty, formatOf, readMessages, readProperties } from './read';
 
 const properties: INodeProperties[] = [

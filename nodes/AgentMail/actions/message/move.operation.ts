@@ -3,7 +3,7 @@ import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
 import { moveMessage } from '../../../shared/imap/actions';
 import type { InboxClient } from '../../../shared/imap/inbox';
-import type { ImapResult } from '../../helpers/imapRun';
+import type { ImapResult } from '../../helpers/interfaces';
 import { changeDescription, changedItem, locateForChange } from './change';
 
 const properties: INodeProperties[] = [

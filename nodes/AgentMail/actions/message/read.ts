@@ -13,7 +13,7 @@ import {
 } from '../../../shared/imap/messages';
 import { DEFAULT_BINARY_PREFIX } from '../../../shared/mime/limits';
 import { MB } from '../../../shared/format';
-import type { ImapResult } from '../../helpers/imapRun';
+import type { ImapResult } from '../../helpers/interfaces';
 import { toOutputItem } from '../../helpers/items';
 
 /** The Folder parameter: the inbox's folders, as the trigger lists them. */

@@ -9,7 +9,7 @@ import {
 	replyAddressing,
 	type OriginalInput,
 } from '../../../shared/smtp/reply';
-import type { OperationContext, PreparedMessage } from '../../helpers/deliver';
+import type { OperationContext, PreparedMessage } from '../../helpers/interfaces';
 import { withIdentity } from '../../helpers/sendOnce';
 import { bodyProperties, optionsProperty, readCommon, type MessageOptions } from './common';
 

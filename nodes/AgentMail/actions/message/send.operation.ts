@@ -9,7 +9,7 @@ import {
 	sendOnceKeyOption,
 	type MessageOptions,
 } from './common';
-import type { OperationContext, PreparedMessage } from '../../helpers/deliver';
+import type { OperationContext, PreparedMessage } from '../../helpers/interfaces';
 import { withIdentity } from '../../helpers/sendOnce';
 
 const properties: INodeProperties[] = [

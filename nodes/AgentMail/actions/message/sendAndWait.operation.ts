@@ -26,7 +26,7 @@ import {
 import { questionBody, type AnswerLink } from '../../../shared/sendAndWait/question';
 import { waitUntil, type WaitLimitInput } from '../../../shared/sendAndWait/waitLimit';
 import { composeMessage } from '../../../shared/smtp/compose';
-import type { OperationContext, PreparedMessage } from '../../helpers/deliver';
+import type { OperationContext, PreparedMessage } from '../../helpers/interfaces';
 import { toNodeError } from '../../helpers/errors';
 import { withIdentity } from '../../helpers/sendOnce';
 import { runSmtp } from '../../helpers/smtpRun';

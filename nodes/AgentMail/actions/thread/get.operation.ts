@@ -15,7 +15,7 @@ import type { InboxClient } from '../../../shared/imap/inbox';
 import { messageIdOrNull } from '../../../shared/imap/locate';
 import { findThread, type ThreadMember, type ThreadSeed } from '../../../shared/imap/thread';
 import { messageIdList } from '../../../shared/mime/headers';
-import type { ImapResult } from '../../helpers/imapRun';
+import type { ImapResult } from '../../helpers/interfaces';
 import { readMessages, readProperties } from '../message/read';
 
 const properties: INodeProperties[] = [
