@@ -13,7 +13,8 @@ import { changeFlags, type FlagChange, type MessageAfter } from '../../../shared
 import type { InboxClient } from '../../../shared/imap/inbox';
 import { locateMessage, type LocatedMessage } from '../../../shared/imap/locate';
 import type { ImapResult } from '../../helpers/interfaces';
-import { readTarget, targetProperties } from './target';
+import { targetProperties } from '../common.descriptions';
+import { readTarget } from './readTarget';
 
 /** An operation of the Message resource that changes the message it is given. */
 export interface ChangeOperation {

@@ -19,12 +19,12 @@ import { explain } from '../../helpers/errors';
 import { withIdentity } from '../../helpers/sendOnce';
 import {
 	bodyProperties,
-	optionsProperty,
-	readCommon,
 	sendOnceKeyOption,
-	type MessageOptions,
-} from './common';
-import { readTarget, targetProperties } from './target';
+	sendOptionsProperty,
+	targetProperties,
+} from '../common.descriptions';
+import { readOutgoing, type MessageOptions } from './readOutgoing';
+import { readTarget } from './readTarget';
 
 const properties: INodeProperties[] = [
 	...targetProperties,
@@ -58,8 +58,8 @@ const properties: INodeProperties[] = [
 		default: 'inline',
 		description: 'How the original message goes along. The subject gets "Fwd: " in front, once.',
 	},
-	...bodyProperties(),
-	optionsProperty([
+	...bodyProperties,
+	sendOptionsProperty([
 		{
 			displayName: 'Send Once',
 			name: 'sendOnce',
@@ -117,7 +117,7 @@ export async function execute(
 	context: OperationContext,
 ): Promise<PreparedMessage> {
 	const inbox = context.connection.email;
-	const { message, options } = await readCommon(this, i, inbox);
+	const { message, options } = await readOutgoing(this, i, inbox);
 	// Recipients first: a wrong To fails before any connection, IMAP or SMTP, is opened.
 	recipients(this, i);
 	const mode: ForwardMode =

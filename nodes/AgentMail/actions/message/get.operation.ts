@@ -4,10 +4,11 @@ import { updateDisplayOptions, type IExecuteFunctions, type INodeProperties } fr
 import type { InboxClient } from '../../../shared/imap/inbox';
 import { locateMessage } from '../../../shared/imap/locate';
 import type { ImapResult } from '../../helpers/interfaces';
-import { readMessages, readProperties } from './read';
-import { readTarget, targetProperties } from './target';
+import { outputProperties, targetProperties } from '../common.descriptions';
+import { readMessages } from '../readMessages';
+import { readTarget } from './readTarget';
 
-const properties: INodeProperties[] = [...targetProperties, ...readProperties];
+const properties: INodeProperties[] = [...targetProperties, ...outputProperties];
 
 const displayOptions = { show: { resource: ['message'], operation: ['get'] } };
 

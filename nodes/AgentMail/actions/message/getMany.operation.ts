@@ -5,7 +5,8 @@ import type { InboxClient } from '../../../shared/imap/inbox';
 import { checkReturnAll, searchFolder } from '../../../shared/imap/messages';
 import type { SearchFilters } from '../../../shared/imap/search';
 import type { ImapResult } from '../../helpers/interfaces';
-import { folderProperty, formatOf, readMessages, readProperties } from './read';
+import { folderProperty, outputProperties } from '../common.descriptions';
+import { formatOf, readMessages } from '../readMessages';
 
 const properties: INodeProperties[] = [
 	folderProperty('Folder to search.'),
@@ -132,7 +133,7 @@ const properties: INodeProperties[] = [
 			},
 		],
 	},
-	...readProperties,
+	...outputProperties,
 ];
 
 const displayOptions = { show: { resource: ['message'], operation: ['getMany'] } };

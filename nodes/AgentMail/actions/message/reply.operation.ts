@@ -11,7 +11,8 @@ import {
 } from '../../../shared/smtp/reply';
 import type { OperationContext, PreparedMessage } from '../../helpers/interfaces';
 import { withIdentity } from '../../helpers/sendOnce';
-import { bodyProperties, optionsProperty, readCommon, type MessageOptions } from './common';
+import { bodyProperties, sendOptionsProperty } from '../common.descriptions';
+import { readOutgoing, type MessageOptions } from './readOutgoing';
 
 /** The parameters shown only when the original's fields are mapped. */
 const showFields = { source: ['fields'] };
@@ -77,8 +78,8 @@ const properties: INodeProperties[] = [
 		description: 'References header of the original (Message-IDs separated by spaces), if any',
 		displayOptions: { show: showFields },
 	},
-	...bodyProperties(),
-	optionsProperty([
+	...bodyProperties,
+	sendOptionsProperty([
 		{
 			displayName: 'Quote Original',
 			name: 'quoteOriginal',
@@ -135,7 +136,7 @@ export async function execute(
 ): Promise<PreparedMessage> {
 	const inbox = context.connection.email;
 	const original = readOriginal(originalInput(this, i));
-	const { message, options } = await readCommon(this, i, inbox);
+	const { message, options } = await readOutgoing(this, i, inbox);
 	const addressing = replyAddressing(original, inbox, options.replyAll === true);
 	const quote = options.quoteOriginal === true;
 	const composed = await composeMessage({

@@ -2,15 +2,10 @@
 import { updateDisplayOptions, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 
 import { composeMessage } from '../../../shared/smtp/compose';
-import {
-	bodyProperties,
-	optionsProperty,
-	readCommon,
-	sendOnceKeyOption,
-	type MessageOptions,
-} from './common';
 import type { OperationContext, PreparedMessage } from '../../helpers/interfaces';
 import { withIdentity } from '../../helpers/sendOnce';
+import { bodyProperties, sendOnceKeyOption, sendOptionsProperty } from '../common.descriptions';
+import { readOutgoing, type MessageOptions } from './readOutgoing';
 
 const properties: INodeProperties[] = [
 	{
@@ -29,8 +24,8 @@ const properties: INodeProperties[] = [
 		type: 'string',
 		default: '',
 	},
-	...bodyProperties(),
-	optionsProperty([
+	...bodyProperties,
+	sendOptionsProperty([
 		sendOnceKeyOption(
 			'={{ $json.orderId }}',
 			'Sends the message for a key only once from this node: a retried execution finds the earlier message in the Sent folder and sends nothing (the item says alreadySent). Use something unique to what the message is for, e.g. an order number. Empty: every run sends.',
@@ -54,7 +49,7 @@ export async function execute(
 	i: number,
 	context: OperationContext,
 ): Promise<PreparedMessage> {
-	const { message, options } = await readCommon(this, i, context.connection.email);
+	const { message, options } = await readOutgoing(this, i, context.connection.email);
 	const composed = await composeMessage({
 		...withIdentity(message, context.sendOnce.identityOf(i)),
 		to: this.getNodeParameter('to', i) as string,

@@ -16,7 +16,8 @@ import { messageIdOrNull } from '../../../shared/imap/locate';
 import { findThread, type ThreadMember, type ThreadSeed } from '../../../shared/imap/thread';
 import { messageIdList } from '../../../shared/mime/headers';
 import type { ImapResult } from '../../helpers/interfaces';
-import { readMessages, readProperties } from '../message/read';
+import { outputProperties } from '../common.descriptions';
+import { readMessages } from '../readMessages';
 
 const properties: INodeProperties[] = [
 	{
@@ -63,7 +64,7 @@ const properties: INodeProperties[] = [
 		],
 		default: 'thread',
 	},
-	...readProperties,
+	...outputProperties,
 	{
 		displayName: 'Max Messages',
 		name: 'maxMessages',
