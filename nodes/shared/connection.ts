@@ -52,16 +52,16 @@ export interface AgentMailConnection {
 }
 
 /** Time allowed for DNS + TCP + TLS before a connection attempt is given up. */
-export const CONNECT_TIMEOUT_MS = 15_000;
+const CONNECT_TIMEOUT_MS = 15_000;
 /** Time allowed for the server's greeting once the connection is up. */
-export const GREETING_TIMEOUT_MS = 15_000;
+const GREETING_TIMEOUT_MS = 15_000;
 /** An established SMTP connection with no traffic for this long is dropped. */
-export const SMTP_SOCKET_TIMEOUT_MS = 60_000;
+const SMTP_SOCKET_TIMEOUT_MS = 60_000;
 /**
  * An IMAP connection with no traffic for this long is dropped by imapflow. IDLE is restarted
  * well before this (by the session that uses the client), so only a dead peer trips it.
  */
-export const IMAP_SOCKET_TIMEOUT_MS = 5 * 60_000;
+const IMAP_SOCKET_TIMEOUT_MS = 5 * 60_000;
 
 const EMAIL_PATTERN = /^[^\s@<>(),;:"[\]\\]+@[^\s@<>(),;:"[\]\\]+\.[^\s@<>(),;:"[\]\\]+$/;
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
@@ -204,7 +204,7 @@ export function secureContextFor(caCertificate: string): SecureContext {
 }
 
 /** TLS settings shared by IMAP and SMTP: system roots plus the custom CA, TLS 1.2 or newer. */
-export function tlsOptions(connection: AgentMailConnection): ConnectionOptions {
+function tlsOptions(connection: AgentMailConnection): ConnectionOptions {
 	return {
 		minVersion: MIN_TLS_VERSION,
 		rejectUnauthorized: !connection.allowUnauthorizedCerts,

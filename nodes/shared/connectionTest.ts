@@ -21,9 +21,9 @@ import { describeConnectionError, redact, type ConnectionFailure } from './conne
  * Shorter than the connection defaults: a person is waiting on the credential screen, and a
  * TLS mode mismatch on SMTP only shows as a greeting that never comes.
  */
-export const PROBE_CONNECT_TIMEOUT_MS = 10_000;
+const PROBE_CONNECT_TIMEOUT_MS = 10_000;
 /** See {@link PROBE_CONNECT_TIMEOUT_MS}. */
-export const PROBE_GREETING_TIMEOUT_MS = 8_000;
+const PROBE_GREETING_TIMEOUT_MS = 8_000;
 /** Longest a single probe may take end to end, whatever the libraries' own timers do. */
 export const PROBE_DEADLINE_MS = 25_000;
 
@@ -45,7 +45,7 @@ export interface ProbeFactories {
 }
 
 /** Logs in over IMAP and lists the folders. */
-export async function probeImap(
+async function probeImap(
 	connection: AgentMailConnection,
 	factory: ProbeFactories['imap'] = (options) => new ImapFlow(options),
 ): Promise<ProbeOutcome> {
@@ -77,7 +77,7 @@ export async function probeImap(
 }
 
 /** Connects over SMTP (with STARTTLS where chosen) and authenticates, without sending. */
-export async function probeSmtp(
+async function probeSmtp(
 	connection: AgentMailConnection,
 	factory: ProbeFactories['smtp'] = (options) => createTransport(options),
 ): Promise<ProbeOutcome> {

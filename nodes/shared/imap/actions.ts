@@ -11,7 +11,7 @@ import type { LocatedMessage } from './locate';
 import { flagsOf } from './messages';
 
 /** The flag changes there are, and the IMAP flag each sets or clears. */
-export const FLAG_CHANGES = {
+const FLAG_CHANGES = {
 	markRead: { flag: '\\Seen', add: true },
 	markUnread: { flag: '\\Seen', add: false },
 	flag: { flag: '\\Flagged', add: true },

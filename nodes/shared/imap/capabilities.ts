@@ -31,7 +31,7 @@ export interface ImapFacts {
 }
 
 /** The folder LIST marks with `use`, else the one named `usualName`, and how it was found. */
-export function findFolder(folders: ListResponse[], use: string, usualName: string): FolderFinding {
+function findFolder(folders: ListResponse[], use: string, usualName: string): FolderFinding {
 	const marked = folders.find((f) => f.specialUse === use);
 	// imapflow also sets specialUse from a folder's name when LIST marks nothing: only
 	// 'extension' means the server said so.

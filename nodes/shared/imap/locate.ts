@@ -110,12 +110,12 @@ export async function locateMessage(
  * Hits past which a Message-ID search is taken as ignored by the server (it answered with the
  * folder, not the matches): a message is in a folder once, or a few times when copied there.
  */
-export const MAX_MESSAGE_ID_HITS = 4;
+const MAX_MESSAGE_ID_HITS = 4;
 /**
  * Messages of the folder whose Message-IDs are read when the server does not search them
  * (about 300 kB of envelopes): the message an item names is almost always recent mail.
  */
-export const RECENT_LOCATE_SCANNED = 1_000;
+const RECENT_LOCATE_SCANNED = 1_000;
 
 /** What the server's search for a Message-ID could not settle. */
 interface Unsearched {

@@ -8,7 +8,7 @@ import type { FetchedMessage } from '../fetchedMessage';
 import { withClient, type ClientFactory } from './connect';
 
 /** How long a test fetch waits for mail to arrive in an empty folder. */
-export const TEST_WAIT_MS = 120_000;
+const TEST_WAIT_MS = 120_000;
 
 export interface NewestOptions {
 	waitMs?: number;

@@ -17,11 +17,11 @@ import {
 import type { InboxClient } from './inbox';
 
 /** Each round follows the thread one more step; a real conversation is settled in 2 or 3. */
-export const MAX_THREAD_ROUNDS = 10;
+const MAX_THREAD_ROUNDS = 10;
 /** The most messages a thread is searched for: past it the search stops, marked incomplete. */
-export const MAX_THREAD_MESSAGES = 1_000;
+const MAX_THREAD_MESSAGES = 1_000;
 /** Ids per SEARCH: three HEADER criteria each keeps a command to a few kB. */
-export const IDS_PER_SEARCH = 20;
+const IDS_PER_SEARCH = 20;
 /**
  * Messages per folder whose threading headers are read when the server cannot search them,
  * and the most a round reads in a folder through searches: about 300 kB of headers, and a
@@ -64,7 +64,7 @@ function depth(member: ThreadMember): number {
 }
 
 /** Oldest first: stored time, then Date header, then depth in the thread, then folder and UID. */
-export function threadOrder(folders: string[]) {
+function threadOrder(folders: string[]) {
 	return (a: ThreadMember, b: ThreadMember): number =>
 		(a.storedAt ?? a.sentAt ?? 0) - (b.storedAt ?? b.sentAt ?? 0) ||
 		(a.sentAt ?? 0) - (b.sentAt ?? 0) ||

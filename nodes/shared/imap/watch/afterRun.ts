@@ -10,7 +10,7 @@ import type { PackageLogger } from '../../async';
 import { errorText } from '../../errors';
 
 /** Pending after-run actions kept while disconnected; older ones are dropped with a warning. */
-export const MAX_PENDING_ACTIONS = 10_000;
+const MAX_PENDING_ACTIONS = 10_000;
 
 /** What to do with a message once its run succeeded. */
 type Action = { kind: 'seen' } | { kind: 'move'; to: string };

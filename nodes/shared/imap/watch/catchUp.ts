@@ -14,7 +14,7 @@ import type { Cursor } from './cursor';
 import { HandOverRetry } from './handOver';
 
 /** Messages fetched per FETCH command; with FETCH_CHUNK_BYTES it bounds memory on a backlog. */
-export const DEFAULT_FETCH_CHUNK_MESSAGES = 50;
+const DEFAULT_FETCH_CHUNK_MESSAGES = 50;
 
 /** What a catch-up takes from the session's options. */
 export interface CatchUpOptions {

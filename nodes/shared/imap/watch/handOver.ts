@@ -9,14 +9,14 @@ import type { HandOverError } from '../../errors';
 import { jittered } from './backoff';
 
 /** First pause before a failed hand-over is tried again: a store that hiccups is retried soon. */
-export const HANDOVER_RETRY_INITIAL_MS = 1_000;
+const HANDOVER_RETRY_INITIAL_MS = 1_000;
 /**
  * Longest pause between two tries: a store that is down costs one FETCH of one message per
  * try, and the mail flows again within this long of the store's return.
  */
 export const HANDOVER_RETRY_CAP_MS = 15_000;
 /** The pause before try number `attempt + 1` of a failed hand-over (attempt counts from 0). */
-export function handOverDelay(attempt: number): number {
+function handOverDelay(attempt: number): number {
 	return jittered(Math.min(HANDOVER_RETRY_CAP_MS, HANDOVER_RETRY_INITIAL_MS * 2 ** attempt));
 }
 

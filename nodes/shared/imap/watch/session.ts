@@ -32,7 +32,7 @@ import { canIdle, DEFAULT_POLL_INTERVAL_MS, MailPoll } from './poll';
 import { ReconnectPolicy } from './reconnect';
 
 /** Time allowed for LOGOUT when stopping before the socket is just closed. */
-export const LOGOUT_TIMEOUT_MS = 3_000;
+const LOGOUT_TIMEOUT_MS = 3_000;
 
 export interface MailboxSessionOptions extends CatchUpOptions {
 	connection: AgentMailConnection;
