@@ -7,7 +7,7 @@ import { errorText, InputError } from '../errors';
 import { escapeHtml } from './html';
 
 /** The field types the response page draws; the rest of n8n's Form node types are refused. */
-export const FIELD_TYPES = [
+const FIELD_TYPES = [
 	'text',
 	'textarea',
 	'email',
@@ -23,9 +23,9 @@ export type FieldType = (typeof FIELD_TYPES)[number];
 /** Types whose answers are picked from the field's options. */
 const CHOICE_TYPES = new Set<FieldType>(['dropdown', 'checkbox', 'radio']);
 /** A page of a hundred questions is not a question; the cap keeps a bad expression visible. */
-export const MAX_FIELDS = 100;
+const MAX_FIELDS = 100;
 /** Characters kept of one answer: a form field is not an upload. */
-export const MAX_ANSWER_CHARS = 100_000;
+const MAX_ANSWER_CHARS = 100_000;
 
 /** One field as n8n's Form node writes it (its `formFields.values` entries, or the JSON form). */
 export interface FormFieldInput {

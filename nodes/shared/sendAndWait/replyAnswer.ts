@@ -15,7 +15,7 @@ import type { ReplyPointer } from './replyHandOff';
 import type { ResponseType } from './answer';
 
 /** A reply over this is not read as an answer (a question's answer is rarely more). */
-export const MAX_REPLY_BYTES = 25 * 1024 * 1024;
+const MAX_REPLY_BYTES = 25 * 1024 * 1024;
 
 /** What the waiting node knows of its question. */
 export interface AskedQuestion {

@@ -36,11 +36,11 @@ export const TAKEN = 'taken';
  * server listens, and a reply caught up at start-up would otherwise miss its execution. Bounded,
  * so a server that never listens (a worker-only setup) delays the inbox by this once per reply.
  */
-export const NOT_LISTENING_RETRY_MS = 60_000;
+const NOT_LISTENING_RETRY_MS = 60_000;
 /** Pause between those tries. */
-export const NOT_LISTENING_PAUSE_MS = 2_000;
+const NOT_LISTENING_PAUSE_MS = 2_000;
 /** A hand-over that gets no answer in this is left to the trigger's normal run. */
-export const HAND_OFF_TIMEOUT_MS = 60_000;
+const HAND_OFF_TIMEOUT_MS = 60_000;
 
 export type HandOffOutcome = 'taken' | 'emit';
 
@@ -161,7 +161,7 @@ const OFFERS = Symbol.for('n8n-nodes-agentmail-inbox.replyOffers');
  * same new message within seconds of each other (each in its own IDLE session), or at the same
  * catch-up after a restart.
  */
-export const OFFER_MEMORY_MS = 10 * 60_000;
+const OFFER_MEMORY_MS = 10 * 60_000;
 
 type Offers = Map<string, { at: number; outcome: Promise<HandOffOutcome> }>;
 

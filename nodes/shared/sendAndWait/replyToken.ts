@@ -20,7 +20,7 @@ export interface ReplyToken {
 }
 
 /** Marks a question's Message-ID; also the cheap test the trigger runs on every message. */
-export const TOKEN_PREFIX = 'n8nwait.';
+const TOKEN_PREFIX = 'n8nwait.';
 
 /** n8n's execution ids are numbers; a little room for other id schemes, nothing else. */
 const EXECUTION_ID = /^[0-9A-Za-z_-]{1,40}$/;

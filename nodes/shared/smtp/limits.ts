@@ -43,7 +43,7 @@ export function assertHeaderValue(field: string, value: string): void {
 }
 
 /** True for a syntactically valid single address. */
-export function isValidAddress(address: string): boolean {
+function isValidAddress(address: string): boolean {
 	return ADDRESS_PATTERN.test(address);
 }
 

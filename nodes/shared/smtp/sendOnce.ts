@@ -32,7 +32,7 @@ export const SEARCH_CHUNK = 25;
 /** Hex characters of the hash kept: 160 bits, no collision between keys in practice. */
 const HASH_CHARS = 40;
 /** Where AgentMail keeps what the inbox sent, when LIST marks no folder \Sent. */
-export const DEFAULT_SENT_FOLDER = 'Sent';
+const DEFAULT_SENT_FOLDER = 'Sent';
 /**
  * Messages of Sent whose headers are read when the server cannot search them: a few hundred
  * kB, read in about a second, and a retry follows the send it repeats closely enough that its

@@ -21,9 +21,9 @@ import { sendOnceHashes, SEND_ONCE_FIELDS, sentFolder } from './sendOnce';
  */
 export const SENT_COPY_WAIT_MS = 10_000;
 /** Between two looks at Sent while copies are missing. */
-export const SENT_COPY_POLL_MS = 500;
+const SENT_COPY_POLL_MS = 500;
 /** Messages read beyond those sent: mail sent meanwhile by others can push ours down. */
-export const SENT_COPY_MARGIN = 50;
+const SENT_COPY_MARGIN = 50;
 
 /** What is known of one message sent, to find its copy. */
 export interface SentMessage {
@@ -101,7 +101,7 @@ export interface CopyHeaders {
 	inReplyTo: string | null;
 }
 
-export function copyHeaders(message: FetchMessageObject): CopyHeaders {
+function copyHeaders(message: FetchMessageObject): CopyHeaders {
 	const envelope = message.envelope;
 	const date = envelope?.date ? new Date(envelope.date).getTime() : NaN;
 	return {
