@@ -69,7 +69,7 @@ function metaOf(message: FetchedMessage) {
 }
 
 /** Parses one fetched message (the whole of it, or its headers when it is over the cap). */
-export async function convert(
+async function convert(
 	message: FetchedMessage,
 	settings: EmitterSettings,
 ): Promise<ParsedMessage> {
