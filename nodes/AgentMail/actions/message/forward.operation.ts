@@ -23,7 +23,7 @@ import {
 	sendOptionsProperty,
 	targetProperties,
 } from '../common.descriptions';
-import { readOutgoing, type MessageOptions } from './readOutgoing';
+import { readOutgoing, type OutgoingOptions } from './readOutgoing';
 import { readTarget } from './readTarget';
 
 const properties: INodeProperties[] = [
@@ -79,8 +79,15 @@ const displayOptions = { show: { resource: ['message'], operation: ['forward'] }
 
 export const description = updateDisplayOptions(displayOptions, properties);
 
-function options(ctx: IExecuteFunctions, i: number): MessageOptions {
-	return ctx.getNodeParameter('options', i, {}) as MessageOptions;
+interface ForwardOptions extends OutgoingOptions {
+	/** Skip a forward of the same message to the same recipients (default on). */
+	sendOnce?: boolean;
+	/** What makes a forward unique instead of the original and its recipients. */
+	sendOnceKey?: string;
+}
+
+function options(ctx: IExecuteFunctions, i: number): ForwardOptions {
+	return ctx.getNodeParameter('options', i, {}) as ForwardOptions;
 }
 
 /** Unique recipients of item `i`, checked against AgentMail's count before anything is opened. */
@@ -117,7 +124,7 @@ export async function execute(
 	context: OperationContext,
 ): Promise<PreparedMessage> {
 	const inbox = context.connection.email;
-	const { message, options } = await readOutgoing(this, i, inbox);
+	const { message, options } = await readOutgoing<ForwardOptions>(this, i, inbox);
 	// Recipients first: a wrong To fails before any connection, IMAP or SMTP, is opened.
 	recipients(this, i);
 	const mode: ForwardMode =

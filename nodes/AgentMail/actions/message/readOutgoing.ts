@@ -4,8 +4,11 @@ import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 import type { OutgoingMessage } from '../../../shared/smtp/compose';
 import { readAttachments } from '../../helpers/attachments';
 
-/** The options collection as read from one item. */
-export interface MessageOptions {
+/**
+ * The entries of the Options collection every sending operation has (sendOptionsProperty);
+ * each operation extends it with its own.
+ */
+export interface OutgoingOptions {
 	attachAllBinary?: boolean;
 	attachments?: string;
 	bcc?: string;
@@ -14,21 +17,18 @@ export interface MessageOptions {
 	replyTo?: string;
 	senderName?: string;
 	validateOnly?: boolean;
-	replyAll?: boolean;
-	quoteOriginal?: boolean;
-	/** Reply: skip what this node already answered (default on). */
-	sendOnce?: boolean;
-	/** Send: the key that makes a message go out once. */
-	sendOnceKey?: string;
 }
 
-/** Reads body, attachments and common options of item `i` into the parts of a message. */
-export async function readOutgoing(
+/**
+ * Reads body, attachments and common options of item `i` into the parts of a message, and
+ * the Options collection as the operation's own type `O`.
+ */
+export async function readOutgoing<O extends OutgoingOptions = OutgoingOptions>(
 	ctx: IExecuteFunctions,
 	i: number,
 	inbox: string,
-): Promise<{ message: OutgoingMessage; options: MessageOptions }> {
-	const options = ctx.getNodeParameter('options', i, {}) as MessageOptions & IDataObject;
+): Promise<{ message: OutgoingMessage; options: O }> {
+	const options = ctx.getNodeParameter('options', i, {}) as O & IDataObject;
 	const format = ctx.getNodeParameter('emailFormat', i, 'text') as string;
 	const text = format === 'html' ? undefined : (ctx.getNodeParameter('text', i, '') as string);
 	const html = format === 'text' ? undefined : (ctx.getNodeParameter('html', i, '') as string);

@@ -12,7 +12,7 @@ import {
 import type { OperationContext, PreparedMessage } from '../../helpers/interfaces';
 import { withIdentity } from '../../helpers/sendOnce';
 import { bodyProperties, sendOptionsProperty } from '../common.descriptions';
-import { readOutgoing, type MessageOptions } from './readOutgoing';
+import { readOutgoing, type OutgoingOptions } from './readOutgoing';
 
 /** The parameters shown only when the original's fields are mapped. */
 const showFields = { source: ['fields'] };
@@ -109,6 +109,13 @@ const displayOptions = { show: { resource: ['message'], operation: ['reply'] } }
 
 export const description = updateDisplayOptions(displayOptions, properties);
 
+interface ReplyOptions extends OutgoingOptions {
+	quoteOriginal?: boolean;
+	replyAll?: boolean;
+	/** Skip what this node already answered (default on). */
+	sendOnce?: boolean;
+}
+
 function originalInput(ctx: IExecuteFunctions, i: number): OriginalInput {
 	if (ctx.getNodeParameter('source', i, 'inputItem') === 'inputItem') {
 		return ctx.getInputData()[i]?.json ?? {};
@@ -124,7 +131,7 @@ function originalInput(ctx: IExecuteFunctions, i: number): OriginalInput {
 
 /** The key send once answers for: the original's Message-ID, unless turned off. */
 export function sendOnceKey(this: IExecuteFunctions, i: number): string | null {
-	const options = this.getNodeParameter('options', i, {}) as MessageOptions;
+	const options = this.getNodeParameter('options', i, {}) as ReplyOptions;
 	if (options.sendOnce === false) return null;
 	return readOriginal(originalInput(this, i)).messageId;
 }
@@ -136,7 +143,7 @@ export async function execute(
 ): Promise<PreparedMessage> {
 	const inbox = context.connection.email;
 	const original = readOriginal(originalInput(this, i));
-	const { message, options } = await readOutgoing(this, i, inbox);
+	const { message, options } = await readOutgoing<ReplyOptions>(this, i, inbox);
 	const addressing = replyAddressing(original, inbox, options.replyAll === true);
 	const quote = options.quoteOriginal === true;
 	const composed = await composeMessage({

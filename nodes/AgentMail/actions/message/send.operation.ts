@@ -5,7 +5,7 @@ import { composeMessage } from '../../../shared/smtp/compose';
 import type { OperationContext, PreparedMessage } from '../../helpers/interfaces';
 import { withIdentity } from '../../helpers/sendOnce';
 import { bodyProperties, sendOnceKeyOption, sendOptionsProperty } from '../common.descriptions';
-import { readOutgoing, type MessageOptions } from './readOutgoing';
+import { readOutgoing, type OutgoingOptions } from './readOutgoing';
 
 const properties: INodeProperties[] = [
 	{
@@ -37,9 +37,14 @@ const displayOptions = { show: { resource: ['message'], operation: ['send'] } };
 
 export const description = updateDisplayOptions(displayOptions, properties);
 
+interface SendOptions extends OutgoingOptions {
+	/** The key that makes a message go out once. */
+	sendOnceKey?: string;
+}
+
 /** The key send once answers for, when one is set. */
 export function sendOnceKey(this: IExecuteFunctions, i: number): string | null {
-	const options = this.getNodeParameter('options', i, {}) as MessageOptions;
+	const options = this.getNodeParameter('options', i, {}) as SendOptions;
 	const key = String(options.sendOnceKey ?? '').trim();
 	return key || null;
 }
@@ -49,7 +54,7 @@ export async function execute(
 	i: number,
 	context: OperationContext,
 ): Promise<PreparedMessage> {
-	const { message, options } = await readOutgoing(this, i, context.connection.email);
+	const { message, options } = await readOutgoing<SendOptions>(this, i, context.connection.email);
 	const composed = await composeMessage({
 		...withIdentity(message, context.sendOnce.identityOf(i)),
 		to: this.getNodeParameter('to', i) as string,
