@@ -1,13 +1,15 @@
 /** Message → Delete: to Trash, or for good (that one UID only) when asked. */
-import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 
 import { InputError } from '../../../shared/errors';
 import { expungeMessage, moveMessage, trashFolder } from '../../../shared/imap/actions';
 import type { InboxClient } from '../../../shared/imap/inbox';
 import type { ImapResult } from '../../helpers/interfaces';
-import { changeDescription, changedItem, locateForChange } from './change';
+import { targetProperties } from '../common.descriptions';
+import { changedItem, locateForChange } from './changeMessage';
 
 const properties: INodeProperties[] = [
+	...targetProperties,
 	{
 		displayName: 'Delete Permanently',
 		name: 'permanent',
@@ -18,7 +20,9 @@ const properties: INodeProperties[] = [
 	},
 ];
 
-export const description = changeDescription('delete', properties);
+const displayOptions = { show: { resource: ['message'], operation: ['delete'] } };
+
+export const description = updateDisplayOptions(displayOptions, properties);
 
 export async function execute(
 	this: IExecuteFunctions,

@@ -1,4 +1,11 @@
 /** Message → Flag: sets \Flagged (a star in most mail clients). */
-import { flagOperation } from './change';
+import { updateDisplayOptions } from 'n8n-workflow';
 
-export const { description, execute } = flagOperation('flag');
+import { targetProperties } from '../common.descriptions';
+import { changeFlag } from './changeMessage';
+
+const displayOptions = { show: { resource: ['message'], operation: ['flag'] } };
+
+export const description = updateDisplayOptions(displayOptions, targetProperties);
+
+export const execute = changeFlag('flag');

@@ -1,4 +1,11 @@
 /** Message → Mark as Read: sets \Seen on the message. */
-import { flagOperation } from './change';
+import { updateDisplayOptions } from 'n8n-workflow';
 
-export const { description, execute } = flagOperation('markRead');
+import { targetProperties } from '../common.descriptions';
+import { changeFlag } from './changeMessage';
+
+const displayOptions = { show: { resource: ['message'], operation: ['markRead'] } };
+
+export const description = updateDisplayOptions(displayOptions, targetProperties);
+
+export const execute = changeFlag('markRead');

@@ -1,4 +1,11 @@
 /** Message → Mark as Unread: clears \Seen. */
-import { flagOperation } from './change';
+import { updateDisplayOptions } from 'n8n-workflow';
 
-export const { description, execute } = flagOperation('markUnread');
+import { targetProperties } from '../common.descriptions';
+import { changeFlag } from './changeMessage';
+
+const displayOptions = { show: { resource: ['message'], operation: ['markUnread'] } };
+
+export const description = updateDisplayOptions(displayOptions, targetProperties);
+
+export const execute = changeFlag('markUnread');

@@ -1,12 +1,14 @@
 /** Message → Move: to INBOX, Trash, Spam or another folder of the inbox. */
-import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 
 import { moveMessage } from '../../../shared/imap/actions';
 import type { InboxClient } from '../../../shared/imap/inbox';
 import type { ImapResult } from '../../helpers/interfaces';
-import { changeDescription, changedItem, locateForChange } from './change';
+import { targetProperties } from '../common.descriptions';
+import { changedItem, locateForChange } from './changeMessage';
 
 const properties: INodeProperties[] = [
+	...targetProperties,
 	{
 		displayName: 'To Folder Name or ID',
 		name: 'destination',
@@ -18,7 +20,9 @@ const properties: INodeProperties[] = [
 	},
 ];
 
-export const description = changeDescription('move', properties);
+const displayOptions = { show: { resource: ['message'], operation: ['move'] } };
+
+export const description = updateDisplayOptions(displayOptions, properties);
 
 export async function execute(
 	this: IExecuteFunctions,

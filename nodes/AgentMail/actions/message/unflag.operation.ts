@@ -1,4 +1,11 @@
 /** Message → Unflag: clears \Flagged. */
-import { flagOperation } from './change';
+import { updateDisplayOptions } from 'n8n-workflow';
 
-export const { description, execute } = flagOperation('unflag');
+import { targetProperties } from '../common.descriptions';
+import { changeFlag } from './changeMessage';
+
+const displayOptions = { show: { resource: ['message'], operation: ['unflag'] } };
+
+export const description = updateDisplayOptions(displayOptions, targetProperties);
+
+export const execute = changeFlag('unflag');
