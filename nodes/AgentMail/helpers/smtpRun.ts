@@ -3,14 +3,9 @@
  * (usually one: the credential's), closed at the end.
  * Each item fails on its own (continueOnFail) and keeps its pairedItem.
  *
- * Items go out one after another, in order, but the next item is read and built while the
- * server works on the previous one's body: n8n evaluates an item's expressions synchronously,
- * and that time would otherwise add to every message. Not earlier: reading the next item
- * while MAIL FROM, RCPT TO, DATA or the body itself are under way would hold those up instead
- * (measured in the bench's send phase: about 2 ms per message).
+ * Items go out through a SendPipeline (./sendPipeline): in order, the next item read and built
+ * while the server receives the previous one's body, and not earlier.
  */
-import { setImmediate as nextTurn } from 'node:timers/promises';
-
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
 import { SendError } from '../../shared/errors';
@@ -18,10 +13,17 @@ import { settle } from '../../shared/async';
 import { deliver } from './deliver';
 import { toNodeError } from './errors';
 import { readInboxes } from './inboxes';
-import type { OperationContext, SmtpOperation } from './interfaces';
+import type { OperationContext, PreparedMessage, SmtpOperation } from './interfaces';
 import { ImapClients, SmtpSessions } from '../transport';
 import { SendOnceBatch } from './sendOnce';
+import { SendPipeline } from './sendPipeline';
 import { readBackOutputs, type SentRecord } from './sentReadBack';
+
+/** What a send gives back: the item's output, and what went out for the read-back from Sent. */
+interface Delivery {
+	json: IDataObject;
+	record: Omit<SentRecord, 'json'>;
+}
 
 export async function runSmtp(
 	this: IExecuteFunctions,
@@ -43,19 +45,22 @@ export async function runSmtp(
 	const sessions = new SmtpSessions({ logger: this.logger });
 	// One IMAP connection per inbox, only for an operation that reads mail (Forward).
 	const imapClients = new ImapClients();
-	const contextOf = (i: number): OperationContext => {
+	/** Reads and builds item i: where it is sent from, then the operation's message. */
+	const build = async (
+		i: number,
+	): Promise<{ context: OperationContext; prepared: PreparedMessage }> => {
 		const connection = connectionOf(i);
-		return {
+		const context: OperationContext = {
 			connection,
 			session: sessions.get(connection),
 			sendOnce,
 			imap: async () => await imapClients.get(connection),
 		};
+		return { context, prepared: await run.execute.call(this, i, context) };
 	};
 	const output: INodeExecutionData[] = [];
 	// What went out, for the read-back from Sent.
 	const sentRecords: SentRecord[] = [];
-	let completed = false;
 	const fail = (error: unknown, i: number): void => {
 		const nodeError = toNodeError(this, error, i, 'Nothing was sent.');
 		if (!this.continueOnFail()) throw nodeError;
@@ -70,87 +75,57 @@ export async function runSmtp(
 			pairedItem: { item: i },
 		});
 	};
-	// The send in flight; settled (never rejected) so that a failure waits for its turn.
-	// `bodySent`: its whole body is on the way to the server, or it has ended (sent, failed or
-	// only validated).
-	let inFlight:
-		| {
-				i: number;
-				outcome: ReturnType<typeof settle<IDataObject>>;
-				bodySent: Promise<unknown>;
-				record: Omit<SentRecord, 'json'>;
-		  }
-		| undefined;
-	const finishInFlight = async (): Promise<void> => {
-		if (!inFlight) return;
-		const { i, outcome, record } = inFlight;
-		inFlight = undefined;
-		const result = await outcome;
-		if (result.ok) {
-			// With a send once key, the item says how Sent was checked before it went out.
-			const json = { ...result.value, ...sendOnce.checkOf(i) };
-			if (result.value.sent === true) {
-				sendOnce.markSent(i);
-				sentRecords.push({ ...record, json });
-			}
-			output.push({ json, pairedItem: { item: i } });
-		} else fail(result.error, i);
-	};
+	const pipeline = new SendPipeline<Delivery>((i, outcome) => {
+		if (!outcome.ok) return fail(outcome.error, i);
+		const { json: sent, record } = outcome.value;
+		// With a send once key, the item says how Sent was checked before it went out.
+		const json = { ...sent, ...sendOnce.checkOf(i) };
+		if (sent.sent === true) {
+			sendOnce.markSent(i);
+			sentRecords.push({ ...record, json });
+		}
+		output.push({ json, pairedItem: { item: i } });
+	});
+	let completed = false;
 	try {
 		for (let i = 0; i < items.length; i++) {
-			if (inFlight) await inFlight.bodySent;
+			// Item i is read only once the previous item's body is on its way.
+			await pipeline.bodyOnTheWay();
 			const identity = sendOnce.identityOf(i);
 			if (identity) {
 				// The same key as the item in flight: whether that one went out decides this one.
-				if (inFlight && sendOnce.identityOf(inFlight.i)?.hash === identity.hash) {
-					await finishInFlight();
+				const inFlight = pipeline.inFlightIndex;
+				if (inFlight !== undefined && sendOnce.identityOf(inFlight)?.hash === identity.hash) {
+					await pipeline.settle();
 				}
 				const earlier = await settle(Promise.resolve().then(() => sendOnce.alreadySent(i)));
 				if (!earlier.ok || earlier.value) {
 					// Output stays in item order.
-					await finishInFlight();
+					await pipeline.settle();
 					if (earlier.ok) output.push({ json: earlier.value!, pairedItem: { item: i } });
 					else fail(earlier.error, i);
 					continue;
 				}
 			}
-			const context = await settle(Promise.resolve().then(() => contextOf(i)));
-			if (!context.ok) {
-				await finishInFlight();
-				fail(context.error, i);
-				continue;
-			}
-			const prepared = await settle(run.execute.call(this, i, context.value));
+			const built = await settle(build(i));
 			// The previous item's outcome first: output stays in item order, and after a failure
 			// (without continueOnFail) nothing more is sent.
-			await finishInFlight();
-			if (!prepared.ok) {
-				fail(prepared.error, i);
+			await pipeline.settle();
+			if (!built.ok) {
+				fail(built.error, i);
 				continue;
 			}
-			const { composed, validateOnly, output: extra } = prepared.value;
-			let bodyRead!: () => void;
-			// The connection writes the body's end mark after it has read the body, in the same
-			// turn: the next turn is when the whole body is on its way.
-			const bodySent = new Promise<void>((resolve) => (bodyRead = resolve)).then(() => nextTurn());
-			const outcome = settle(
-				deliver(composed, context.value, validateOnly, bodyRead).then((json) => ({
-					...json,
-					...extra,
+			const { context, prepared } = built.value;
+			const { composed, validateOnly, output: extra } = prepared;
+			const record = { composed, connection: context.connection, hash: identity?.hash };
+			pipeline.start(i, (bodyRead) =>
+				deliver(composed, context, validateOnly, bodyRead).then((json) => ({
+					json: { ...json, ...extra },
+					record,
 				})),
 			);
-			inFlight = {
-				i,
-				outcome,
-				bodySent: Promise.race([bodySent, outcome]),
-				record: {
-					composed,
-					connection: context.value.connection,
-					hash: sendOnce.identityOf(i)?.hash,
-				},
-			};
 		}
-		await finishInFlight();
+		await pipeline.settle();
 		completed = true;
 	} finally {
 		await Promise.all([sessions.closeAll(), imapClients.closeAll()]);
