@@ -21,10 +21,3 @@ type AgentMailMap = {
 };
 
 export type AgentMailType = AllEntities<AgentMailMap>;
-
-/** `resource:operation`, the key of one operation in the router's table. */
-export type OperationKey = AgentMailType extends infer T
-	? T extends { resource: infer R extends string; operation: infer O extends string }
-		? `${R}:${O}`
-		: never
-	: never;

@@ -12,7 +12,7 @@ import * as folder from './folder/Folder.resource';
 import * as inbox from './inbox/Inbox.resource';
 import * as message from './message/Message.resource';
 import * as thread from './thread/Thread.resource';
-import type { OperationKey } from './node.type';
+import type { AgentMailType } from './node.type';
 
 type Runner = (ctx: IExecuteFunctions) => Promise<INodeExecutionData[][]>;
 
@@ -27,29 +27,40 @@ const imap =
 	async (ctx) =>
 		await runImap.call(ctx, operation);
 
-/** Every operation of node.type.ts, and how it runs. */
-const runners: Record<OperationKey, Runner> = {
-	'message:send': smtp(message.send),
-	'message:reply': smtp(message.reply),
-	'message:forward': smtp(message.forward),
-	'message:sendAndWait': async (ctx) => await message.sendAndWait.run.call(ctx),
-	'message:getMany': imap(message.getMany),
-	'message:get': imap(message.get),
-	'message:markRead': imap(message.markRead),
-	'message:markUnread': imap(message.markUnread),
-	'message:flag': imap(message.flag),
-	'message:unflag': imap(message.unflag),
-	'message:move': imap(message.move),
-	'message:delete': imap(message.delete),
-	'folder:getMany': imap(folder.getMany),
-	'thread:get': imap(thread.get),
-	'inbox:checkCapabilities': imap(inbox.checkCapabilities),
+/** Each resource of node.type.ts with all its operations: a missing one fails to compile. */
+type Runners = { [E in AgentMailType as E['resource']]: Record<E['operation'], Runner> };
+
+const runners: Runners = {
+	message: {
+		send: smtp(message.send),
+		reply: smtp(message.reply),
+		forward: smtp(message.forward),
+		sendAndWait: async (ctx) => await message.sendAndWait.run.call(ctx),
+		getMany: imap(message.getMany),
+		get: imap(message.get),
+		markRead: imap(message.markRead),
+		markUnread: imap(message.markUnread),
+		flag: imap(message.flag),
+		unflag: imap(message.unflag),
+		move: imap(message.move),
+		delete: imap(message.delete),
+	},
+	folder: { getMany: imap(folder.getMany) },
+	thread: { get: imap(thread.get) },
+	inbox: { checkCapabilities: imap(inbox.checkCapabilities) },
 };
+
+/** How `operation` of `resource` runs. Own keys only: "constructor" is no operation. */
+function runnerOf(resource: string, operation: string): Runner | undefined {
+	const table: Record<string, Record<string, Runner>> = runners;
+	if (!Object.hasOwn(table, resource) || !Object.hasOwn(table[resource], operation)) return;
+	return table[resource][operation];
+}
 
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const resource = this.getNodeParameter('resource', 0) as string;
 	const operation = this.getNodeParameter('operation', 0) as string;
-	const run = runners[`${resource}:${operation}` as OperationKey];
+	const run = runnerOf(resource, operation);
 	if (!run) {
 		throw new NodeOperationError(
 			this.getNode(),
