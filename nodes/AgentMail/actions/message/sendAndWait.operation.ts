@@ -118,11 +118,11 @@ function answerLinks(ctx: IExecuteFunctions, config: AnswerConfig): AnswerLink[]
 }
 
 /** The question's send once key: one question per execution and node, whatever retries it. */
-export function sendOnceKey(this: IExecuteFunctions): string {
+function sendOnceKey(this: IExecuteFunctions): string {
 	return `sendAndWait:${this.getExecutionId()}`;
 }
 
-export async function execute(
+async function execute(
 	this: IExecuteFunctions,
 	i: number,
 	context: OperationContext,
