@@ -9,15 +9,39 @@ import { attachmentFileName } from './fileNames';
 import { extractReply } from './replyText';
 import { quote, type Warnings } from './warnings';
 
-export async function fillBody(
-	json: TriggerItem,
-	outcome: Extract<ParseOutcome, { kind: 'done' }>,
-	options: ResolvedOptions,
-	deadline: number,
-	warnings: Warnings,
-	binaries: Record<string, MessageBinary>,
-	textCharsets: string[],
-): Promise<void> {
+export interface BodyOptions {
+	/** mailparser's outcome for a message it parsed in full. */
+	outcome: Extract<ParseOutcome, { kind: 'done' }>;
+	maxAttachmentBytes: ResolvedOptions['maxAttachmentBytes'];
+	binaryPrefix: ResolvedOptions['binaryPrefix'];
+	/** When deriving text from HTML must stop (the message's parse deadline). */
+	deadline: number;
+	/** The charsets the message's text parts declare, named by the U+FFFD warning. */
+	textCharsets: string[];
+	/** The message's warnings, which what is found here is added to, in order. */
+	warnings: Warnings;
+}
+
+/** The item's body fields, and the kept attachments' binaries named by their binaryProperty. */
+export interface MessageBody extends Pick<
+	TriggerItem,
+	'text' | 'html' | 'replyText' | 'attachments'
+> {
+	binaries: Record<string, MessageBinary>;
+}
+
+/**
+ * Reads the body and attachments of a message mailparser parsed in full; what is wrong with
+ * them is added to `warnings`.
+ */
+export async function readBody({
+	outcome,
+	maxAttachmentBytes,
+	binaryPrefix,
+	deadline,
+	textCharsets,
+	warnings,
+}: BodyOptions): Promise<MessageBody> {
 	const html = outcome.text?.html ? outcome.text.html : null;
 	let text = outcome.text?.text ?? '';
 	if (outcome.text?.textConversionError) {
@@ -36,10 +60,7 @@ export async function fillBody(
 			`the body contains bytes that are not valid in its charset (${declared}): they are shown as U+FFFD`,
 		);
 	}
-	json.text = text;
-	json.html = html;
 	const reply = extractReply(text);
-	json.replyText = reply.text;
 	if (reply.failed) {
 		warnings.add(`replyText could not be extracted (${reply.failed}): it holds the whole text`);
 	}
@@ -49,16 +70,17 @@ export async function fillBody(
 		);
 	}
 
+	const binaries: MessageBody['binaries'] = {};
 	let binaryIndex = 0;
-	json.attachments = outcome.attachments.map((attachment, position) => {
+	const attachments = outcome.attachments.map((attachment, position) => {
 		const filename = attachmentFileName(attachment, position, warnings);
 		let binaryProperty: string | null = null;
 		if (attachment.overCap) {
 			warnings.add(
-				`attachment ${quote(filename)} (${attachment.size} bytes) is larger than the ${options.maxAttachmentBytes}-byte limit and was left out`,
+				`attachment ${quote(filename)} (${attachment.size} bytes) is larger than the ${maxAttachmentBytes}-byte limit and was left out`,
 			);
 		} else if (attachment.keep) {
-			binaryProperty = `${options.binaryPrefix}${binaryIndex++}`;
+			binaryProperty = `${binaryPrefix}${binaryIndex++}`;
 			binaries[binaryProperty] = {
 				// Handed on as they are: see MessageBinary.
 				chunks: attachment.chunks,
@@ -77,6 +99,7 @@ export async function fillBody(
 			inline: attachment.inline,
 		};
 	});
+	return { text, html, replyText: reply.text, attachments, binaries };
 }
 
 /** Text from HTML via mailparser's own converter: a one-part text/html message is parsed. */

@@ -30,7 +30,7 @@ import {
 	type ToItemOptions,
 	type TriggerItem,
 } from './item';
-import { fillBody } from './bodies';
+import { readBody } from './bodies';
 import { MAX_HEADER_BLOCK_BYTES, RAW_BINARY_PROPERTY } from './limits';
 import { runMailParser } from './parse';
 import { scanStructure } from './structure';
@@ -102,7 +102,16 @@ async function parseWithin(
 
 	const outcome = await runMailParser(raw, options, deadline);
 	if (outcome.kind === 'done') {
-		await fillBody(json, outcome, options, deadline, warnings, binaries, report.textCharsets);
+		const { binaries: attachmentBinaries, ...body } = await readBody({
+			outcome,
+			maxAttachmentBytes: options.maxAttachmentBytes,
+			binaryPrefix: options.binaryPrefix,
+			deadline,
+			textCharsets: report.textCharsets,
+			warnings,
+		});
+		Object.assign(json, body);
+		Object.assign(binaries, attachmentBinaries);
 	} else if (outcome.kind === 'timeout') {
 		warnings.add(
 			`parsing took longer than ${options.parseTimeoutMs} ms: only the headers are given`,
