@@ -13,6 +13,7 @@ import type { AgentMailConnection } from '../../shared/connection';
 import { withClient } from '../../shared/imap/connect';
 import type { OutgoingMessage } from '../../shared/smtp/compose';
 import { errorText, ServerError } from '../../shared/errors';
+import { inboxKey } from '../transport';
 import {
 	lookupSent,
 	RECENT_SENT_SCANNED,
@@ -73,7 +74,7 @@ export class SendOnceBatch {
 				...sendOnceIdentity(connection.email, scope, key),
 				...(own ? { messageId: own } : {}),
 			};
-			const inbox = connection.email.toLowerCase();
+			const inbox = inboxKey(connection);
 			batch.identities.set(i, identity);
 			batch.inboxes.set(i, inbox);
 			const group = byInbox.get(inbox) ?? { connection, ids: [] };
