@@ -2,8 +2,8 @@
  * The session's path for a lone arrival, against a scripted IMAP client (the transport swapped
  * through createClient): when the message fetched by the next UID is provably the newest, no
  * listing follows; in every other case the listing runs and nothing is missed. Against real
- * Dovecot, test/integration/trigger.test.ts has the used-up UID, and every test there that
- * delivers single messages takes the lone-arrival path.
+ * Dovecot, test/integration/triggerDelivery.test.ts has the used-up UID, and every test in
+ * test/integration/trigger*.test.ts that delivers single messages takes the lone-arrival path.
  */
 import { EventEmitter } from 'node:events';
 
