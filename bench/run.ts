@@ -85,24 +85,20 @@ const INBOX_SIZES: Record<'full' | 'quick', InboxSizes> = {
 	quick: { folderSizes: [200, 1_000], rounds: 1, limit: 50, matches: 5 },
 };
 
-/** The measured parts of a run (what --only replaces in the saved results). */
-const PHASE_KEYS = [
-	'latency',
-	'latencyN8nAlone',
-	'burst',
-	'burstN8nAlone',
-	'burstN8nAlonePaced',
-	'burstN8nAloneLoaded',
-	'burstPaced',
-	'perMessage',
-	'memory',
-	'send',
-	'recovery',
-	'reply',
-	'scale',
-	'scaleTimeline',
-	'inbox',
-] as const;
+/** Each phase's parts of the results (what --only replaces in the saved results). */
+const PHASE_RESULT_KEYS: Record<string, Array<keyof BenchResults>> = {
+	latency: ['latency', 'latencyN8nAlone'],
+	burst: ['burst', 'burstN8nAlone', 'burstN8nAlonePaced', 'burstN8nAloneLoaded', 'perMessage'],
+	'burst-pace': ['burstPaced'],
+	memory: ['memory'],
+	send: ['send'],
+	recovery: ['recovery'],
+	reply: ['reply'],
+	scale: ['scale'],
+	'scale-timeline': ['scaleTimeline'],
+	inbox: ['inbox'],
+};
+const PHASE_KEYS = Object.values(PHASE_RESULT_KEYS).flat();
 
 function phaseResults(results: BenchResults): Partial<BenchResults> {
 	return Object.fromEntries(
@@ -143,7 +139,7 @@ async function main(): Promise<void> {
 		],
 	});
 	const context: BenchContext = { lab, log: say };
-	let results: BenchResults = {
+	const results: BenchResults = {
 		date: started.toISOString(),
 		command: `npm run bench${process.argv.slice(2).length ? ' -- ' + process.argv.slice(2).join(' ') : ''}`,
 		machine: {
@@ -155,55 +151,96 @@ async function main(): Promise<void> {
 		versions: { ...lab.versions, package: packageVersion() },
 		sizes: size,
 	};
-	try {
-		if (wanted('latency')) {
-			results.latency = [];
-			for (const side of ['ours', 'builtin'] as const) {
-				results.latency.push(await latency(context, side, size.singles));
-			}
-			results.latencyN8nAlone = [
-				await n8nAloneLatency(context, size.singles),
-				await n8nAloneLatency(context, size.singles, { savePosition: true }),
-				await n8nAloneLatency(context, size.singles, { savePosition: true, withCredential: true }),
-			];
-		}
-		if (wanted('burst')) {
-			results.burst = [];
-			for (const side of ['ours', 'builtin'] as const) {
-				results.burst.push(await batchedBurst(context, side, size.burst));
-			}
-			results.burstN8nAlone = await n8nAloneBurst(context, size.burst);
-			const ours = results.burst.find((side) => side.side === 'ours');
-			if (ours) {
-				results.burstN8nAlonePaced = await pacedN8nAloneBurst(context, size.burst, ours.deliveryMs);
-				results.burstN8nAloneLoaded = await loadedN8nAloneBurst(
-					context,
-					size.burst,
-					ours.deliveryMs,
-				);
-			}
-			results.perMessage = await perMessageRate(context, size.burst);
-		}
-		if (wanted('burst-pace')) {
-			results.burstPaced = [];
-			for (const perSecond of BURST_PACES) {
+	// Each phase's results, in the order the phases run; what one returns is kept as soon as it
+	// has ended, so that a later phase's failure does not lose it.
+	const phases: Array<[string, () => Promise<Partial<BenchResults>>]> = [
+		[
+			'latency',
+			async () => {
+				const sides = [];
 				for (const side of ['ours', 'builtin'] as const) {
-					results.burstPaced.push(await batchedBurst(context, side, size.burst, perSecond));
+					sides.push(await latency(context, side, size.singles));
 				}
-			}
+				return {
+					latency: sides,
+					latencyN8nAlone: [
+						await n8nAloneLatency(context, size.singles),
+						await n8nAloneLatency(context, size.singles, { savePosition: true }),
+						await n8nAloneLatency(context, size.singles, {
+							savePosition: true,
+							withCredential: true,
+						}),
+					],
+				};
+			},
+		],
+		[
+			'burst',
+			async () => {
+				const burst = [];
+				for (const side of ['ours', 'builtin'] as const) {
+					burst.push(await batchedBurst(context, side, size.burst));
+				}
+				const ours = burst.find((side) => side.side === 'ours');
+				return {
+					burst,
+					burstN8nAlone: await n8nAloneBurst(context, size.burst),
+					...(ours
+						? {
+								burstN8nAlonePaced: await pacedN8nAloneBurst(context, size.burst, ours.deliveryMs),
+								burstN8nAloneLoaded: await loadedN8nAloneBurst(
+									context,
+									size.burst,
+									ours.deliveryMs,
+								),
+							}
+						: {}),
+					perMessage: await perMessageRate(context, size.burst),
+				};
+			},
+		],
+		[
+			'burst-pace',
+			async () => {
+				const burstPaced = [];
+				for (const perSecond of BURST_PACES) {
+					for (const side of ['ours', 'builtin'] as const) {
+						burstPaced.push(await batchedBurst(context, side, size.burst, perSecond));
+					}
+				}
+				return { burstPaced };
+			},
+		],
+		['memory', async () => ({ memory: await memory(context, size.memoryRounds) })],
+		['send', async () => ({ send: await send(context, size.send, size.sendRounds) })],
+		['recovery', async () => ({ recovery: await recovery(context, size.recoveryRounds) })],
+		['reply', async () => ({ reply: await reply(context, size.replyRounds, results.latency) })],
+		[
+			'scale',
+			async () => ({ scale: { sizes: scaleSizes, steps: await scale(context, scaleSizes) } }),
+		],
+		[
+			'scale-timeline',
+			async () => ({
+				scaleTimeline: await scaleTimeline(context, Math.max(...scaleSizes.counts)),
+			}),
+		],
+		['inbox', async () => ({ inbox: await inbox(context, inboxSizes) })],
+	];
+	const finished: string[] = [];
+	try {
+		for (const [phase, run] of phases) {
+			if (!wanted(phase)) continue;
+			Object.assign(results, await run());
+			finished.push(phase);
 		}
-		if (wanted('memory')) {
-			results.memory = await memory(context, size.memoryRounds);
+	} catch (error) {
+		// The phases that ended are saved as a run of those phases alone, then the failure shows.
+		if (!quick && finished.length) {
+			say(`phase failed; saving what ${finished.join(', ')} measured`);
+			await save(phaseSubset(results, finished), finished.join(','));
 		}
-		if (wanted('send')) results.send = await send(context, size.send, size.sendRounds);
-		if (wanted('recovery')) results.recovery = await recovery(context, size.recoveryRounds);
-		if (wanted('reply')) results.reply = await reply(context, size.replyRounds, results.latency);
-		if (wanted('scale'))
-			results.scale = { sizes: scaleSizes, steps: await scale(context, scaleSizes) };
-		if (wanted('scale-timeline')) {
-			results.scaleTimeline = await scaleTimeline(context, Math.max(...scaleSizes.counts));
-		}
-		if (wanted('inbox')) results.inbox = await inbox(context, inboxSizes);
+		throw error;
 	} finally {
 		await lab.stop();
 	}
@@ -214,9 +251,26 @@ async function main(): Promise<void> {
 		say(`quick check done in ${results.durationS} s; results in ${file} (BENCHMARKS.md untouched)`);
 		return;
 	}
+	await save(results, only);
+}
+
+/** The results of the given phases only, with the run's description. */
+function phaseSubset(results: BenchResults, phases: string[]): BenchResults {
+	const { date, command, machine, versions, sizes } = results;
+	const kept = new Set<string>(phases.flatMap((phase) => PHASE_RESULT_KEYS[phase] ?? []));
+	const measured = Object.fromEntries(
+		Object.entries(phaseResults(results)).filter(([key]) => kept.has(key)),
+	);
+	return { date, command, machine, versions, sizes, ...measured } as BenchResults;
+}
+
+/**
+ * Writes the results and redraws the report. With `only` (some phases), their results replace
+ * those of the last full run and the rest stays.
+ */
+async function save(results: BenchResults, only: string | undefined): Promise<void> {
 	await mkdir(path.join(PROJECT_ROOT, 'bench', 'results'), { recursive: true });
 	if (only && existsSync(RESULTS_FILE)) {
-		// Some phases again: their results replace those of the last full run, the rest stays.
 		const saved = JSON.parse(readFileSync(RESULTS_FILE, 'utf8')) as BenchResults;
 		const rerun = {
 			phases: only,

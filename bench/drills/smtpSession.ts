@@ -3,7 +3,6 @@
  * does: after every 3rd accepted message of a session it answers 250 and then 421 and hangs up.
  * One execution sends 20 items through our AgentMail node and one through n8n's Send Email.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 
 import { INBOX } from '../lab/lab';
@@ -34,27 +33,6 @@ const END_SESSION_AFTER = 3;
 const RECIPIENT = INBOX.other;
 /** One webhook call (the Webhook node answers at once; the run goes on). */
 const WEBHOOK_TIMEOUT_MS = 30_000;
-/** n8n 2.40 registers an activated workflow's webhook in the background: 404 until then. */
-const WEBHOOK_REGISTER_TIMEOUT_MS = 30_000;
-/** Between two tries while the webhook is not registered yet. */
-const WEBHOOK_RETRY_MS = 500;
-
-async function postWhenRegistered(url: string, body: unknown): Promise<void> {
-	const deadline = Date.now() + WEBHOOK_REGISTER_TIMEOUT_MS;
-	for (;;) {
-		const response = await fetch(url, {
-			method: 'POST',
-			headers: { 'content-type': 'application/json' },
-			body: JSON.stringify(body),
-			signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
-		});
-		if (response.ok) return;
-		if (response.status !== 404 || Date.now() > deadline) {
-			throw new Error(`POST ${url}: HTTP ${response.status}`);
-		}
-		await sleep(WEBHOOK_RETRY_MS);
-	}
-}
 /** The execution, with reconnects, on a busy machine. */
 const RUN_TIMEOUT_MS = 120_000;
 /** After the run: the sandbox delivers accepted mail to the recipient before answering 250. */
@@ -96,7 +74,7 @@ export const smtpSessionEnd: Drill = {
 					text: `Item ${i + 1} of ${ITEMS}.`,
 				}));
 				try {
-					await postWhenRegistered(`${lab.n8n.url}/webhook/${webhookPath}`, { items });
+					await lab.client.postWebhook(webhookPath, { items }, { timeoutMs: WEBHOOK_TIMEOUT_MS });
 					await waitForQuiet(lab, id, { atLeast: 1, quietMs: QUIET_MS, timeoutMs: RUN_TIMEOUT_MS });
 				} finally {
 					await lab.client.deactivateWorkflow(id);

@@ -199,13 +199,11 @@ async function nodeRun(
 	before: number,
 ): Promise<{ ms: number; items: number; growthMb: number }> {
 	const sampler = sampleRss(lab.n8n.pid);
-	const response = await fetch(`${lab.n8n.url}/webhook/${workflow.path}`, {
-		method: 'POST',
-		headers: { 'content-type': 'application/json' },
-		body: JSON.stringify({ inbox: address }),
-		signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
-	});
-	if (!response.ok) throw new Error(`webhook ${workflow.path}: HTTP ${response.status}`);
+	await lab.client.postWebhook(
+		workflow.path,
+		{ inbox: address },
+		{ timeoutMs: WEBHOOK_TIMEOUT_MS },
+	);
 	await waitForQuiet(lab, workflow.id, {
 		atLeast: runsSoFar + 1,
 		quietMs: QUIET_MS,

@@ -62,17 +62,7 @@ async function round(
 ): Promise<{ execution: string; deliveredAt: number } | undefined> {
 	const { lab, log } = context;
 	const before = new Set((await listExecutions(lab, ask.id)).map((e) => String(e.id)));
-	// n8n registers a just-activated workflow's webhook a moment later: 404 until then.
-	const started = await poll(async () => {
-		const response = await fetch(`${lab.n8n.url}/webhook/${ask.path}`, {
-			method: 'POST',
-			headers: { 'content-type': 'application/json' },
-			body: JSON.stringify({ subject }),
-			signal: AbortSignal.timeout(STEP_TIMEOUT_MS),
-		});
-		return response.ok ? true : undefined;
-	});
-	if (!started) throw new Error(`webhook ${ask.path}: no answer but 404 for a minute`);
+	await lab.client.postWebhook(ask.path, { subject }, { timeoutMs: STEP_TIMEOUT_MS });
 	const waiting = await poll(async () =>
 		(await listExecutions(lab, ask.id)).find(
 			(e) => !before.has(String(e.id)) && e.status === 'waiting',

@@ -148,13 +148,11 @@ export async function send(
 		for (const { what } of SENDERS) {
 			const { id, path } = workflows[what];
 			mark = lab.sandbox.smtpEvents().length;
-			const response = await fetch(`${lab.n8n.url}/webhook/${path}`, {
-				method: 'POST',
-				headers: { 'content-type': 'application/json' },
-				body: JSON.stringify({ items: items(`${what} ${r}`, count) }),
-				signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
-			});
-			if (!response.ok) throw new Error(`webhook ${path}: HTTP ${response.status}`);
+			await lab.client.postWebhook(
+				path,
+				{ items: items(`${what} ${r}`, count) },
+				{ timeoutMs: WEBHOOK_TIMEOUT_MS },
+			);
 			await waitForQuiet(lab, id, { atLeast: r, quietMs: BETWEEN_MS, timeoutMs: 5 * 60_000 });
 			const [latest] = await listExecutions(lab, id, true);
 			const time = nodeExecutionTime(latest, SEND);

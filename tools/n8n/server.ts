@@ -12,6 +12,7 @@
 import { existsSync } from 'node:fs';
 import { lstat, mkdir, readlink, rm, symlink } from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 import { findInstallation, N8N_VERSION, type N8nInstallation } from './install';
 import { startLogged, waitUntilReady } from './supervise';
@@ -26,6 +27,10 @@ const PROBE_TIMEOUT_MS = 2_000;
 const STOP_TIMEOUT_MS = 45_000;
 /** One REST call; a credential test may log in to IMAP and SMTP. */
 const REQUEST_TIMEOUT_MS = 60_000;
+/** How long a just-activated workflow's webhook may answer 404 before n8n has registered it. */
+const WEBHOOK_REGISTER_TIMEOUT_MS = 60_000;
+/** Between two tries of a webhook that is not registered yet. */
+const WEBHOOK_RETRY_MS = 250;
 
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -484,6 +489,34 @@ export class N8nClient {
 	/** Activates ("publishes" in n8n 2) a workflow: its triggers start listening. */
 	async activateWorkflow(id: string): Promise<void> {
 		await this.request('POST', `/api/v1/workflows/${id}/activate`, {}, 'apiKey');
+	}
+
+	/**
+	 * Starts a workflow through its Webhook node: POSTs `body` to `/webhook/<webhookPath>`. n8n
+	 * registers a just-activated workflow's webhook a moment after the activate call answered
+	 * (404 until then), so a 404 is tried again for up to `registerTimeoutMs`; any other answer
+	 * that is not 2xx throws.
+	 */
+	async postWebhook(
+		webhookPath: string,
+		body: unknown,
+		{ registerTimeoutMs = WEBHOOK_REGISTER_TIMEOUT_MS, timeoutMs = REQUEST_TIMEOUT_MS } = {},
+	): Promise<void> {
+		const urlPath = `/webhook/${webhookPath}`;
+		const deadline = Date.now() + registerTimeoutMs;
+		for (;;) {
+			const response = await fetch(`${this.baseUrl}${urlPath}`, {
+				method: 'POST',
+				headers: { 'content-type': 'application/json' },
+				body: JSON.stringify(body),
+				signal: AbortSignal.timeout(timeoutMs),
+			});
+			if (response.ok) return;
+			if (response.status !== 404 || Date.now() > deadline) {
+				throw new N8nHttpError('POST', urlPath, response.status, await response.text());
+			}
+			await sleep(WEBHOOK_RETRY_MS);
+		}
 	}
 
 	/** Deactivates a workflow. */
