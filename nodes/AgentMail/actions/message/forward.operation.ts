@@ -5,7 +5,7 @@
  */
 import { updateDisplayOptions, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 
-import { locateMessage, messageIdOrNull } from '../../../shared/imap/locate';
+import { locateMessage, messageIdOrNull, type MessageTarget } from '../../../shared/imap/locate';
 import { fetchSource } from '../../../shared/imap/source';
 import { composeMessage } from '../../../shared/smtp/compose';
 import { assertForwardable, forwardParts, type ForwardMode } from '../../../shared/smtp/forward';
@@ -118,6 +118,14 @@ export function sendOnceKey(this: IExecuteFunctions, i: number): string | null {
 	return `forward\n${message}\n${to.sort().join(',')}`;
 }
 
+/** The message to forward, read over the execution's IMAP connection. */
+async function readOriginal(context: OperationContext, target: MessageTarget) {
+	const client = await context.imap();
+	const located = await locateMessage(client, target);
+	const raw = await fetchSource(client, located, assertForwardable);
+	return { raw, uid: located.uid, folder: located.selected.path };
+}
+
 export async function execute(
 	this: IExecuteFunctions,
 	i: number,
@@ -130,12 +138,7 @@ export async function execute(
 	const mode: ForwardMode =
 		this.getNodeParameter('forwardAs', i, 'inline') === 'attachment' ? 'attachment' : 'inline';
 	const target = readTarget(this, i);
-	const original = await (async () => {
-		const client = await context.imap();
-		const located = await locateMessage(client, target);
-		const raw = await fetchSource(client, located, assertForwardable);
-		return { raw, uid: located.uid, folder: located.selected.path };
-	})().catch((error: unknown) => {
+	const original = await readOriginal(context, target).catch((error: unknown) => {
 		throw explain(
 			error,
 			(cause) =>
