@@ -144,7 +144,7 @@ describe("the AgentMail Trigger's item after its folder was renumbered", () => {
 	it("carries the folder's uidValidity, so its UID never returns the message now at that UID", async () => {
 		// No Message-ID: the UID and its UIDVALIDITY are all that name the message.
 		const noId = a.raw.replace(/^Message-ID: .*\r\n/m, '');
-		const { folder, uids, uidValidity } = await seedFolder(agent, 'TriggerItem', [{ raw: noId }]);
+		const { folder, uids, uidValidity } = await seedFolder(agent, 'MessageItem', [{ raw: noId }]);
 		const item = await triggerItem(folder);
 		expect(item).toMatchObject({ uid: uids[0], uidValidity, folder, messageId: null });
 

@@ -6,7 +6,7 @@
 import type { FetchMessageObject } from 'imapflow';
 
 import { formatBytes } from '../format';
-import type { MessageBinary, ToItemOptions, TriggerItem } from '../mime/item';
+import type { MessageBinary, ToItemOptions, MessageItem } from '../mime/item';
 import { headersOnlyItem, parseMessage } from '../mime/toItem';
 import { errorText, InputError, ServerError } from '../errors';
 import { chunkPlan, FETCH_CHUNK_BYTES } from '../fetchPlan';
@@ -45,11 +45,11 @@ const BODY_FIELDS = ['text', 'html', 'replyText', 'attachments'] as const;
  * A message with its headers only: the trigger's item read from the header block (the same
  * reader, so the same fields), without the body fields it cannot fill.
  */
-export type HeaderItem = MessagePlace & Omit<TriggerItem, (typeof BODY_FIELDS)[number]>;
+export type HeaderItem = MessagePlace & Omit<MessageItem, (typeof BODY_FIELDS)[number]>;
 
 /** A message as the trigger emits it, with its UIDVALIDITY and binaries. */
 export type FullItem = {
-	json: TriggerItem & MessagePlace;
+	json: MessageItem & MessagePlace;
 	binaries: Record<string, MessageBinary>;
 };
 

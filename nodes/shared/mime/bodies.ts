@@ -2,7 +2,7 @@
  * The body of an item from mailparser's outcome: text (derived from the HTML when there is
  * none), HTML, the reply text, and the attachments as listed entries and binaries.
  */
-import { resolveOptions, type MessageBinary, type ResolvedOptions, type TriggerItem } from './item';
+import { resolveOptions, type MessageBinary, type ResolvedOptions, type MessageItem } from './item';
 import { MAX_REPLY_SOURCE_CHARS } from './limits';
 import { runMailParser, type ParseOutcome } from './parse';
 import { attachmentFileName } from './fileNames';
@@ -24,7 +24,7 @@ export interface BodyOptions {
 
 /** The item's body fields, and the kept attachments' binaries named by their binaryProperty. */
 export interface MessageBody extends Pick<
-	TriggerItem,
+	MessageItem,
 	'text' | 'html' | 'replyText' | 'attachments'
 > {
 	binaries: Record<string, MessageBinary>;

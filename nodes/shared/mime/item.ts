@@ -55,8 +55,8 @@ export type AttachmentInfo = {
 	inline: boolean;
 };
 
-/** The JSON of a trigger item. Every field is always present. */
-export type TriggerItem = {
+/** The JSON of one message as both nodes put it out (a trigger item, Message → Get). Every field is always present. */
+export type MessageItem = {
 	uid: number;
 	/**
 	 * The folder's UIDVALIDITY when the message was read: with `uid`, names this message for good
@@ -126,7 +126,7 @@ export function joinBinary(binary: MessageBinary): Buffer {
 
 /** A trigger item with its binaries and the automatic-mail verdict. */
 export type ParsedMessage = {
-	json: TriggerItem;
+	json: MessageItem;
 	binaries: Record<string, MessageBinary>;
 	automatic: AutomaticVerdict;
 };

@@ -28,7 +28,7 @@ import {
 	type ParsedMessage,
 	type ResolvedOptions,
 	type ToItemOptions,
-	type TriggerItem,
+	type MessageItem,
 } from './item';
 import { readBody } from './bodies';
 import { MAX_HEADER_BLOCK_BYTES, RAW_BINARY_PROPERTY } from './limits';
@@ -157,7 +157,7 @@ function itemFromHeaders(
 	fields: HeaderField[],
 	meta: MessageMeta,
 	warnings: Warnings,
-): TriggerItem {
+): MessageItem {
 	const rawValues = (name: string): string[] => fieldValues(fields, name, true);
 	const dateField = firstField(fields, 'date');
 	let date: string | null = null;

@@ -8,7 +8,7 @@ import type { AgentMailConnection } from '../connection';
 import { withClient } from '../imap/connect';
 import { flagsOf } from '../imap/messages';
 import { parseAddresses } from '../mime/headers';
-import type { ParsedMessage, ToItemOptions, TriggerItem } from '../mime/item';
+import type { ParsedMessage, ToItemOptions, MessageItem } from '../mime/item';
 import { parseMessage } from '../mime/toItem';
 import { decide } from './decision';
 import type { ReplyPointer } from './replyHandOff';
@@ -72,7 +72,7 @@ export async function readReply(
 
 /** Whether the reply answers the question and who sent it may answer; then the answer's data. */
 export function judgeReply(
-	reply: TriggerItem,
+	reply: MessageItem,
 	question: AskedQuestion,
 	now = new Date(),
 ): ReplyVerdict {

@@ -4,7 +4,7 @@
  * `Fwd: ` once. Builds the parts of the new message; compose.ts checks and measures it.
  */
 import type { EmailAddress } from '../mime/headers';
-import { joinBinary, type TriggerItem } from '../mime/item';
+import { joinBinary, type MessageItem } from '../mime/item';
 import { parseMessage } from '../mime/toItem';
 import type { OutgoingAttachment } from './compose';
 import { LimitError } from '../errors';
@@ -73,7 +73,7 @@ function mailbox(address: EmailAddress): string {
 }
 
 /** The header lines of the original shown above its text: From, Date, Subject, To, Cc. */
-function headerLines(item: TriggerItem): Array<[string, string]> {
+function headerLines(item: MessageItem): Array<[string, string]> {
 	const date = item.headers.date;
 	const lines: Array<[string, string]> = [
 		['From', item.from ? mailbox(item.from) : ''],
