@@ -7,7 +7,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-wor
 import type { AgentMailConnection } from '../../shared/connection';
 import type { InboxClient } from '../../shared/imap/inbox';
 import type { ComposedMessage } from '../../shared/smtp/compose';
-import type { SmtpSession } from '../../shared/smtp/transport';
+import type { SmtpSession } from '../../shared/smtp/session';
 import type { SendOnceBatch } from './sendOnce';
 
 /** What an IMAP operation gives for one item: zero or more output items. */

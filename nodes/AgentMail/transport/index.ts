@@ -5,7 +5,7 @@
 import type { AgentMailConnection } from '../../shared/connection';
 import { openClient, type ClientFactory } from '../../shared/imap/connect';
 import { InboxClient } from '../../shared/imap/inbox';
-import { SmtpSession, type SmtpSessionOptions } from '../../shared/smtp/transport';
+import { SmtpSession, type SmtpSessionOptions } from '../../shared/smtp/session';
 
 /** The key of an inbox: logins are case-insensitive. */
 export function inboxKey(connection: AgentMailConnection): string {
