@@ -32,7 +32,7 @@ import { reply } from './phases/reply';
 import { scale, scaleInboxes, type ScaleSizes } from './phases/scale';
 import { scaleTimeline } from './phases/scaleTimeline';
 import { send } from './phases/send';
-import { writeReport, type BenchResults } from './report';
+import { PHASE_RESULT_KEYS, writeReport, type BenchResults } from './report';
 import { runScript } from './lab/script';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..');
@@ -85,19 +85,6 @@ const INBOX_SIZES: Record<'full' | 'quick', InboxSizes> = {
 	quick: { folderSizes: [200, 1_000], rounds: 1, limit: 50, matches: 5 },
 };
 
-/** Each phase's parts of the results (what --only replaces in the saved results). */
-const PHASE_RESULT_KEYS: Record<string, Array<keyof BenchResults>> = {
-	latency: ['latency', 'latencyN8nAlone'],
-	burst: ['burst', 'burstN8nAlone', 'burstN8nAlonePaced', 'burstN8nAloneLoaded', 'perMessage'],
-	'burst-pace': ['burstPaced'],
-	memory: ['memory'],
-	send: ['send'],
-	recovery: ['recovery'],
-	reply: ['reply'],
-	scale: ['scale'],
-	'scale-timeline': ['scaleTimeline'],
-	inbox: ['inbox'],
-};
 const PHASE_KEYS = Object.values(PHASE_RESULT_KEYS).flat();
 
 function phaseResults(results: BenchResults): Partial<BenchResults> {
