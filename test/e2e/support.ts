@@ -24,7 +24,7 @@ import { startProxy, type SilentProxy } from '../../tools/proxy';
 import { credentialData, listMessages } from '../helpers/sandbox';
 import { freePorts } from '../../tools/sandbox/sandbox';
 import { ensureBuilt } from '../../tools/n8n/build';
-import { waitFor } from '../../tools/wait';
+import { WAIT_TIMEOUT_MS, waitFor } from '../../tools/wait';
 import { CHROMIUM } from '../../tools/sandbox/systemPackages';
 
 /** beforeAll of an n8n test: a first install of n8n takes about 4 minutes here; CI allows 90. */
@@ -288,12 +288,7 @@ export async function startByWebhook(
 	webhookPath: string,
 	body: Record<string, unknown>,
 ) {
-	await waitFor('the webhook to answer', async () => {
-		const response = await fetch(`${baseUrl}/webhook/${webhookPath}`, {
-			method: 'POST',
-			headers: { 'content-type': 'application/json' },
-			body: JSON.stringify(body),
-		});
-		return response.ok ? true : undefined;
+	await new N8nClient(baseUrl).postWebhook(webhookPath, body, {
+		registerTimeoutMs: WAIT_TIMEOUT_MS,
 	});
 }
